@@ -1,0 +1,285 @@
+#include "persistence/partition_store.hpp"
+
+#include <lmdb.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <utility>
+
+namespace partita {
+
+namespace {
+
+[[noreturn]] void fail(const char* what, int rc, const std::filesystem::path& dir) {
+  throw store_error(std::string{"LMDB "} + what + " failed for " + dir.string() + ": " +
+                    mdb_strerror(rc));
+}
+
+MDB_val to_val(std::string_view s) {
+  return MDB_val{s.size(), const_cast<char*>(s.data())};
+}
+
+std::string_view to_view(const MDB_val& v) {
+  return {static_cast<const char*>(v.mv_data), v.mv_size};
+}
+
+/// A transaction that aborts unless committed.
+class txn {
+public:
+  txn(MDB_env* env, unsigned flags, const std::filesystem::path& dir) {
+    if (int rc = mdb_txn_begin(env, nullptr, flags, &t_); rc != 0)
+      fail("txn_begin", rc, dir);
+  }
+  ~txn() {
+    if (t_ != nullptr)
+      mdb_txn_abort(t_);
+  }
+  txn(const txn&) = delete;
+  txn& operator=(const txn&) = delete;
+  /// Returns the LMDB code; 0 on success. The transaction is finished either way.
+  int commit() {
+    int rc = mdb_txn_commit(t_);
+    t_ = nullptr;
+    return rc;
+  }
+  MDB_txn* get() const { return t_; }
+
+private:
+  MDB_txn* t_ = nullptr;
+};
+
+std::optional<std::string> read(MDB_txn* t, unsigned dbi, std::string_view key,
+                                const std::filesystem::path& dir) {
+  MDB_val k = to_val(key);
+  MDB_val v;
+  int rc = mdb_get(t, dbi, &k, &v);
+  if (rc == MDB_NOTFOUND)
+    return std::nullopt;
+  if (rc != 0)
+    fail("get", rc, dir);
+  return std::string{to_view(v)};
+}
+
+} // namespace
+
+partition_store::partition_store(store_config cfg) : cfg_(std::move(cfg)) {
+  std::error_code ec;
+  std::filesystem::create_directories(cfg_.dir, ec);
+  if (ec)
+    throw store_error("cannot create state directory " + cfg_.dir.string() + ": " + ec.message());
+  if (int rc = mdb_env_create(&env_); rc != 0)
+    fail("env_create", rc, cfg_.dir);
+  mdb_env_set_maxdbs(env_, 2);
+  // Never shrink an existing map: LMDB keeps the larger of this and the file's own size.
+  mdb_env_set_mapsize(env_, cfg_.initial_map_size);
+  // MDB_NOTLS: an actor may run on a different thread for each message.
+  unsigned flags = MDB_NOTLS | (cfg_.fsync ? 0u : MDB_NOSYNC);
+  if (int rc = mdb_env_open(env_, cfg_.dir.c_str(), flags, 0644); rc != 0) {
+    mdb_env_close(env_);
+    env_ = nullptr;
+    fail("env_open", rc, cfg_.dir);
+  }
+  txn t{env_, 0, cfg_.dir};
+  if (int rc = mdb_dbi_open(t.get(), "table", MDB_CREATE, &table_dbi_); rc != 0)
+    fail("dbi_open(table)", rc, cfg_.dir);
+  if (int rc = mdb_dbi_open(t.get(), "meta", MDB_CREATE, &meta_dbi_); rc != 0)
+    fail("dbi_open(meta)", rc, cfg_.dir);
+  if (int rc = t.commit(); rc != 0)
+    fail("commit", rc, cfg_.dir);
+}
+
+partition_store::partition_store(partition_store&& other) noexcept
+  : cfg_(std::move(other.cfg_)),
+    env_(std::exchange(other.env_, nullptr)),
+    table_dbi_(other.table_dbi_),
+    meta_dbi_(other.meta_dbi_) {
+}
+
+partition_store& partition_store::operator=(partition_store&& other) noexcept {
+  if (this != &other) {
+    if (env_ != nullptr)
+      mdb_env_close(env_);
+    cfg_ = std::move(other.cfg_);
+    env_ = std::exchange(other.env_, nullptr);
+    table_dbi_ = other.table_dbi_;
+    meta_dbi_ = other.meta_dbi_;
+  }
+  return *this;
+}
+
+partition_store::~partition_store() {
+  if (env_ != nullptr)
+    mdb_env_close(env_);
+}
+
+std::filesystem::path partition_store::path_for(const std::filesystem::path& state_dir,
+                                                std::string_view group, std::string_view topic,
+                                                int32_t partition) {
+  // Kafka names allow [a-zA-Z0-9._-]; anything else (a path separator, say) becomes '_', and a
+  // name made only of dots cannot climb out of the state directory.
+  auto safe = [](std::string_view name) {
+    std::string out;
+    for (char c : name) {
+      bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '.' || c == '_' || c == '-';
+      out += ok ? c : '_';
+    }
+    if (out.empty() || out.find_first_not_of('.') == std::string::npos)
+      out.insert(0, "_");
+    return out;
+  };
+  return state_dir / safe(group) / (safe(topic) + "." + std::to_string(partition));
+}
+
+std::optional<std::string> partition_store::get(std::string_view key) const {
+  txn t{env_, MDB_RDONLY, cfg_.dir};
+  return read(t.get(), table_dbi_, key, cfg_.dir);
+}
+
+std::optional<int64_t> partition_store::meta(std::string_view name) const {
+  txn t{env_, MDB_RDONLY, cfg_.dir};
+  auto text = read(t.get(), meta_dbi_, name, cfg_.dir);
+  if (!text)
+    return std::nullopt;
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc{} || end != text->data() + text->size())
+    throw store_error("corrupt metadata '" + std::string{name} + "' in " + cfg_.dir.string());
+  return value;
+}
+
+std::size_t partition_store::size() const {
+  txn t{env_, MDB_RDONLY, cfg_.dir};
+  MDB_stat st;
+  if (int rc = mdb_stat(t.get(), table_dbi_, &st); rc != 0)
+    fail("stat", rc, cfg_.dir);
+  return st.ms_entries;
+}
+
+std::size_t partition_store::bytes_used() const {
+  MDB_envinfo info;
+  MDB_stat st;
+  mdb_env_info(env_, &info);
+  mdb_env_stat(env_, &st);
+  return (info.me_last_pgno + 1) * st.ms_psize;
+}
+
+std::size_t partition_store::map_size() const {
+  MDB_envinfo info;
+  mdb_env_info(env_, &info);
+  return info.me_mapsize;
+}
+
+void partition_store::for_each(
+  const std::function<void(std::string_view, std::string_view)>& fn) const {
+  txn t{env_, MDB_RDONLY, cfg_.dir};
+  MDB_cursor* cur = nullptr;
+  if (int rc = mdb_cursor_open(t.get(), table_dbi_, &cur); rc != 0)
+    fail("cursor_open", rc, cfg_.dir);
+  MDB_val k;
+  MDB_val v;
+  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+    fn(to_view(k), to_view(v));
+  mdb_cursor_close(cur);
+}
+
+void partition_store::clear() {
+  txn t{env_, 0, cfg_.dir};
+  if (int rc = mdb_drop(t.get(), table_dbi_, 0); rc != 0)
+    fail("drop", rc, cfg_.dir);
+  if (int rc = t.commit(); rc != 0)
+    fail("commit", rc, cfg_.dir);
+}
+
+void partition_store::grow() {
+  auto next = map_size() * 2;
+  if (int rc = mdb_env_set_mapsize(env_, next); rc != 0)
+    fail("set_mapsize", rc, cfg_.dir);
+  spdlog::info("[store {}] map full, grown to {} MiB", cfg_.dir.string(), next >> 20);
+}
+
+int partition_store::try_apply(
+  const std::unordered_map<std::string, std::optional<std::string>>& changes,
+  const std::unordered_map<std::string, int64_t>& meta) {
+  txn t{env_, 0, cfg_.dir};
+  for (const auto& [key, value] : changes) {
+    MDB_val k = to_val(key);
+    int rc = 0;
+    if (value) {
+      MDB_val v = to_val(*value);
+      rc = mdb_put(t.get(), table_dbi_, &k, &v, 0);
+    } else if (rc = mdb_del(t.get(), table_dbi_, &k, nullptr); rc == MDB_NOTFOUND) {
+      rc = 0;
+    }
+    if (rc != 0)
+      return rc; // aborted by txn's destructor
+  }
+  for (const auto& [name, value] : meta) {
+    auto text = std::to_string(value);
+    MDB_val k = to_val(name);
+    MDB_val v = to_val(text);
+    if (int rc = mdb_put(t.get(), meta_dbi_, &k, &v, 0); rc != 0)
+      return rc;
+  }
+  return t.commit();
+}
+
+void partition_store::apply(
+  const std::unordered_map<std::string, std::optional<std::string>>& changes,
+  const std::unordered_map<std::string, int64_t>& meta) {
+  for (;;) {
+    // No transaction is open here, as mdb_env_set_mapsize requires.
+    int rc = try_apply(changes, meta);
+    if (rc == 0)
+      return;
+    if (rc == MDB_MAP_FULL)
+      grow();
+    else if (rc == MDB_MAP_RESIZED) // another handle grew the file: adopt its size
+      mdb_env_set_mapsize(env_, 0);
+    else
+      fail("write", rc, cfg_.dir);
+  }
+}
+
+void partition_store::write_batch::put(std::string_view key, std::string_view value) {
+  changes_.insert_or_assign(std::string{key}, std::string{value});
+}
+
+void partition_store::write_batch::erase(std::string_view key) {
+  changes_.insert_or_assign(std::string{key}, std::nullopt);
+}
+
+void partition_store::write_batch::set_meta(std::string_view name, int64_t value) {
+  meta_.insert_or_assign(std::string{name}, value);
+}
+
+partition_store::write_batch::~write_batch() {
+  close_reader();
+}
+
+void partition_store::write_batch::close_reader() {
+  if (reader_ != nullptr)
+    mdb_txn_abort(std::exchange(reader_, nullptr));
+}
+
+std::optional<std::string> partition_store::write_batch::get(std::string_view key) {
+  if (auto i = changes_.find(std::string{key}); i != changes_.end())
+    return i->second;
+  // One read transaction serves all reads of the batch.
+  if (reader_ == nullptr)
+    if (int rc = mdb_txn_begin(store_->env_, nullptr, MDB_RDONLY, &reader_); rc != 0)
+      fail("txn_begin", rc, store_->cfg_.dir);
+  return read(reader_, store_->table_dbi_, key, store_->cfg_.dir);
+}
+
+void partition_store::write_batch::commit() {
+  close_reader();
+  if (empty())
+    return;
+  store_->apply(changes_, meta_);
+  changes_.clear();
+  meta_.clear();
+}
+
+} // namespace partita

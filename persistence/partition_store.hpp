@@ -1,0 +1,117 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+struct MDB_env;
+struct MDB_txn;
+
+namespace partita {
+
+/// An LMDB failure that a caller cannot absorb (disk full, permissions, a corrupt file).
+class store_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Settings of one partition store.
+struct store_config {
+  /// Directory of the LMDB environment; created if missing.
+  std::filesystem::path dir;
+  /// First size of the memory map; the store doubles it whenever a write finds it full.
+  std::size_t initial_map_size = std::size_t{64} << 20;
+  /// fsync every commit (survives power loss). Off: a commit survives a crash of the process,
+  /// and the changelog topic rebuilds whatever a machine crash takes.
+  bool fsync = false;
+};
+
+/// The state of one Kafka partition of a group: its table (key -> value) and metadata (offsets),
+/// in one LMDB environment at `<state-dir>/<group>/<topic>.<partition>`.
+/// Move-only; closes the environment in its destructor. Not found is an empty optional;
+/// only real failures throw store_error.
+class partition_store {
+public:
+  explicit partition_store(store_config cfg);
+  partition_store(partition_store&&) noexcept;
+  partition_store& operator=(partition_store&&) noexcept;
+  partition_store(const partition_store&) = delete;
+  partition_store& operator=(const partition_store&) = delete;
+  ~partition_store();
+
+  /// The directory of a partition's store, with the topic name made safe for a file name.
+  static std::filesystem::path path_for(const std::filesystem::path& state_dir,
+                                        std::string_view group, std::string_view topic,
+                                        int32_t partition);
+
+  /// The committed value of `key`, if any.
+  std::optional<std::string> get(std::string_view key) const;
+
+  /// A committed metadata value (offsets), if any.
+  std::optional<int64_t> meta(std::string_view name) const;
+
+  /// Number of keys in the table.
+  std::size_t size() const;
+
+  /// Bytes of the environment's data file in use (pages in use times page size).
+  std::size_t bytes_used() const;
+
+  /// Current size of the memory map.
+  std::size_t map_size() const;
+
+  /// Visits every committed key and value in key order.
+  void for_each(const std::function<void(std::string_view, std::string_view)>& fn) const;
+
+  /// Changes collected in memory and applied in one LMDB write transaction by commit().
+  /// Reads see the batch's own changes first. Nothing is written unless commit() is called.
+  class write_batch {
+  public:
+    explicit write_batch(partition_store& store) : store_(&store) {}
+    write_batch(const write_batch&) = delete;
+    write_batch& operator=(const write_batch&) = delete;
+    ~write_batch();
+
+    void put(std::string_view key, std::string_view value);
+    void erase(std::string_view key);
+    void set_meta(std::string_view name, int64_t value);
+    /// The value of `key` as this batch sees it.
+    std::optional<std::string> get(std::string_view key);
+    /// Applies all changes in one transaction, growing the map when it is full.
+    void commit();
+    bool empty() const { return changes_.empty() && meta_.empty(); }
+    std::size_t changes() const { return changes_.size(); }
+
+  private:
+    void close_reader();
+
+    partition_store* store_;
+    MDB_txn* reader_ = nullptr;
+    std::unordered_map<std::string, std::optional<std::string>> changes_;
+    std::unordered_map<std::string, int64_t> meta_;
+  };
+
+
+  /// Removes every key of the table (metadata stays).
+  void clear();
+
+private:
+  friend class write_batch;
+  int try_apply(const std::unordered_map<std::string, std::optional<std::string>>& changes,
+                const std::unordered_map<std::string, int64_t>& meta);
+  void apply(const std::unordered_map<std::string, std::optional<std::string>>& changes,
+             const std::unordered_map<std::string, int64_t>& meta);
+  void grow();
+
+  store_config cfg_;
+  MDB_env* env_ = nullptr;
+  unsigned table_dbi_ = 0;
+  unsigned meta_dbi_ = 0;
+};
+
+} // namespace partita

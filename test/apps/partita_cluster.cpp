@@ -1,0 +1,120 @@
+#define CAF_SUITE apps.partita_cluster
+
+#include "test/support/child_process.hpp"
+#include "test/support/kafka_client.hpp"
+
+#include <caf/test/unit_test.hpp>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <future>
+
+#include <unistd.h>
+
+using namespace partita::test;
+
+namespace {
+
+struct fixture {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("partita-cluster-test-" + std::to_string(::getpid()));
+  fixture() {
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+  }
+  ~fixture() { std::filesystem::remove_all(dir); }
+
+  std::string path(const char* name) const { return (dir / name).string(); }
+
+  child_process start(std::vector<std::string> args) {
+    return child_process{PARTITA_CLUSTER_BIN, std::move(args), path("cluster")};
+  }
+
+  std::string bootstrap() {
+    std::string servers;
+    wait_until([&] {
+      std::ifstream{path("bootstrap")} >> servers;
+      return !servers.empty();
+    });
+    return servers;
+  }
+
+  void send(const std::string& line) {
+    std::ofstream{path("ctl")} << line << std::endl;
+  }
+
+  static std::vector<std::pair<std::string, std::string>> records(int n) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (int i = 0; i < n; ++i)
+      out.emplace_back("user-" + std::to_string(i % 7), std::to_string(i));
+    return out;
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(partita_cluster_tests, fixture)
+
+CAF_TEST(records survive a broker going down and up through the control pipe) {
+  auto cluster = start({"--brokers", "3", "--topic", "clicks:3:3", "--bootstrap-file",
+                        path("bootstrap"), "--control", path("ctl")});
+  auto servers = bootstrap();
+  CAF_REQUIRE(!servers.empty());
+  CAF_CHECK_EQUAL(produce(servers, "clicks", records(200)), 200u);
+  for (int p = 0; p < 3; ++p)
+    send("leader clicks " + std::to_string(p) + " " + std::to_string(p + 1));
+  send("down 1");
+  CAF_REQUIRE(wait_until([&] { return cluster.err().find("fault: broker 1 down") != std::string::npos; }));
+  auto before_2 = watermarks(servers, "clicks", 2).second;
+  auto acked = std::async(std::launch::async, [&] { return produce(servers, "clicks", records(300)); });
+  // Partitions led by live brokers take their records while broker 1 is down.
+  CAF_REQUIRE(wait_until([&] { return watermarks(servers, "clicks", 2).second > before_2; }));
+  send("up 1");
+  CAF_CHECK_EQUAL(acked.get(), 300u);
+  auto back = read_topic(servers, "clicks");
+  CAF_CHECK_EQUAL(back.size(), 500u);
+  CAF_CHECK(cluster.running());
+  cluster.signal(SIGTERM);
+  CAF_CHECK_EQUAL(cluster.wait(10000), 0);
+}
+
+CAF_TEST(a malformed command is logged and the cluster keeps running) {
+  auto cluster = start({"--topic", "t:1", "--bootstrap-file", path("bootstrap"), "--control",
+                        path("ctl")});
+  CAF_REQUIRE(!bootstrap().empty());
+  send("down seven");
+  send("frobnicate");
+  CAF_REQUIRE(wait_until([&] { return cluster.err().find("malformed command 'frobnicate'") != std::string::npos; }));
+  CAF_CHECK(cluster.err().find("broker must be a number, got 'seven'") != std::string::npos);
+  CAF_CHECK(cluster.running());
+  send("quit");
+  CAF_CHECK_EQUAL(cluster.wait(10000), 0);
+}
+
+CAF_TEST(bootstrap servers are printed on stdout) {
+  auto cluster = start({"--brokers", "2", "--bootstrap-file", path("bootstrap")});
+  auto servers = bootstrap();
+  CAF_CHECK(wait_until([&] { return cluster.out().find(servers) != std::string::npos; }));
+  cluster.signal(SIGINT);
+  CAF_CHECK_EQUAL(cluster.wait(10000), 0);
+}
+
+CAF_TEST(bad flags exit with code 2 and say what is wrong) {
+  auto unknown = start({"--no-such-flag"});
+  CAF_CHECK_EQUAL(unknown.wait(10000), 2);
+  auto topic = start({"--topic", "clicks"});
+  CAF_CHECK_EQUAL(topic.wait(10000), 2);
+  CAF_CHECK(topic.err().find("expected NAME:PARTITIONS[:RF]") != std::string::npos);
+  auto rf = start({"--brokers", "2", "--topic", "clicks:4:3"});
+  CAF_CHECK_EQUAL(rf.wait(10000), 2);
+  CAF_CHECK(rf.err().find("RF must be 1..2") != std::string::npos);
+}
+
+CAF_TEST(help exits with code 0) {
+  auto help = start({"--help"});
+  CAF_CHECK_EQUAL(help.wait(10000), 0);
+  CAF_CHECK(help.out().find("--control") != std::string::npos);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,0 +1,86 @@
+#include "test/support/child_process.hpp"
+
+#include "test/support/kafka_client.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace partita::test {
+
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in{path};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+} // namespace
+
+child_process::child_process(const std::string& program, const std::vector<std::string>& args,
+                             const std::string& output_prefix)
+  : out_path_(output_prefix + ".out"), err_path_(output_prefix + ".err") {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(program.c_str()));
+  for (const auto& a : args)
+    argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  int rc = posix_spawn(&pid_, program.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0)
+    throw std::runtime_error("cannot start " + program);
+}
+
+child_process::~child_process() {
+  if (running()) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status_, 0);
+  }
+}
+
+void child_process::signal(int sig) {
+  if (running())
+    ::kill(pid_, sig);
+}
+
+bool child_process::running() {
+  if (status_ != -1)
+    return false;
+  int st = 0;
+  if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+    status_ = st;
+    return false;
+  }
+  return true;
+}
+
+int child_process::wait(int timeout_ms) {
+  if (!wait_until([this] { return !running(); }, std::chrono::milliseconds{timeout_ms},
+                  std::chrono::milliseconds{10}))
+    return -1;
+  return WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
+}
+
+std::string child_process::out() const {
+  return slurp(out_path_);
+}
+
+std::string child_process::err() const {
+  return slurp(err_path_);
+}
+
+} // namespace partita::test

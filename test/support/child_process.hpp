@@ -1,0 +1,37 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace partita::test {
+
+/// A program run as a child process for a test; stdout and stderr go to files. The destructor
+/// kills it (SIGKILL) if it still runs.
+class child_process {
+public:
+  child_process(const std::string& program, const std::vector<std::string>& args,
+                const std::string& output_prefix);
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+  ~child_process();
+
+  /// Sends a signal.
+  void signal(int sig);
+  /// True while the process has not exited.
+  bool running();
+  /// Waits for the exit up to `timeout_ms`; returns the exit code, 128+signal, or -1 on timeout.
+  int wait(int timeout_ms);
+  /// Everything the child wrote to stdout / stderr so far.
+  std::string out() const;
+  std::string err() const;
+
+private:
+  pid_t pid_ = -1;
+  int status_ = -1;
+  std::string out_path_;
+  std::string err_path_;
+};
+
+} // namespace partita::test

@@ -1,0 +1,46 @@
+#pragma once
+
+// Plain librdkafka helpers for tests: produce records and read a topic back, independent of the
+// Partita runtime so that they check it from the outside.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace partita::test {
+
+struct kafka_record {
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::string key;
+  std::string value;
+};
+
+/// Produces `records` (key, value) to `topic`, keyed with Sarama's partitioner (fnv1a), and
+/// waits for every acknowledgement. Returns the number acknowledged without error.
+std::size_t produce(const std::string& bootstrap, const std::string& topic,
+                    const std::vector<std::pair<std::string, std::string>>& records);
+
+/// Reads every record of every partition of `topic`, from the low to the high watermark.
+std::vector<kafka_record> read_topic(const std::string& bootstrap, const std::string& topic);
+
+/// Low and high watermark of a partition.
+std::pair<int64_t, int64_t> watermarks(const std::string& bootstrap, const std::string& topic,
+                                       int32_t partition);
+
+/// The latest value per key of a topic, as a table would hold it (empty value: deleted).
+std::map<std::string, std::string> latest_by_key(const std::vector<kafka_record>& records);
+
+/// Counts records per key.
+std::map<std::string, int64_t> count_by_key(const std::vector<kafka_record>& records);
+
+/// Polls `done` until it is true or `timeout` passes; returns its last answer.
+bool wait_until(const std::function<bool()>& done,
+                std::chrono::milliseconds timeout = std::chrono::seconds{60},
+                std::chrono::milliseconds every = std::chrono::milliseconds{50});
+
+} // namespace partita::test
