@@ -278,8 +278,6 @@ void partition_store::write_batch::commit() {
   if (empty())
     return;
   store_->apply(changes_, meta_);
-  changes_.clear();
-  meta_.clear();
 }
 
 } // namespace partita

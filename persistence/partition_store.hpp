@@ -82,10 +82,14 @@ public:
     void set_meta(std::string_view name, int64_t value);
     /// The value of `key` as this batch sees it.
     std::optional<std::string> get(std::string_view key);
-    /// Applies all changes in one transaction, growing the map when it is full.
+    /// Applies all changes in one transaction, growing the map when it is full. A batch is
+    /// committed once; its changes stay readable through changes().
     void commit();
     bool empty() const { return changes_.empty() && meta_.empty(); }
-    std::size_t changes() const { return changes_.size(); }
+    /// The batch's table changes: key -> new value, or nullopt for an erased key.
+    const std::unordered_map<std::string, std::optional<std::string>>& changes() const {
+      return changes_;
+    }
 
   private:
     void close_reader();

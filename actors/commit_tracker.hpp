@@ -1,0 +1,59 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <string>
+
+namespace partita {
+
+/// The commit watermark of one partition actor: batches are registered in processing order and
+/// acknowledged in any order; a topic's watermark advances over a batch only when it and every
+/// batch before it are acknowledged.
+class commit_tracker {
+public:
+  /// Registers the batch `seq` that ended at `last_offset` of `topic`.
+  void add(uint64_t seq, const std::string& topic, int64_t last_offset) {
+    pending_.push_back(entry{seq, topic, last_offset, false});
+  }
+
+  /// Marks `seq` acknowledged; returns true if a watermark advanced.
+  bool ack(uint64_t seq) {
+    for (auto& e : pending_)
+      if (e.seq == seq)
+        e.acked = true;
+    bool advanced = false;
+    while (!pending_.empty() && pending_.front().acked) {
+      watermark_[pending_.front().topic] = pending_.front().last_offset;
+      pending_.pop_front();
+      advanced = true;
+    }
+    return advanced;
+  }
+
+  /// The last offset of `topic` whose effects are all acknowledged, or `otherwise`.
+  int64_t watermark(const std::string& topic, int64_t otherwise = -1) const {
+    auto i = watermark_.find(topic);
+    return i == watermark_.end() ? otherwise : i->second;
+  }
+
+  /// Sets a topic's watermark (from the store, at start).
+  void restore(const std::string& topic, int64_t offset) { watermark_[topic] = offset; }
+
+  const std::map<std::string, int64_t>& watermarks() const { return watermark_; }
+
+  /// Batches not yet acknowledged (or waiting behind one that is not).
+  std::size_t pending() const { return pending_.size(); }
+
+private:
+  struct entry {
+    uint64_t seq;
+    std::string topic;
+    int64_t last_offset;
+    bool acked;
+  };
+  std::deque<entry> pending_;
+  std::map<std::string, int64_t> watermark_;
+};
+
+} // namespace partita

@@ -1,0 +1,310 @@
+#include "actors/consumer_pump.hpp"
+
+#include "runtime/kafka_error.hpp"
+#include "runtime/logger.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <set>
+
+namespace partita {
+
+namespace {
+
+using part_list = std::unique_ptr<rd_kafka_topic_partition_list_t,
+                                  decltype(&rd_kafka_topic_partition_list_destroy)>;
+
+part_list make_list(int size) {
+  return part_list{rd_kafka_topic_partition_list_new(size),
+                   &rd_kafka_topic_partition_list_destroy};
+}
+
+void on_consumer_error(rd_kafka_t*, int err, const char* reason, void*) {
+  logger("consumer")->warn("{} ({})", reason,
+                           rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)));
+}
+
+} // namespace
+
+consumer_pump::consumer_pump(caf::actor_system& sys, pump_config cfg, partition_spawner spawn)
+  : sys_(sys), cfg_(std::move(cfg)), spawn_(std::move(spawn)), log_(logger("consumer")) {
+  const auto& graph = *cfg_.graph;
+  kafka_properties defaults{
+    {"group.id", graph.group},
+    // Offsets are stored only once acknowledged (by the partition actors) and committed from
+    // there: librdkafka never commits what it merely fetched.
+    {"enable.auto.commit", "true"},
+    {"enable.auto.offset.store", "false"},
+    {"auto.commit.interval.ms", "1000"},
+    {"auto.offset.reset", cfg_.from == start_from::earliest ? "earliest" : "latest"},
+    // Co-partitioned inputs need the range assignor (equal partition numbers go together);
+    // a single input uses cooperative-sticky, so a rebalance moves only what it must.
+    {"partition.assignment.strategy",
+     graph.inputs.size() > 1 ? "range" : "cooperative-sticky"},
+    {"fetch.wait.max.ms", "100"},
+    {"fetch.error.backoff.ms", "100"},
+    {"queued.min.messages", "100000"},
+    {"log_level", "3"},
+  };
+  rd_kafka_conf_t* conf = make_kafka_conf(defaults, cfg_.kafka);
+  rd_kafka_conf_set_rebalance_cb(conf, &consumer_pump::on_rebalance);
+  rd_kafka_conf_set_error_cb(conf, &on_consumer_error);
+  rd_kafka_conf_set_opaque(conf, this);
+  char err[512];
+  rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (rk_ == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    throw config_error(std::string{"cannot create the Kafka consumer: "} + err);
+  }
+  rd_kafka_poll_set_consumer(rk_);
+  sink_->rk = rk_;
+}
+
+consumer_pump::~consumer_pump() {
+  {
+    std::lock_guard guard{sink_->mtx};
+    sink_->rk = nullptr;
+  }
+  rd_kafka_destroy(rk_);
+}
+
+bool consumer_pump::cooperative() const {
+  return std::string_view{rd_kafka_rebalance_protocol(rk_)} == "COOPERATIVE";
+}
+
+std::optional<caf::actor> consumer_pump::actor_for(int32_t p) const {
+  std::lock_guard guard{mtx_};
+  auto i = partitions_.find(p);
+  if (i == partitions_.end())
+    return std::nullopt;
+  return i->second.actor;
+}
+
+std::size_t consumer_pump::partitions() const {
+  std::lock_guard guard{mtx_};
+  return partitions_.size();
+}
+
+void consumer_pump::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                                 rd_kafka_topic_partition_list_t* parts, void* opaque) {
+  auto* pump = static_cast<consumer_pump*>(opaque);
+  try {
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      pump->assign(parts);
+    } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+      pump->revoke(parts);
+    } else {
+      pump->log_->error("rebalance failed: {}", rd_kafka_err2str(err));
+      rd_kafka_assign(rk, nullptr);
+    }
+  } catch (const std::exception& e) {
+    pump->log_->error("rebalance: {}", e.what());
+  }
+}
+
+void consumer_pump::assign(rd_kafka_topic_partition_list_t* parts) {
+  std::map<int32_t, std::vector<std::string>> by_partition;
+  for (int i = 0; i < parts->cnt; ++i)
+    by_partition[parts->elems[i].partition].push_back(parts->elems[i].topic);
+  // Start the partition actors; each answers what its store has acknowledged.
+  std::vector<int32_t> started;
+  for (auto& [p, topics] : by_partition) {
+    std::lock_guard guard{mtx_};
+    auto& ch = partitions_[p];
+    if (!ch.actor) {
+      ch.flow = std::make_shared<partition_flow>();
+      std::weak_ptr<offset_sink> sink = sink_;
+      ch.actor = spawn_(p, ch.flow, [sink](const std::string& topic, int32_t partition,
+                                           int64_t next) {
+        auto s = sink.lock();
+        if (!s)
+          return;
+        std::lock_guard guard{s->mtx};
+        if (s->rk == nullptr)
+          return;
+        auto list = make_list(1);
+        rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = next;
+        rd_kafka_offsets_store(s->rk, list.get()); // fails harmlessly once revoked
+      });
+      started.push_back(p);
+    }
+    ch.topics.insert(ch.topics.end(), topics.begin(), topics.end());
+  }
+  std::map<std::pair<std::string, int32_t>, int64_t> acked;
+  for (auto p : started) {
+    auto actor = *actor_for(p);
+    (*self_)
+      ->request(actor, std::chrono::seconds{30}, offsets_atom::value)
+      .receive(
+        [&](const offset_map& offsets) {
+          for (const auto& [topic, offset] : offsets)
+            acked[{topic, p}] = offset;
+        },
+        [&](const caf::error& e) {
+          log_->error("partition {} did not start: {}", p, sys_.render(e));
+        });
+  }
+  // Kafka's committed offsets; when the coordinator cannot answer, librdkafka asks again.
+  auto committed = part_list{rd_kafka_topic_partition_list_copy(parts),
+                             &rd_kafka_topic_partition_list_destroy};
+  if (auto code = rd_kafka_committed(rk_, committed.get(), 10000); code != 0)
+    log_->warn("committed offsets not available ({}); using the stores' offsets",
+               rd_kafka_err2str(code));
+  for (int i = 0; i < parts->cnt; ++i) {
+    auto& e = parts->elems[i];
+    int64_t from_kafka = committed->elems[i].err == 0 ? committed->elems[i].offset : -1;
+    auto a = acked.find({e.topic, e.partition});
+    int64_t from_store = a == acked.end() ? -1 : a->second + 1;
+    // The furthest of the two: the store may be ahead when a commit failed (coordinator
+    // away); Kafka may be ahead when another process held the partition meanwhile.
+    int64_t start = std::max(from_kafka, from_store);
+    e.offset = start >= 0 ? start : RD_KAFKA_OFFSET_INVALID;
+  }
+  if (cooperative()) {
+    if (auto* error = rd_kafka_incremental_assign(rk_, parts)) {
+      log_->error("assign: {}", rd_kafka_error_string(error));
+      rd_kafka_error_destroy(error);
+    }
+  } else {
+    rd_kafka_assign(rk_, parts);
+  }
+  std::string what;
+  for (int i = 0; i < parts->cnt; ++i)
+    what += fmt::format(" {}/{}@{}", parts->elems[i].topic, parts->elems[i].partition,
+                        parts->elems[i].offset);
+  log_->info("assigned:{}", what);
+}
+
+void consumer_pump::revoke(rd_kafka_topic_partition_list_t* parts) {
+  std::set<int32_t> revoked;
+  for (int i = 0; i < parts->cnt; ++i)
+    revoked.insert(parts->elems[i].partition);
+  bool lost = rd_kafka_assignment_lost(rk_);
+  // Drain all revoked partitions at once: each finishes its in-flight records.
+  std::vector<std::pair<int32_t, caf::actor>> draining;
+  {
+    std::lock_guard guard{mtx_};
+    for (auto p : revoked)
+      if (auto i = partitions_.find(p); i != partitions_.end())
+        draining.emplace_back(p, i->second.actor);
+  }
+  auto commits = make_list(parts->cnt);
+  auto wait = cfg_.drain_timeout + std::chrono::seconds{10};
+  for (auto& [p, actor] : draining) {
+    (*self_)
+      ->request(actor, wait, drain_atom::value)
+      .receive(
+        [&](const offset_map& offsets) {
+          for (const auto& [topic, offset] : offsets)
+            if (offset >= 0)
+              rd_kafka_topic_partition_list_add(commits.get(), topic.c_str(), p)->offset =
+                offset + 1;
+        },
+        [&](const caf::error& e) {
+          log_->error("partition {} did not drain: {}", p, sys_.render(e));
+        });
+  }
+  if (commits->cnt > 0 && !lost) {
+    if (auto code = rd_kafka_commit(rk_, commits.get(), 0); code != 0)
+      log_->warn("commit on revocation failed ({}); the partitions' stores keep the offsets",
+                 rd_kafka_err2str(code));
+  }
+  {
+    std::lock_guard guard{mtx_};
+    for (auto p : revoked)
+      partitions_.erase(p);
+  }
+  if (cooperative()) {
+    if (auto* error = rd_kafka_incremental_unassign(rk_, parts)) {
+      log_->error("unassign: {}", rd_kafka_error_string(error));
+      rd_kafka_error_destroy(error);
+    }
+  } else {
+    rd_kafka_assign(rk_, nullptr);
+  }
+  std::string what;
+  for (int i = 0; i < parts->cnt; ++i)
+    what += fmt::format(" {}/{}", parts->elems[i].topic, parts->elems[i].partition);
+  log_->info("revoked{}:{}", lost ? " (lost)" : "", what);
+}
+
+void consumer_pump::dispatch(rd_kafka_message_t** msgs, size_t n) {
+  std::map<std::pair<std::string_view, int32_t>, record_batch_ptr> batches;
+  for (size_t i = 0; i < n; ++i) {
+    auto* m = msgs[i];
+    if (m->err) {
+      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        log_->warn("consume: {}", rd_kafka_message_errstr(m));
+      rd_kafka_message_destroy(m);
+      continue;
+    }
+    std::string_view topic = rd_kafka_topic_name(m->rkt);
+    auto& batch = batches[{topic, m->partition}];
+    if (!batch) {
+      batch = std::make_shared<record_batch>();
+      batch->topic = topic;
+      batch->partition = m->partition;
+    }
+    batch->records.push_back(m);
+  }
+  std::lock_guard guard{mtx_};
+  for (auto& [where, batch] : batches) {
+    auto i = partitions_.find(where.second);
+    if (i == partitions_.end()) {
+      log_->warn("dropping {} fetched records of {}/{}, no longer assigned",
+                 batch->records.size(), where.first, where.second);
+      continue;
+    }
+    i->second.flow->in_flight += static_cast<int64_t>(batch->records.size());
+    caf::anon_send(i->second.actor, batch_atom::value, std::move(batch));
+  }
+}
+
+void consumer_pump::pause(int32_t p, channel& ch, bool paused) {
+  auto list = make_list(static_cast<int>(ch.topics.size()));
+  for (const auto& t : ch.topics)
+    rd_kafka_topic_partition_list_add(list.get(), t.c_str(), p);
+  if (paused)
+    rd_kafka_pause_partitions(rk_, list.get());
+  else
+    rd_kafka_resume_partitions(rk_, list.get());
+  ch.paused = paused;
+}
+
+void consumer_pump::apply_back_pressure() {
+  auto max = static_cast<int64_t>(cfg_.max_in_flight);
+  std::lock_guard guard{mtx_};
+  for (auto& [p, ch] : partitions_) {
+    auto queued = ch.flow->in_flight.load();
+    if (!ch.paused && queued >= max)
+      pause(p, ch, true);
+    else if (ch.paused && queued <= max / 2)
+      pause(p, ch, false);
+  }
+}
+
+void consumer_pump::run(const std::atomic<bool>& stop) {
+  self_ = std::make_unique<caf::scoped_actor>(sys_);
+  auto topics = cfg_.graph->input_topics();
+  auto subscription = make_list(static_cast<int>(topics.size()));
+  for (const auto& t : topics)
+    rd_kafka_topic_partition_list_add(subscription.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  check(rd_kafka_subscribe(rk_, subscription.get()), "subscribe");
+  log_->info("group {} subscribed to {}", cfg_.graph->group, fmt::join(topics, ", "));
+  rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(rk_);
+  std::vector<rd_kafka_message_t*> msgs(10000);
+  while (!stop) {
+    auto n = rd_kafka_consume_batch_queue(queue, 100, msgs.data(), msgs.size());
+    if (n > 0)
+      dispatch(msgs.data(), static_cast<size_t>(n));
+    apply_back_pressure();
+  }
+  rd_kafka_queue_destroy(queue);
+  // Revokes (drains and commits) every partition, then leaves the group.
+  log_->info("leaving group {}", cfg_.graph->group);
+  if (auto code = rd_kafka_consumer_close(rk_); code != 0)
+    log_->warn("consumer close: {}", rd_kafka_err2str(code));
+  self_.reset();
+}
+
+} // namespace partita

@@ -1,0 +1,94 @@
+#pragma once
+
+#include "actors/messages.hpp"
+#include "runtime/graph_definition.hpp"
+#include "runtime/kafka_config.hpp"
+#include "runtime/processor_config.hpp"
+
+#include <caf/all.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+
+namespace spdlog {
+class logger;
+}
+
+namespace partita {
+
+/// Hands an acknowledged `next_offset` of a topic-partition to the consumer's next commit.
+using commit_fn = std::function<void(const std::string& topic, int32_t partition, int64_t next)>;
+
+/// Starts the actor of partition `p`.
+using partition_spawner =
+  std::function<caf::actor(int32_t p, std::shared_ptr<partition_flow> flow, commit_fn commit)>;
+
+/// Settings of the consumer pump.
+struct pump_config {
+  std::shared_ptr<const graph_definition> graph;
+  /// bootstrap.servers and the user's librdkafka properties.
+  kafka_properties kafka;
+  start_from from = start_from::earliest;
+  std::size_t max_in_flight = 20000;
+  std::chrono::milliseconds drain_timeout{30000};
+};
+
+/// Owns the group consumer on the thread that calls run() (never an actor scheduler's thread).
+/// Batches fetched records per partition, one message per batch to that partition's actor;
+/// pauses a partition whose actor has more than max_in_flight records queued. On assignment it
+/// starts the partition actors and seeks past what their stores hold; on revocation it drains
+/// them, commits their acknowledged offsets, then releases the partitions.
+class consumer_pump {
+public:
+  consumer_pump(caf::actor_system& sys, pump_config cfg, partition_spawner spawn);
+  consumer_pump(const consumer_pump&) = delete;
+  consumer_pump& operator=(const consumer_pump&) = delete;
+  ~consumer_pump();
+
+  /// Consumes until `stop` is set, then drains and commits every partition and leaves the group.
+  void run(const std::atomic<bool>& stop);
+
+  /// The actor of partition `p` if this process holds it.
+  std::optional<caf::actor> actor_for(int32_t p) const;
+
+  /// Partitions held by this process.
+  std::size_t partitions() const;
+
+private:
+  struct channel {
+    caf::actor actor;
+    std::shared_ptr<partition_flow> flow;
+    std::vector<std::string> topics;
+    bool paused = false;
+  };
+  /// The consumer handle for actors' commits, cut off when the consumer goes away.
+  struct offset_sink {
+    std::mutex mtx;
+    rd_kafka_t* rk = nullptr;
+  };
+
+  static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                           rd_kafka_topic_partition_list_t* parts, void* opaque);
+  void assign(rd_kafka_topic_partition_list_t* parts);
+  void revoke(rd_kafka_topic_partition_list_t* parts);
+  void dispatch(rd_kafka_message_t** msgs, size_t n);
+  void apply_back_pressure();
+  void pause(int32_t p, channel& ch, bool paused);
+  bool cooperative() const;
+
+  caf::actor_system& sys_;
+  pump_config cfg_;
+  partition_spawner spawn_;
+  std::shared_ptr<spdlog::logger> log_;
+  rd_kafka_t* rk_ = nullptr;
+  std::shared_ptr<offset_sink> sink_ = std::make_shared<offset_sink>();
+  std::unique_ptr<caf::scoped_actor> self_;
+  mutable std::mutex mtx_; // guards partitions_ against readers on other threads
+  std::map<int32_t, channel> partitions_;
+};
+
+} // namespace partita

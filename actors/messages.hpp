@@ -1,0 +1,62 @@
+#pragma once
+
+// The messages of the engine's actors, in one place.
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <librdkafka/rdkafka.h>
+
+namespace partita {
+
+/// Records of one topic-partition, in offset order, fetched by the consumer pump. Owns the
+/// librdkafka messages (no copy of their bytes) and frees them when the last reference goes.
+struct record_batch {
+  std::string topic;
+  int32_t partition = 0;
+  std::vector<rd_kafka_message_t*> records;
+
+  record_batch() = default;
+  record_batch(const record_batch&) = delete;
+  record_batch& operator=(const record_batch&) = delete;
+  ~record_batch() {
+    for (auto* m : records)
+      rd_kafka_message_destroy(m);
+  }
+};
+using record_batch_ptr = std::shared_ptr<record_batch>;
+
+/// Shared by the consumer pump and one partition actor: how many records the actor has been
+/// sent and not yet processed; the pump pauses fetching above its bound.
+struct partition_flow {
+  std::atomic<int64_t> in_flight{0};
+};
+
+/// Input offsets by topic: the last offset whose effects are all acknowledged (-1: none).
+using offset_map = std::map<std::string, int64_t>;
+
+/// pump -> partition: records to process.
+using batch_atom = caf::atom_constant<caf::atom("batch")>;
+/// pump -> partition: which input offsets are acknowledged? (answer: offset_map)
+using offsets_atom = caf::atom_constant<caf::atom("offsets")>;
+/// pump -> partition: finish in-flight work, answer the acknowledged offsets and stop.
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
+/// producer thread -> partition: every effect of a batch is acknowledged.
+using acked_atom = caf::atom_constant<caf::atom("acked")>;
+/// recovery thread -> partition: the state is rebuilt from the changelog.
+using restored_atom = caf::atom_constant<caf::atom("restored")>;
+/// anyone -> partition: the table's value of a key (answer: std::string, empty if none).
+using get_atom = caf::atom_constant<caf::atom("get")>;
+/// partition -> itself: a drain ran out of time.
+using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
+
+} // namespace partita
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(partita::record_batch_ptr)

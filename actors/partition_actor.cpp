@@ -1,0 +1,391 @@
+#include "actors/partition_actor.hpp"
+
+#include "runtime/changelog_reader.hpp"
+#include "runtime/codec.hpp"
+#include "runtime/logger.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <mutex>
+
+namespace partita {
+
+namespace {
+
+std::string applied_key(const std::string& topic) {
+  return "applied:" + topic;
+}
+std::string acked_key(const std::string& topic) {
+  return "acked:" + topic;
+}
+constexpr const char* changelog_key = "changelog";
+
+std::string_view key_of(const rd_kafka_message_t* m) {
+  return m->key ? std::string_view{static_cast<const char*>(m->key), m->key_len}
+                : std::string_view{};
+}
+
+/// A behavior's view of one record, over the batch's LMDB changes and its collected emits.
+class engine_context final : public record_context {
+public:
+  struct emitted {
+    const output_definition* out;
+    std::string key;
+    std::string value;
+  };
+
+  engine_context(const graph_definition& graph, const std::string& topic,
+                 partition_store::write_batch& batch)
+    : graph_(graph), topic_(topic), batch_(batch) {}
+
+  void set_record(const rd_kafka_message_t* m) { msg_ = m; }
+  std::vector<emitted>& emits() { return emits_; }
+
+  std::string_view key() const override { return key_of(msg_); }
+  std::string_view payload() const override {
+    return msg_->payload ? std::string_view{static_cast<const char*>(msg_->payload), msg_->len}
+                         : std::string_view{};
+  }
+  const std::string& topic() const override { return topic_; }
+  int32_t partition() const override { return msg_->partition; }
+  int64_t offset() const override { return msg_->offset; }
+  int64_t timestamp() const override { return rd_kafka_message_timestamp(msg_, nullptr); }
+  std::vector<header> headers() const override {
+    std::vector<header> out;
+    rd_kafka_headers_t* hdrs = nullptr;
+    if (rd_kafka_message_headers(msg_, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+      return out;
+    const char* name = nullptr;
+    const void* value = nullptr;
+    size_t size = 0;
+    for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == 0; ++i)
+      out.push_back(header{name, value ? std::string{static_cast<const char*>(value), size}
+                                       : std::string{}});
+    return out;
+  }
+  std::optional<std::string> table_get() override { return batch_.get(key()); }
+  void table_put(std::string bytes) override { batch_.put(key(), bytes); }
+  void table_erase() override { batch_.erase(key()); }
+  void produce(const output_definition& out, std::string_view key, std::string bytes) override {
+    emits_.push_back(emitted{&out, std::string{key}, std::move(bytes)});
+  }
+  const graph_definition& graph() const override { return graph_; }
+
+private:
+  const graph_definition& graph_;
+  const std::string& topic_;
+  partition_store::write_batch& batch_;
+  const rd_kafka_message_t* msg_ = nullptr;
+  std::vector<emitted> emits_;
+};
+
+/// Counts the delivery reports of one batch's records and tells the partition actor when the
+/// last one is in. Deletes itself then.
+class batch_ack {
+public:
+  batch_ack(caf::actor target, uint64_t seq) : target_(std::move(target)), seq_(seq) {}
+
+  delivery_handler* changelog() { return &changelog_; }
+  delivery_handler* output() { return &output_; }
+  void expect() { ++pending_; }
+  /// Called once every record is handed to the producer.
+  void armed() { done(); }
+
+private:
+  struct part final : delivery_handler {
+    part(batch_ack* owner, bool is_changelog) : owner(owner), is_changelog(is_changelog) {}
+    void delivered(rd_kafka_resp_err_t err, int32_t, int64_t offset) override {
+      owner->delivered(err, is_changelog, offset);
+    }
+    batch_ack* owner;
+    bool is_changelog;
+  };
+
+  void delivered(rd_kafka_resp_err_t err, bool is_changelog, int64_t offset) {
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      std::lock_guard guard{mtx_};
+      if (error_.empty())
+        error_ = rd_kafka_err2str(err);
+    } else if (is_changelog) {
+      auto seen = changelog_last_.load();
+      while (offset > seen && !changelog_last_.compare_exchange_weak(seen, offset)) {
+      }
+    }
+    done();
+  }
+
+  void done() {
+    if (--pending_ == 0) {
+      caf::anon_send(target_, acked_atom::value, seq_, changelog_last_.load(), error_);
+      delete this;
+    }
+  }
+
+  caf::actor target_;
+  uint64_t seq_;
+  std::atomic<int> pending_{1}; // 1: not armed yet
+  std::atomic<int64_t> changelog_last_{-1};
+  std::mutex mtx_;
+  std::string error_;
+  part changelog_{this, true};
+  part output_{this, false};
+};
+
+using self_ptr = caf::stateful_actor<partition_state>*;
+
+void fail(self_ptr self, const std::string& what) {
+  auto& st = self->state;
+  st.log->error("[{}] partition {} failed: {}", st.cfg.graph->group, st.cfg.partition, what);
+  self->quit(caf::make_error(caf::sec::runtime_error, what));
+}
+
+/// Offsets and the changelog position, written with every batch.
+void write_meta(partition_state& st, partition_store::write_batch& batch) {
+  for (const auto& [topic, offset] : st.tracker.watermarks())
+    batch.set_meta(acked_key(topic), offset);
+  batch.set_meta(changelog_key, st.changelog_next);
+}
+
+void process(self_ptr self, const record_batch& in) {
+  auto& st = self->state;
+  const auto& graph = *st.cfg.graph;
+  const auto* input = graph.input(in.topic);
+  if (input == nullptr)
+    throw std::logic_error("records of " + in.topic + ", which is not an input");
+  auto& applied = st.applied.try_emplace(in.topic, -1).first->second;
+  partition_store::write_batch batch{*st.store};
+  engine_context ctx{graph, in.topic, batch};
+  int64_t last = -1;
+  uint64_t count = 0;
+  for (const auto* m : in.records) {
+    // Never apply a record twice: after a restart the consumer may start before `applied`.
+    if (m->offset <= applied)
+      continue;
+    ctx.set_record(m);
+    try {
+      input->handle(ctx);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(in.topic + "/" + std::to_string(m->partition) + "@" +
+                               std::to_string(m->offset) + " (key '" +
+                               std::string{key_of(m)} + "'): " + e.what());
+    }
+    last = m->offset;
+    ++count;
+  }
+  if (count == 0)
+    return;
+  applied = last;
+  batch.set_meta(applied_key(in.topic), applied);
+  write_meta(st, batch);
+  batch.commit();
+  // State is durable; now its effects: the changelog (last value per key) and the emits.
+  auto seq = st.next_seq++;
+  auto* ack = new batch_ack{caf::actor_cast<caf::actor>(self), seq};
+  if (graph.persist) {
+    auto table = graph.table_topic();
+    for (const auto& [key, value] : batch.changes()) {
+      ack->expect();
+      st.cfg.producer->produce(table, st.cfg.partition, key,
+                               value ? std::string_view{*value} : std::string_view{},
+                               ack->changelog());
+    }
+  }
+  for (const auto& e : ctx.emits()) {
+    ack->expect();
+    st.cfg.producer->produce(e.out->topic, -1, e.key, e.value, ack->output());
+  }
+  st.tracker.add(seq, in.topic, last);
+  ack->armed();
+  *st.cfg.records += count;
+}
+
+void handle_batch(self_ptr self, const record_batch_ptr& batch) {
+  auto& st = self->state;
+  if (st.recovering) {
+    st.stash.push_back(batch);
+    return;
+  }
+  try {
+    process(self, *batch);
+  } catch (const std::exception& e) {
+    fail(self, e.what());
+  }
+  st.cfg.flow->in_flight -= static_cast<int64_t>(batch->records.size());
+}
+
+/// Answers a pending drain once nothing is in flight (or the time is up), then quits.
+void finish_drain(self_ptr self, bool timed_out) {
+  auto& st = self->state;
+  if (!st.drain || (!timed_out && (st.recovering || st.tracker.pending() > 0)))
+    return;
+  if (timed_out && st.tracker.pending() > 0)
+    st.log->warn("[{}] partition {}: drain timed out with {} batches unacknowledged; their "
+                 "records will be processed again",
+                 st.cfg.graph->group, st.cfg.partition, st.tracker.pending());
+  try {
+    partition_store::write_batch batch{*st.store};
+    write_meta(st, batch);
+    batch.commit();
+  } catch (const std::exception& e) {
+    st.log->error("[{}] partition {}: cannot save offsets: {}", st.cfg.graph->group,
+                  st.cfg.partition, e.what());
+  }
+  offset_map acked{st.tracker.watermarks().begin(), st.tracker.watermarks().end()};
+  st.drain->deliver(acked);
+  st.drain.reset();
+  self->quit();
+}
+
+void start_recovery(self_ptr self) {
+  auto& st = self->state;
+  const auto& graph = *st.cfg.graph;
+  st.recovering = true;
+  auto store = st.store;
+  auto cancel = st.cancel_recovery;
+  auto kafka = st.cfg.kafka;
+  auto topic = graph.table_topic();
+  auto partition = st.cfg.partition;
+  auto from = st.changelog_next;
+  auto parent = caf::actor_cast<caf::actor>(self);
+  // The read blocks: it runs on a thread of its own, and is the only user of the store until
+  // it reports back.
+  st.recovery = self->spawn<caf::detached>([=](caf::blocking_actor*) {
+    auto log = logger("recovery");
+    auto started = std::chrono::steady_clock::now();
+    try {
+      uint64_t done = 0;
+      auto last_log = started;
+      auto result = read_partition(kafka, topic, partition, from,
+                                   [&](rd_kafka_message_t** msgs, size_t n) {
+        if (*cancel)
+          throw std::runtime_error("cancelled");
+        partition_store::write_batch batch{*store};
+        for (size_t i = 0; i < n; ++i) {
+          auto key = key_of(msgs[i]);
+          if (msgs[i]->payload == nullptr)
+            batch.erase(key);
+          else
+            batch.put(key, {static_cast<const char*>(msgs[i]->payload), msgs[i]->len});
+        }
+        batch.set_meta(changelog_key, msgs[n - 1]->offset + 1);
+        batch.commit();
+        done += n;
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_log > std::chrono::seconds{2}) {
+          last_log = now;
+          double secs = std::chrono::duration<double>(now - started).count();
+          log->info("[{}/{}] recovering: {} records at offset {} ({:.0f}/s)", topic, partition,
+                    done, msgs[n - 1]->offset, done / secs);
+        }
+      });
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                      .count();
+      if (result.records > 0)
+        log->info("[{}/{}] recovered {} records ({:.1f} MB) in {:.2f} s ({:.0f} records/s)",
+                  topic, partition, result.records, result.bytes / 1e6, secs,
+                  result.records / std::max(secs, 1e-9));
+      caf::anon_send(parent, restored_atom::value, result.next_offset, std::string{});
+    } catch (const std::exception& e) {
+      caf::anon_send(parent, restored_atom::value, int64_t{-1}, std::string{e.what()});
+    }
+  });
+}
+
+void on_ready(partition_state& st) {
+  if (!st.counted_ready) {
+    st.counted_ready = true;
+    ++*st.cfg.ready;
+  }
+}
+
+} // namespace
+
+partition_state::~partition_state() {
+  if (counted_ready)
+    --*cfg.ready;
+  *cancel_recovery = true;
+}
+
+caf::behavior partition_actor(self_ptr self, partition_config cfg) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.log = logger("partition");
+  const auto& graph = *st.cfg.graph;
+  try {
+    st.store = std::make_shared<partition_store>(st.cfg.store);
+    partition_store::write_batch fix{*st.store};
+    for (const auto& topic : graph.input_topics()) {
+      auto applied = st.store->meta(applied_key(topic)).value_or(-1);
+      auto acked = st.store->meta(acked_key(topic)).value_or(-1);
+      if (acked >= 0)
+        st.tracker.restore(topic, acked);
+      if (applied > acked) {
+        // Stopped before those records' effects were acknowledged: process them again.
+        st.log->warn("[{}] partition {}: {} offsets {}..{} were applied but not acknowledged; "
+                     "processing them again",
+                     graph.group, st.cfg.partition, topic, acked + 1, applied);
+        applied = acked;
+        fix.set_meta(applied_key(topic), applied);
+      }
+      st.applied[topic] = applied;
+    }
+    fix.commit();
+    st.changelog_next = st.store->meta(changelog_key).value_or(0);
+  } catch (const std::exception& e) {
+    fail(self, e.what());
+    return {};
+  }
+  if (graph.persist)
+    start_recovery(self);
+  else
+    on_ready(st);
+  return {
+    [=](batch_atom, const record_batch_ptr& batch) { handle_batch(self, batch); },
+    [=](acked_atom, uint64_t seq, int64_t changelog_last, const std::string& error) {
+      auto& st = self->state;
+      if (!error.empty())
+        return fail(self, "producing effects failed: " + error);
+      if (changelog_last >= st.changelog_next)
+        st.changelog_next = changelog_last + 1;
+      if (st.tracker.ack(seq))
+        for (const auto& [topic, offset] : st.tracker.watermarks())
+          st.cfg.commit(topic, st.cfg.partition, offset + 1);
+      finish_drain(self, false);
+    },
+    [=](restored_atom, int64_t next_offset, const std::string& error) {
+      auto& st = self->state;
+      st.recovering = false;
+      if (!error.empty() && st.drain) // cancelled by a drain: nothing was processed
+        return finish_drain(self, false);
+      if (!error.empty())
+        return fail(self, "recovery from the changelog failed: " + error);
+      st.changelog_next = std::max(st.changelog_next, next_offset);
+      on_ready(st);
+      auto stash = std::move(st.stash);
+      for (const auto& batch : stash)
+        handle_batch(self, batch);
+      finish_drain(self, false);
+    },
+    [=](offsets_atom) -> offset_map {
+      const auto& wm = self->state.tracker.watermarks();
+      return {wm.begin(), wm.end()};
+    },
+    [=](drain_atom) {
+      auto& st = self->state;
+      st.drain = self->make_response_promise();
+      *st.cancel_recovery = true;
+      self->delayed_send(self, st.cfg.drain_timeout, timeout_atom::value);
+      finish_drain(self, false);
+    },
+    [=](timeout_atom) { finish_drain(self, true); },
+    [=](get_atom, const std::string& key) -> std::vector<std::string> {
+      auto& st = self->state;
+      if (st.recovering)
+        return {};
+      auto value = st.store->get(key);
+      return value ? std::vector<std::string>{*value} : std::vector<std::string>{};
+    },
+  };
+}
+
+} // namespace partita

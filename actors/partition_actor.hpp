@@ -1,0 +1,84 @@
+#pragma once
+
+#include "actors/commit_tracker.hpp"
+#include "actors/messages.hpp"
+#include "persistence/partition_store.hpp"
+#include "runtime/graph_definition.hpp"
+#include "runtime/kafka_config.hpp"
+#include "runtime/kafka_producer.hpp"
+
+#include <caf/all.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace spdlog {
+class logger;
+}
+
+namespace partita {
+
+/// What a partition actor needs: its partition of the group graph, its store, the shared
+/// producer, and the consumer pump's hooks.
+struct partition_config {
+  std::shared_ptr<const graph_definition> graph;
+  int32_t partition = 0;
+  store_config store;
+  /// For the changelog reader during recovery.
+  kafka_properties kafka;
+  std::shared_ptr<kafka_producer> producer;
+  std::shared_ptr<partition_flow> flow;
+  /// Hands `next_offset` of `topic` to the consumer for its next commit.
+  std::function<void(const std::string& topic, int32_t partition, int64_t next_offset)> commit;
+  std::chrono::milliseconds drain_timeout{30000};
+  /// Counts records processed (shared by all partitions of a processor).
+  std::shared_ptr<std::atomic<uint64_t>> records;
+  /// Counts partitions recovered and processing.
+  std::shared_ptr<std::atomic<int64_t>> ready;
+};
+
+/// State of a partition actor. Owns the partition's LMDB store.
+struct partition_state {
+  static inline const char* name = "partition";
+
+  partition_config cfg;
+  std::shared_ptr<partition_store> store; // shared with the recovery thread while it runs
+  std::shared_ptr<spdlog::logger> log;
+  /// Last input offset applied to the table, by topic.
+  std::map<std::string, int64_t> applied;
+  commit_tracker tracker;
+  /// Next changelog offset not known to be in the table.
+  int64_t changelog_next = 0;
+  bool recovering = false;
+  bool counted_ready = false;
+  std::shared_ptr<std::atomic<bool>> cancel_recovery = std::make_shared<std::atomic<bool>>(false);
+  caf::actor recovery;
+  /// Batches that arrived during recovery, processed once it ends.
+  std::vector<record_batch_ptr> stash;
+  uint64_t next_seq = 0;
+  std::optional<caf::response_promise> drain;
+
+  ~partition_state();
+};
+
+///  One Kafka partition of a group (that partition of every input topic), with its LMDB state.
+///
+///           spawn
+///             |  open store; applied := acked (re-process what was never acknowledged)
+///             v
+///       +------------+  restored   +-----------+  drain, nothing pending  +------+
+///       | recovering | ----------> |  running  | -----------------------> | done |
+///       +------------+             +-----------+                          +------+
+///        batches are stashed        batch: behaviors, one LMDB txn, async produce
+///                                   acked: advance the commit watermark
+///
+/// Handles: batch_atom (record_batch_ptr), acked_atom (from delivery reports), offsets_atom,
+/// drain_atom (answers offset_map, then quits), get_atom (a table value).
+caf::behavior partition_actor(caf::stateful_actor<partition_state>* self, partition_config cfg);
+
+} // namespace partita

@@ -1,0 +1,151 @@
+// The processor facade (runtime/processor.hpp), run by the engine of this folder.
+
+#include "runtime/processor.hpp"
+
+#include "actors/consumer_pump.hpp"
+#include "actors/partition_actor.hpp"
+#include "runtime/kafka_producer.hpp"
+#include "runtime/logger.hpp"
+#include "runtime/topic_admin.hpp"
+
+#include <caf/all.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <mutex>
+
+namespace partita {
+
+struct processor::impl {
+  processor_config cfg;
+  std::shared_ptr<const graph_definition> graph;
+  std::atomic<bool> stop{false};
+  std::shared_ptr<std::atomic<uint64_t>> records = std::make_shared<std::atomic<uint64_t>>(0);
+  std::shared_ptr<std::atomic<int64_t>> ready = std::make_shared<std::atomic<int64_t>>(0);
+  std::atomic<int32_t> partition_count{0};
+
+  mutable std::mutex mtx; // guards sys and pump for readers on other threads
+  std::unique_ptr<caf::actor_system> sys;
+  consumer_pump* pump = nullptr;
+};
+
+processor::processor(processor_config cfg, graph_definition graph)
+  : impl_(std::make_unique<impl>()) {
+  graph.validate();
+  if (cfg.brokers.empty() && !cfg.kafka.contains("bootstrap.servers"))
+    throw config_error("no brokers: set the bootstrap servers (--brokers host:port,...)");
+  if (cfg.max_in_flight < 1)
+    throw config_error("max_in_flight must be at least 1");
+  impl_->cfg = std::move(cfg);
+  impl_->graph = std::make_shared<const graph_definition>(std::move(graph));
+}
+
+processor::~processor() = default;
+
+void processor::stop() {
+  impl_->stop = true;
+}
+
+processor_stats processor::stats() const {
+  processor_stats out;
+  out.records = *impl_->records;
+  out.ready = static_cast<std::size_t>(std::max<int64_t>(0, *impl_->ready));
+  std::lock_guard guard{impl_->mtx};
+  out.partitions = impl_->pump ? impl_->pump->partitions() : 0;
+  return out;
+}
+
+std::optional<std::string> processor::get(const std::string& key) const {
+  std::lock_guard guard{impl_->mtx};
+  if (!impl_->pump || impl_->partition_count <= 0)
+    return std::nullopt;
+  // The partition Sarama's (and the producer's) partitioner gives the key.
+  auto p = rd_kafka_msg_partitioner_fnv1a(nullptr, key.data(), key.size(),
+                                          impl_->partition_count, nullptr, nullptr);
+  auto actor = impl_->pump->actor_for(p);
+  if (!actor)
+    return std::nullopt;
+  std::optional<std::string> out;
+  caf::scoped_actor self{*impl_->sys};
+  self->request(*actor, std::chrono::seconds{10}, get_atom::value, key)
+    .receive([&](const std::vector<std::string>& value) {
+      if (!value.empty())
+        out = value.front();
+    }, [](const caf::error&) {});
+  return out;
+}
+
+void processor::run() {
+  auto& d = *impl_;
+  auto log = logger("processor");
+  const auto& graph = *d.graph;
+  kafka_properties kafka = d.cfg.kafka;
+  if (!d.cfg.brokers.empty())
+    kafka["bootstrap.servers"] = d.cfg.brokers;
+
+  topic_requirements need;
+  need.copartitioned = graph.input_topics();
+  if (graph.persist) {
+    need.copartitioned.push_back(graph.table_topic());
+    need.compacted.push_back(graph.table_topic());
+  }
+  for (const auto& out : graph.outputs)
+    if (std::find(need.copartitioned.begin(), need.copartitioned.end(), out.topic) ==
+        need.copartitioned.end())
+      need.other.push_back(out.topic);
+  need.default_partitions = d.cfg.default_partitions;
+  d.partition_count = ensure_topics(kafka, need, d.cfg.cluster);
+  log->info("group {}: {} partitions, state in {}", graph.group, d.partition_count.load(),
+            d.cfg.state_dir.string());
+
+  auto producer = std::make_shared<kafka_producer>(kafka);
+  {
+    std::lock_guard guard{d.mtx};
+    caf::actor_system_config sys_cfg;
+    d.sys = std::make_unique<caf::actor_system>(sys_cfg);
+  }
+  pump_config pc{d.graph, kafka, d.cfg.from, d.cfg.max_in_flight, d.cfg.drain_timeout};
+  auto spawn = [&](int32_t p, std::shared_ptr<partition_flow> flow, commit_fn commit) {
+    partition_config cfg;
+    cfg.graph = d.graph;
+    cfg.partition = p;
+    cfg.store.dir = partition_store::path_for(d.cfg.state_dir, graph.group,
+                                              graph.table_topic(), p);
+    cfg.store.fsync = d.cfg.fsync;
+    cfg.kafka = kafka;
+    cfg.producer = producer;
+    cfg.flow = std::move(flow);
+    cfg.commit = std::move(commit);
+    cfg.drain_timeout = d.cfg.drain_timeout;
+    cfg.records = d.records;
+    cfg.ready = d.ready;
+    return d.sys->spawn(partition_actor, std::move(cfg));
+  };
+  {
+    consumer_pump pump{*d.sys, pc, spawn};
+    {
+      std::lock_guard guard{d.mtx};
+      d.pump = &pump;
+    }
+    try {
+      pump.run(d.stop);
+    } catch (...) {
+      std::lock_guard guard{d.mtx};
+      d.pump = nullptr;
+      throw;
+    }
+    std::lock_guard guard{d.mtx};
+    d.pump = nullptr;
+  }
+  if (!producer->flush(d.cfg.drain_timeout))
+    log->warn("{} records not acknowledged at shutdown; their inputs are not committed",
+              producer->outstanding());
+  {
+    std::lock_guard guard{d.mtx};
+    d.sys.reset(); // waits for every actor
+  }
+  log->info("group {} stopped after {} records", graph.group, d.records->load());
+}
+
+} // namespace partita

@@ -1,0 +1,31 @@
+#pragma once
+
+#include "runtime/kafka_config.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <librdkafka/rdkafka.h>
+
+namespace partita {
+
+/// Where a read of one partition ended.
+struct partition_read {
+  int64_t next_offset = 0; // the high watermark when the read began
+  uint64_t records = 0;
+  uint64_t bytes = 0;
+};
+
+/// Reads one partition from `from` (clamped to the low watermark) up to its high watermark as
+/// of the start, handing records to `apply` in batches (valid during the call only). Blocking:
+/// call it on a thread of its own, never on an actor scheduler's. Retries transient errors
+/// until `timeout`; throws kafka_error after it.
+partition_read read_partition(const kafka_properties& properties, const std::string& topic,
+                              int32_t partition, int64_t from,
+                              const std::function<void(rd_kafka_message_t**, size_t)>& apply,
+                              std::chrono::milliseconds timeout = std::chrono::minutes{5});
+
+} // namespace partita

@@ -1,0 +1,89 @@
+#pragma once
+
+#include "runtime/codec.hpp"
+#include "runtime/graph_definition.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace partita {
+
+/// The table codec of a group graph without a table.
+struct no_table {};
+
+namespace detail {
+template <class TableCodec>
+struct table_value {
+  using type = typename TableCodec::value_type;
+};
+template <>
+struct table_value<no_table> {
+  using type = std::monostate;
+};
+} // namespace detail
+
+/// What a behavior sees of one record: its key and value, the group table's value for the key,
+/// and the ways to change the table and to emit. Valid only during the behavior's call.
+template <class TableCodec = no_table>
+class context {
+public:
+  using value_type = typename detail::table_value<TableCodec>::type;
+  static constexpr bool has_table = !std::is_same_v<TableCodec, no_table>;
+
+  context(record_context& rc, const TableCodec& table) : rc_(rc), table_(table) {}
+
+  /// The record's key.
+  std::string_view key() const { return rc_.key(); }
+
+  /// The table's current value for this key, if any.
+  std::optional<value_type> value() const
+    requires has_table
+  {
+    auto bytes = rc_.table_get();
+    if (!bytes)
+      return std::nullopt;
+    return table_.decode(*bytes);
+  }
+
+  /// Sets the table's value for this key (written with the batch, sent to the changelog).
+  void set_value(const value_type& v)
+    requires has_table
+  {
+    rc_.table_put(table_.encode(v));
+  }
+
+  /// Deletes this key from the table (a tombstone in the changelog).
+  void erase()
+    requires has_table
+  {
+    rc_.table_erase();
+  }
+
+  /// Emits a record to a declared output topic.
+  template <class T>
+  void emit(std::string_view topic, std::string_view key, const T& value) {
+    const auto& out = rc_.graph().output(topic);
+    rc_.produce(out, key, encode_for(out, value));
+  }
+
+  /// Sends a record to this group's loop topic, re-keyed; the loop behavior receives it.
+  template <class T>
+  void loopback(std::string_view key, const T& value) {
+    emit(rc_.graph().loop_topic(), key, value);
+  }
+
+  const std::string& topic() const { return rc_.topic(); }
+  int32_t partition() const { return rc_.partition(); }
+  int64_t offset() const { return rc_.offset(); }
+  /// Milliseconds since the epoch, or -1 when the record has none.
+  int64_t timestamp() const { return rc_.timestamp(); }
+  std::vector<header> headers() const { return rc_.headers(); }
+
+private:
+  record_context& rc_;
+  const TableCodec& table_;
+};
+
+} // namespace partita

@@ -1,0 +1,117 @@
+#pragma once
+
+// The type-erased form of a group graph: what the engine runs. Users build it with group_graph
+// (group_graph.hpp) and never touch these types directly.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <typeindex>
+#include <utility>
+#include <vector>
+
+namespace partita {
+
+/// A graph that cannot run: no input, an emit to an undeclared output, a bad topic name...
+class graph_error : public std::invalid_argument {
+public:
+  using std::invalid_argument::invalid_argument;
+};
+
+/// A Kafka record header.
+struct header {
+  std::string name;
+  std::string value;
+};
+
+struct graph_definition;
+struct output_definition;
+
+/// What the engine hands a behavior for one record: the record, the table row of its key, and
+/// a way to produce. Implemented by the partition actor; behaviors see it through context<T>.
+class record_context {
+public:
+  virtual ~record_context() = default;
+  virtual std::string_view key() const = 0;
+  virtual std::string_view payload() const = 0;
+  virtual const std::string& topic() const = 0;
+  virtual int32_t partition() const = 0;
+  virtual int64_t offset() const = 0;
+  /// Milliseconds since the epoch, or -1.
+  virtual int64_t timestamp() const = 0;
+  virtual std::vector<header> headers() const = 0;
+  virtual std::optional<std::string> table_get() = 0;
+  virtual void table_put(std::string bytes) = 0;
+  virtual void table_erase() = 0;
+  virtual void produce(const output_definition& out, std::string_view key, std::string bytes) = 0;
+  virtual const graph_definition& graph() const = 0;
+};
+
+/// An input: a topic and what to do with each of its records.
+struct input_definition {
+  std::string topic;
+  std::string codec;
+  /// Decodes the record (throws decode_error) and runs the behavior.
+  std::function<void(record_context&)> handle;
+};
+
+/// An output a behavior may emit to, with its codec erased.
+struct output_definition {
+  std::string topic;
+  std::string codec;
+  std::type_index type;
+  /// Encodes a value of `type`, passed by address.
+  std::function<std::string(const void*)> encode;
+};
+
+/// A group graph in the form the engine runs.
+struct graph_definition {
+  std::string group;
+  std::vector<input_definition> inputs; // the loop topic, if any, is one of them
+  std::vector<output_definition> outputs; // the loop topic, if any, is one of them
+  bool persist = false;
+  std::string table_codec;
+
+  std::string table_topic() const { return group + "-table"; }
+  std::string loop_topic() const { return group + "-loop"; }
+  std::string dead_letter_topic() const { return group + "-dlq"; }
+
+  /// The declared output named `topic`; throws graph_error naming it if there is none.
+  const output_definition& output(std::string_view topic) const;
+  /// The input named `topic`, or nullptr.
+  const input_definition* input(std::string_view topic) const;
+  /// Every topic the group consumes.
+  std::vector<std::string> input_topics() const;
+  /// Throws graph_error with what is wrong and how to fix it.
+  void validate() const;
+};
+
+/// True if `name` is a legal Kafka topic (or group) name.
+bool valid_topic_name(std::string_view name);
+
+/// Encodes `value` for `out`, accepting a value of the codec's own type, anything convertible
+/// to a string for string codecs, and any integer for int64 codecs.
+template <class T>
+std::string encode_for(const output_definition& out, const T& value) {
+  if (out.type == std::type_index{typeid(T)})
+    return out.encode(&value);
+  if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+    if (out.type == std::type_index{typeid(std::string)}) {
+      std::string text{std::string_view{value}};
+      return out.encode(&text);
+    }
+  }
+  if constexpr (std::is_integral_v<T>) {
+    if (out.type == std::type_index{typeid(int64_t)}) {
+      int64_t wide = value;
+      return out.encode(&wide);
+    }
+  }
+  throw graph_error("emit to '" + out.topic + "': the value's type does not fit the output's " +
+                    out.codec + " codec; pass a value of the codec's value_type");
+}
+
+} // namespace partita

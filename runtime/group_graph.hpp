@@ -1,0 +1,84 @@
+#pragma once
+
+#include "runtime/codec.hpp"
+#include "runtime/context.hpp"
+#include "runtime/graph_definition.hpp"
+
+#include <concepts>
+#include <memory>
+#include <string>
+#include <typeindex>
+
+namespace partita {
+
+/// A processor group, Goka's model: inputs with their behaviors, the group table (persist, with
+/// `TableCodec`; changelog topic `<group>-table`), the outputs behaviors may emit to, and an
+/// optional loop (`<group>-loop`) for re-keying within the group.
+///
+///   partita::group_graph<partita::int64_codec> graph{"clickcount"};
+///   graph.input("clicks", partita::string_codec{}, [](auto& ctx, const std::string&) {
+///     ctx.set_value(ctx.value().value_or(0) + 1);
+///   });
+///
+/// `group_graph<>` (no TableCodec) is a group without a table.
+template <class TableCodec = no_table>
+class group_graph {
+public:
+  explicit group_graph(std::string group, TableCodec table = {})
+    : table_(std::make_shared<TableCodec>(std::move(table))) {
+    def_.group = std::move(group);
+    if constexpr (context<TableCodec>::has_table) {
+      def_.persist = true;
+      def_.table_codec = TableCodec::name;
+    }
+  }
+
+  /// Consumes `topic`, decoding values with `c`; `behavior(context<TableCodec>&, const value&)`
+  /// runs for each record.
+  template <codec C, class Behavior>
+    requires std::invocable<Behavior&, context<TableCodec>&, const typename C::value_type&>
+  group_graph& input(std::string topic, C c, Behavior behavior) {
+    def_.inputs.push_back(input_definition{std::move(topic), C::name,
+                                           make_handler(std::move(c), std::move(behavior))});
+    return *this;
+  }
+
+  /// Declares a topic the behaviors may emit to, with the codec of its values. Keys are
+  /// partitioned as Sarama (Goka) does.
+  template <codec C>
+  group_graph& output(std::string topic, C c) {
+    using V = typename C::value_type;
+    def_.outputs.push_back(output_definition{
+      std::move(topic), C::name, std::type_index{typeid(V)},
+      [c](const void* v) { return c.encode(*static_cast<const V*>(v)); }});
+    return *this;
+  }
+
+  /// The loop: ctx.loopback(key, value) sends to `<group>-loop`, and `behavior` handles it.
+  template <codec C, class Behavior>
+    requires std::invocable<Behavior&, context<TableCodec>&, const typename C::value_type&>
+  group_graph& loop(C c, Behavior behavior) {
+    output(def_.loop_topic(), c);
+    return input(def_.loop_topic(), std::move(c), std::move(behavior));
+  }
+
+  /// The graph as the engine runs it; validate() throws graph_error for a graph that cannot run.
+  const graph_definition& definition() const { return def_; }
+
+private:
+  template <class C, class Behavior>
+  std::function<void(record_context&)> make_handler(C c, Behavior behavior) {
+    // The table codec is shared: the handlers outlive this builder.
+    return [c = std::move(c), behavior = std::move(behavior),
+            table = table_](record_context& rc) mutable {
+      auto value = c.decode(rc.payload());
+      context<TableCodec> ctx{rc, *table};
+      behavior(ctx, value);
+    };
+  }
+
+  std::shared_ptr<TableCodec> table_;
+  graph_definition def_;
+};
+
+} // namespace partita

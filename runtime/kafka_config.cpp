@@ -1,0 +1,22 @@
+#include "runtime/kafka_config.hpp"
+
+namespace partita {
+
+rd_kafka_conf_t* make_kafka_conf(const kafka_properties& defaults,
+                                 const kafka_properties& overrides) {
+  kafka_properties all = defaults;
+  for (const auto& [k, v] : overrides)
+    all[k] = v;
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  for (const auto& [k, v] : all) {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      throw config_error("kafka property '" + k + "=" + v + "': " + err +
+                         " (see librdkafka's CONFIGURATION.md)");
+    }
+  }
+  return conf;
+}
+
+} // namespace partita

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <map>
+#include <stdexcept>
+#include <string>
+
+#include <librdkafka/rdkafka.h>
+
+namespace partita {
+
+/// librdkafka properties by name (`bootstrap.servers`, `security.protocol`, ...), passed
+/// through unchanged.
+using kafka_properties = std::map<std::string, std::string>;
+
+/// A setting that cannot be used; the message names the setting and what is allowed.
+class config_error : public std::invalid_argument {
+public:
+  using std::invalid_argument::invalid_argument;
+};
+
+/// A librdkafka configuration from `defaults` overridden by `overrides`; throws config_error
+/// naming the first property librdkafka refuses. The caller owns the result.
+rd_kafka_conf_t* make_kafka_conf(const kafka_properties& defaults,
+                                 const kafka_properties& overrides = {});
+
+} // namespace partita

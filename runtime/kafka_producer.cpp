@@ -1,0 +1,106 @@
+#include "runtime/kafka_producer.hpp"
+
+#include "runtime/kafka_error.hpp"
+#include "runtime/logger.hpp"
+
+namespace partita {
+
+namespace {
+
+void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
+  if (auto* handler = static_cast<delivery_handler*>(msg->_private))
+    handler->delivered(msg->err, msg->partition, msg->offset);
+}
+
+void on_error(rd_kafka_t* rk, int err, const char* reason, void*) {
+  auto code = static_cast<rd_kafka_resp_err_t>(err);
+  if (code == RD_KAFKA_RESP_ERR__FATAL) {
+    char buf[512];
+    rd_kafka_fatal_error(rk, buf, sizeof buf);
+    logger("producer")->critical("fatal producer error: {}", buf);
+    return;
+  }
+  logger("producer")->warn("{} ({})", reason, rd_kafka_err2name(code));
+}
+
+} // namespace
+
+kafka_properties producer_defaults() {
+  return {
+    {"enable.idempotence", "true"},
+    // Sarama's hash partitioner: FNV-1a of the key, random for records without a key.
+    {"partitioner", "fnv1a_random"},
+    // A broker fault never fails a record: it waits for the leader to come back.
+    {"message.timeout.ms", "0"},
+    {"linger.ms", "5"},
+    {"batch.num.messages", "10000"},
+    {"queue.buffering.max.messages", "1000000"},
+    {"queue.buffering.max.kbytes", "1048576"},
+    {"log_level", "4"},
+  };
+}
+
+kafka_producer::kafka_producer(const kafka_properties& properties) {
+  rd_kafka_conf_t* conf = make_kafka_conf(producer_defaults(), properties);
+  rd_kafka_conf_set_dr_msg_cb(conf, &on_delivery);
+  rd_kafka_conf_set_error_cb(conf, &on_error);
+  char err[512];
+  rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (rk_ == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    throw config_error(std::string{"cannot create a Kafka producer: "} + err);
+  }
+  poller_ = std::thread{[this] {
+    while (!stop_)
+      rd_kafka_poll(rk_, 100);
+  }};
+}
+
+kafka_producer::~kafka_producer() {
+  if (rd_kafka_flush(rk_, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    logger("producer")->warn("closing with {} records not acknowledged", rd_kafka_outq_len(rk_));
+  stop_ = true;
+  poller_.join();
+  rd_kafka_destroy(rk_);
+}
+
+void kafka_producer::produce(const std::string& topic, int32_t partition, std::string_view key,
+                             std::string_view value, delivery_handler* handler,
+                             const std::vector<header>* headers) {
+  for (bool warned = false;;) {
+    rd_kafka_headers_t* hdrs = nullptr;
+    if (headers != nullptr && !headers->empty()) {
+      hdrs = rd_kafka_headers_new(headers->size());
+      for (const auto& h : *headers)
+        rd_kafka_header_add(hdrs, h.name.data(), static_cast<ssize_t>(h.name.size()),
+                            h.value.data(), static_cast<ssize_t>(h.value.size()));
+    }
+    auto err = rd_kafka_producev(
+      rk_, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+      RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(handler),
+      RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+      return; // the record owns the headers now
+    if (hdrs != nullptr)
+      rd_kafka_headers_destroy(hdrs);
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+      throw kafka_error(err, "produce to " + topic);
+    // The local queue is full (brokers slow or away): wait for room rather than fail.
+    if (!warned)
+      logger("producer")->warn("produce queue full ({} records); waiting", outstanding());
+    warned = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  }
+}
+
+bool kafka_producer::flush(std::chrono::milliseconds timeout) {
+  return rd_kafka_flush(rk_, static_cast<int>(timeout.count())) == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+int kafka_producer::outstanding() const {
+  return rd_kafka_outq_len(rk_);
+}
+
+} // namespace partita

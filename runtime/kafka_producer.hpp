@@ -1,0 +1,60 @@
+#pragma once
+
+#include "runtime/graph_definition.hpp"
+#include "runtime/kafka_config.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <librdkafka/rdkafka.h>
+
+namespace partita {
+
+/// Receives the outcome of one produced record. Called on the producer's poll thread.
+class delivery_handler {
+public:
+  virtual void delivered(rd_kafka_resp_err_t err, int32_t partition, int64_t offset) = 0;
+
+protected:
+  ~delivery_handler() = default;
+};
+
+/// An idempotent Kafka producer with its own thread serving delivery reports. Keys are
+/// partitioned as Sarama does (fnv1a), so Partita and Goka services agree on partitions.
+/// Thread-safe. The destructor waits up to 10 s for outstanding records.
+class kafka_producer {
+public:
+  /// `properties` must hold bootstrap.servers; they override Partita's producer defaults.
+  explicit kafka_producer(const kafka_properties& properties);
+  kafka_producer(const kafka_producer&) = delete;
+  kafka_producer& operator=(const kafka_producer&) = delete;
+  ~kafka_producer();
+
+  /// Queues a record; `partition` -1 partitions by key. `handler` (may be null) learns the
+  /// outcome. Waits while librdkafka's queue is full; throws kafka_error on other failures.
+  void produce(const std::string& topic, int32_t partition, std::string_view key,
+               std::string_view value, delivery_handler* handler,
+               const std::vector<header>* headers = nullptr);
+
+  /// Waits until every queued record is delivered or failed; false on timeout.
+  bool flush(std::chrono::milliseconds timeout);
+
+  /// Records queued and not yet acknowledged.
+  int outstanding() const;
+
+  rd_kafka_t* handle() const { return rk_; }
+
+private:
+  rd_kafka_t* rk_ = nullptr;
+  std::atomic<bool> stop_{false};
+  std::thread poller_;
+};
+
+/// Partita's producer defaults: idempotence, Sarama-compatible partitioning, retries forever.
+kafka_properties producer_defaults();
+
+} // namespace partita
