@@ -249,16 +249,14 @@ void start_recovery(self_ptr self) {
   auto parent = caf::actor_cast<caf::actor>(self);
   // The read blocks: it runs on a thread of its own, and is the only user of the store until
   // it reports back.
-  st.recovery = self->spawn<caf::detached>([=](caf::blocking_actor*) {
+  st.recovery = std::thread{[=] {
     auto log = logger("recovery");
     auto started = std::chrono::steady_clock::now();
     try {
       uint64_t done = 0;
       auto last_log = started;
-      auto result = read_partition(kafka, topic, partition, from,
+      auto result = read_partition(kafka, topic, partition, from, *cancel,
                                    [&](rd_kafka_message_t** msgs, size_t n) {
-        if (*cancel)
-          throw std::runtime_error("cancelled");
         partition_store::write_batch batch{*store};
         for (size_t i = 0; i < n; ++i) {
           auto key = key_of(msgs[i]);
@@ -288,7 +286,7 @@ void start_recovery(self_ptr self) {
     } catch (const std::exception& e) {
       caf::anon_send(parent, restored_atom::value, int64_t{-1}, std::string{e.what()});
     }
-  });
+  }};
 }
 
 void on_ready(partition_state& st) {
@@ -304,6 +302,8 @@ partition_state::~partition_state() {
   if (counted_ready)
     --*cfg.ready;
   *cancel_recovery = true;
+  if (recovery.joinable())
+    recovery.join();
 }
 
 caf::behavior partition_actor(self_ptr self, partition_config cfg) {

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <thread>
 #include <vector>
 
 namespace spdlog {
@@ -57,7 +58,7 @@ struct partition_state {
   bool recovering = false;
   bool counted_ready = false;
   std::shared_ptr<std::atomic<bool>> cancel_recovery = std::make_shared<std::atomic<bool>>(false);
-  caf::actor recovery;
+  std::thread recovery;
   /// Batches that arrived during recovery, processed once it ends.
   std::vector<record_batch_ptr> stash;
   uint64_t next_seq = 0;

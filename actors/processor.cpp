@@ -67,12 +67,17 @@ std::optional<std::string> processor::get(const std::string& key) const {
   if (!actor)
     return std::nullopt;
   std::optional<std::string> out;
-  caf::scoped_actor self{*impl_->sys};
-  self->request(*actor, std::chrono::seconds{10}, get_atom::value, key)
-    .receive([&](const std::vector<std::string>& value) {
-      if (!value.empty())
-        out = value.front();
-    }, [](const caf::error&) {});
+  {
+    caf::scoped_actor self{*impl_->sys};
+    self->request(*actor, std::chrono::seconds{10}, get_atom::value, key)
+      .receive([&](const std::vector<std::string>& value) {
+        if (!value.empty())
+          out = value.front();
+      }, [](const caf::error&) {});
+  }
+  // A scoped_actor leaves CAF's logger in this thread's storage, and the actor system's
+  // destructor waits for the logger: without this, stopping the processor deadlocks.
+  caf::logger::set_current_actor_system(nullptr);
   return out;
 }
 
@@ -95,7 +100,7 @@ void processor::run() {
         need.copartitioned.end())
       need.other.push_back(out.topic);
   need.default_partitions = d.cfg.default_partitions;
-  d.partition_count = ensure_topics(kafka, need, d.cfg.cluster);
+  d.partition_count = ensure_topics(kafka, need, d.cfg.cluster, d.cfg.startup_timeout);
   log->info("group {}: {} partitions, state in {}", graph.group, d.partition_count.load(),
             d.cfg.state_dir.string());
 
@@ -105,7 +110,10 @@ void processor::run() {
     caf::actor_system_config sys_cfg;
     d.sys = std::make_unique<caf::actor_system>(sys_cfg);
   }
-  pump_config pc{d.graph, kafka, d.cfg.from, d.cfg.max_in_flight, d.cfg.drain_timeout};
+  kafka_properties consumer = kafka;
+  for (const auto& [name, value] : d.cfg.consumer)
+    consumer[name] = value;
+  pump_config pc{d.graph, consumer, d.cfg.from, d.cfg.max_in_flight, d.cfg.drain_timeout};
   auto spawn = [&](int32_t p, std::shared_ptr<partition_flow> flow, commit_fn commit) {
     partition_config cfg;
     cfg.graph = d.graph;

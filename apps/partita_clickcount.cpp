@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
   std::string state_dir = "state";
   std::string from = "earliest";
   int duration = 0;
+  std::vector<std::string> kafka;
+  std::vector<std::string> consumer;
   app.add_option("--brokers", brokers, "Kafka bootstrap servers host:port,... (default: start "
                                        "the embedded cluster)");
   app.add_option("--group", group, "consumer group and table name")->capture_default_str();
@@ -51,6 +53,12 @@ int main(int argc, char** argv) {
                  "stop after this many seconds (0: run until SIGTERM; the embedded demo "
                  "defaults to 15)")
     ->check(CLI::NonNegativeNumber);
+  app.add_option("--kafka", kafka,
+                 "librdkafka property for every client, NAME=VALUE (repeatable), e.g. "
+                 "security.protocol=ssl");
+  app.add_option("--consumer", consumer,
+                 "librdkafka property for the consumer only, NAME=VALUE (repeatable), e.g. "
+                 "session.timeout.ms=10000");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -73,6 +81,8 @@ int main(int argc, char** argv) {
     partita::processor_config cfg;
     cfg.state_dir = state_dir;
     cfg.from = from == "latest" ? partita::start_from::latest : partita::start_from::earliest;
+    partita::parse_kafka_properties(kafka, cfg.kafka);
+    partita::parse_kafka_properties(consumer, cfg.consumer);
     bool demo = brokers.empty();
     if (demo) {
       cluster = std::make_unique<partita::embedded_cluster>(3);
@@ -118,7 +128,13 @@ int main(int argc, char** argv) {
         clicks->flush();
       proc.stop();
     }};
-    proc.run();
+    try {
+      proc.run();
+    } catch (...) {
+      stopping = true;
+      driver.join();
+      throw;
+    }
     driver.join();
     {
       std::lock_guard guard{mtx};

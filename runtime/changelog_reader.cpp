@@ -9,7 +9,7 @@
 namespace partita {
 
 partition_read read_partition(const kafka_properties& properties, const std::string& topic,
-                              int32_t partition, int64_t from,
+                              int32_t partition, int64_t from, const std::atomic<bool>& cancel,
                               const std::function<void(rd_kafka_message_t**, size_t)>& apply,
                               std::chrono::milliseconds timeout) {
   auto log = logger("recovery");
@@ -34,6 +34,8 @@ partition_read read_partition(const kafka_properties& properties, const std::str
   int64_t hi = 0;
   // Watermarks need the partition's leader: wait for it through a broker outage.
   for (;;) {
+    if (cancel)
+      throw read_cancelled{};
     auto code = rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), partition, &lo, &hi,
                                                  5000);
     if (code == RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -61,6 +63,10 @@ partition_read read_partition(const kafka_properties& properties, const std::str
   std::vector<rd_kafka_message_t*> msgs(10000);
   int64_t position = from;
   while (position < hi) {
+    if (cancel) {
+      rd_kafka_queue_destroy(queue);
+      throw read_cancelled{};
+    }
     if (std::chrono::steady_clock::now() > deadline) {
       rd_kafka_queue_destroy(queue);
       throw kafka_error(RD_KAFKA_RESP_ERR__TIMED_OUT,

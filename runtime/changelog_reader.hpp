@@ -2,7 +2,9 @@
 
 #include "runtime/kafka_config.hpp"
 
+#include <atomic>
 #include <chrono>
+#include <stdexcept>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -11,6 +13,12 @@
 #include <librdkafka/rdkafka.h>
 
 namespace partita {
+
+/// A read stopped because its caller no longer wants it.
+class read_cancelled : public std::runtime_error {
+public:
+  read_cancelled() : std::runtime_error("cancelled") {}
+};
 
 /// Where a read of one partition ended.
 struct partition_read {
@@ -22,9 +30,9 @@ struct partition_read {
 /// Reads one partition from `from` (clamped to the low watermark) up to its high watermark as
 /// of the start, handing records to `apply` in batches (valid during the call only). Blocking:
 /// call it on a thread of its own, never on an actor scheduler's. Retries transient errors
-/// until `timeout`; throws kafka_error after it.
+/// until `timeout`; throws kafka_error after it, and read_cancelled once `cancel` is set.
 partition_read read_partition(const kafka_properties& properties, const std::string& topic,
-                              int32_t partition, int64_t from,
+                              int32_t partition, int64_t from, const std::atomic<bool>& cancel,
                               const std::function<void(rd_kafka_message_t**, size_t)>& apply,
                               std::chrono::milliseconds timeout = std::chrono::minutes{5});
 

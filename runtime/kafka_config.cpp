@@ -19,4 +19,14 @@ rd_kafka_conf_t* make_kafka_conf(const kafka_properties& defaults,
   return conf;
 }
 
+void parse_kafka_properties(const std::vector<std::string>& settings, kafka_properties& out) {
+  for (const auto& s : settings) {
+    auto eq = s.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw config_error("bad Kafka property '" + s +
+                         "': write NAME=VALUE, e.g. session.timeout.ms=10000");
+    out[s.substr(0, eq)] = s.substr(eq + 1);
+  }
+}
+
 } // namespace partita

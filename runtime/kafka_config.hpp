@@ -3,6 +3,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <librdkafka/rdkafka.h>
 
@@ -22,5 +23,9 @@ public:
 /// naming the first property librdkafka refuses. The caller owns the result.
 rd_kafka_conf_t* make_kafka_conf(const kafka_properties& defaults,
                                  const kafka_properties& overrides = {});
+
+/// Adds `NAME=VALUE` settings (as given on a command line) to `out`; throws config_error for
+/// one without `=` or with an empty name.
+void parse_kafka_properties(const std::vector<std::string>& settings, kafka_properties& out);
 
 } // namespace partita

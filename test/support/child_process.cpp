@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -42,7 +43,7 @@ child_process::child_process(const std::string& program, const std::vector<std::
   int rc = posix_spawn(&pid_, program.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0)
-    throw std::runtime_error("cannot start " + program);
+    throw std::runtime_error("cannot start " + program + ": " + std::strerror(rc));
 }
 
 child_process::~child_process() {

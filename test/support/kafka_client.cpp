@@ -145,6 +145,24 @@ std::vector<kafka_record> read_topic(const std::string& bootstrap, const std::st
   return out;
 }
 
+std::vector<int64_t> committed(const std::string& bootstrap, const std::string& group,
+                               const std::string& topic, int partitions) {
+  auto rk = make_client(RD_KAFKA_CONSUMER, bootstrap, {{"group.id", group}});
+  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p)
+    rd_kafka_topic_partition_list_add(parts, topic.c_str(), p);
+  auto err = rd_kafka_committed(rk.get(), parts, 10000);
+  std::vector<int64_t> out(static_cast<size_t>(partitions), -1);
+  if (!err)
+    for (int i = 0; i < parts->cnt; ++i)
+      out[static_cast<size_t>(parts->elems[i].partition)] =
+        parts->elems[i].err ? -1 : parts->elems[i].offset;
+  rd_kafka_topic_partition_list_destroy(parts);
+  if (err)
+    throw std::runtime_error(std::string{"committed offsets: "} + rd_kafka_err2str(err));
+  return out;
+}
+
 std::map<std::string, std::string> latest_by_key(const std::vector<kafka_record>& records) {
   std::map<std::string, std::string> out;
   for (const auto& r : records)

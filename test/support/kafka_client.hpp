@@ -32,6 +32,10 @@ std::vector<kafka_record> read_topic(const std::string& bootstrap, const std::st
 std::pair<int64_t, int64_t> watermarks(const std::string& bootstrap, const std::string& topic,
                                        int32_t partition);
 
+/// The committed offsets of `group` for partitions 0..partitions-1 of `topic` (-1: none).
+std::vector<int64_t> committed(const std::string& bootstrap, const std::string& group,
+                               const std::string& topic, int partitions);
+
 /// The latest value per key of a topic, as a table would hold it (empty value: deleted).
 std::map<std::string, std::string> latest_by_key(const std::vector<kafka_record>& records);
 

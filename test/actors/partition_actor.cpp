@@ -1,0 +1,176 @@
+#define CAF_SUITE actors.partition_actor
+
+#include "actors/partition_actor.hpp"
+
+#include "runtime/embedded_cluster.hpp"
+#include "runtime/group_graph.hpp"
+
+#include <caf/test/dsl.hpp>
+
+#include <filesystem>
+
+#include <unistd.h>
+
+using namespace partita;
+
+namespace {
+
+/// A record of the test's own making (a partition actor only reads these fields).
+rd_kafka_message_t* record(int64_t offset, const char* key) {
+  auto* m = new rd_kafka_message_t{};
+  m->partition = 0;
+  m->offset = offset;
+  m->key = const_cast<char*>(key);
+  m->key_len = std::strlen(key);
+  m->payload = const_cast<char*>("click");
+  m->len = 5;
+  return m;
+}
+
+record_batch_ptr batch(std::initializer_list<std::pair<int64_t, const char*>> records) {
+  auto b = std::make_shared<record_batch>();
+  b->topic = "clicks";
+  b->release = [](rd_kafka_message_t* m) { delete m; };
+  for (auto [offset, key] : records)
+    b->records.push_back(record(offset, key));
+  return b;
+}
+
+/// A group without a table or emits, so that nothing here waits on Kafka; its behavior throws
+/// for the key "poison".
+graph_definition counting_graph() {
+  group_graph<> g{"counter"};
+  g.input("clicks", bytes_codec{}, [](auto& ctx, const std::string&) {
+    if (ctx.key() == "poison")
+      throw std::runtime_error("cannot count poison");
+  });
+  return g.definition();
+}
+
+struct fixture : test_coordinator_fixture<> {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("partita-partition-test-" + std::to_string(::getpid()));
+  embedded_cluster cluster{1};
+  std::shared_ptr<kafka_producer> producer =
+    std::make_shared<kafka_producer>(kafka_properties{{"bootstrap.servers",
+                                                       cluster.bootstrap_servers()}});
+  std::shared_ptr<partition_flow> flow = std::make_shared<partition_flow>();
+  std::vector<std::pair<std::string, int64_t>> commits;
+  std::shared_ptr<std::atomic<uint64_t>> records = std::make_shared<std::atomic<uint64_t>>(0);
+  std::shared_ptr<std::atomic<int64_t>> ready = std::make_shared<std::atomic<int64_t>>(0);
+
+  fixture() { std::filesystem::remove_all(dir); }
+  ~fixture() { std::filesystem::remove_all(dir); }
+
+  partition_config config() {
+    partition_config cfg;
+    cfg.graph = std::make_shared<const graph_definition>(counting_graph());
+    cfg.partition = 0;
+    cfg.store.dir = dir / "p0";
+    cfg.producer = producer;
+    cfg.flow = flow;
+    cfg.commit = [this](const std::string& topic, int32_t, int64_t next) {
+      commits.emplace_back(topic, next);
+    };
+    cfg.drain_timeout = std::chrono::seconds{5};
+    cfg.records = records;
+    cfg.ready = ready;
+    return cfg;
+  }
+
+  caf::actor start() {
+    auto actor = sys.spawn(partition_actor, config());
+    run();
+    return actor;
+  }
+
+  void deliver(const caf::actor& actor, record_batch_ptr b) {
+    flow->in_flight += static_cast<int64_t>(b->records.size());
+    self->send(actor, batch_atom::value, std::move(b));
+    run();
+  }
+
+  partition_state& state(const caf::actor& actor) {
+    return deref<caf::stateful_actor<partition_state>>(actor).state;
+  }
+
+  offset_map drain(const caf::actor& actor) {
+    offset_map out;
+    auto answer = self->request(actor, caf::infinite, drain_atom::value);
+    run();
+    answer.receive([&](const offset_map& m) { out = m; },
+                   [&](const caf::error& e) { CAF_FAIL("drain failed: " << sys.render(e)); });
+    return out;
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(partition_actor_tests, fixture)
+
+CAF_TEST(a processed batch is stored and its offset handed to the commit) {
+  auto actor = start();
+  CAF_CHECK_EQUAL(ready->load(), 1);
+  deliver(actor, batch({{0, "alice"}, {1, "bob"}, {2, "alice"}}));
+  CAF_CHECK_EQUAL(records->load(), 3u);
+  CAF_CHECK_EQUAL(flow->in_flight.load(), 0);
+  CAF_REQUIRE_EQUAL(commits.size(), 1u);
+  CAF_CHECK_EQUAL(commits.back().first, "clicks");
+  CAF_CHECK_EQUAL(commits.back().second, 3); // the next offset to read
+  CAF_CHECK_EQUAL(state(actor).applied["clicks"], 2);
+  CAF_CHECK_EQUAL(state(actor).tracker.watermark("clicks"), 2);
+}
+
+CAF_TEST(drain answers the acknowledged offsets and stops the actor) {
+  auto actor = start();
+  deliver(actor, batch({{0, "a"}, {1, "b"}}));
+  deliver(actor, batch({{2, "c"}}));
+  auto offsets = drain(actor);
+  CAF_CHECK_EQUAL(offsets["clicks"], 2);
+  CAF_CHECK_EQUAL(ready->load(), 0);
+  partition_store store{store_config{dir / "p0"}};
+  CAF_CHECK_EQUAL(store.meta("acked:clicks").value_or(-1), 2);
+  CAF_CHECK_EQUAL(store.meta("applied:clicks").value_or(-1), 2);
+}
+
+CAF_TEST(records at or below the applied offset are never applied twice) {
+  auto first = start();
+  deliver(first, batch({{0, "a"}, {1, "b"}, {2, "c"}}));
+  drain(first);
+  auto second = start();
+  CAF_CHECK_EQUAL(state(second).applied["clicks"], 2);
+  // The consumer started from an older committed offset: 1 and 2 are skipped.
+  deliver(second, batch({{1, "b"}, {2, "c"}, {3, "d"}}));
+  CAF_CHECK_EQUAL(records->load(), 4u);
+  CAF_CHECK_EQUAL(commits.back().second, 4);
+}
+
+CAF_TEST(applied but unacknowledged records are processed again after a restart) {
+  {
+    partition_store store{store_config{dir / "p0"}};
+    partition_store::write_batch b{store};
+    b.set_meta("applied:clicks", 9);
+    b.set_meta("acked:clicks", 4);
+    b.commit();
+  }
+  auto actor = start();
+  CAF_CHECK_EQUAL(state(actor).applied["clicks"], 4);
+  offset_map offsets;
+  auto answer = self->request(actor, caf::infinite, offsets_atom::value);
+  run();
+  answer.receive([&](const offset_map& m) { offsets = m; }, [](const caf::error&) {});
+  CAF_CHECK_EQUAL(offsets["clicks"], 4);
+}
+
+CAF_TEST(a failing behavior stops its partition and applies nothing of the batch) {
+  auto actor = start();
+  deliver(actor, batch({{0, "a"}}));
+  deliver(actor, batch({{1, "b"}, {2, "poison"}, {3, "c"}}));
+  CAF_CHECK_EQUAL(records->load(), 1u);
+  CAF_CHECK_EQUAL(commits.back().second, 1);
+  CAF_CHECK_EQUAL(flow->in_flight.load(), 0);
+  partition_store store{store_config{dir / "p0"}};
+  CAF_CHECK_EQUAL(store.meta("applied:clicks").value_or(-1), 0);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,0 +1,276 @@
+#define CAF_SUITE actors.processor
+
+#include "runtime/processor.hpp"
+
+#include "apps/clickcount_graph.hpp"
+#include "persistence/partition_store.hpp"
+#include "runtime/embedded_cluster.hpp"
+#include "test/support/child_process.hpp"
+#include "test/support/kafka_client.hpp"
+
+#include <caf/test/unit_test.hpp>
+
+#include <csignal>
+#include <filesystem>
+#include <numeric>
+#include <thread>
+
+#include <unistd.h>
+
+using namespace partita;
+using namespace partita::test;
+
+namespace {
+
+constexpr int partitions = 8;
+
+/// A processor running on a thread of its own.
+class running_processor {
+public:
+  running_processor(processor_config cfg, const std::string& group)
+    : proc_(std::move(cfg), apps::clickcount_graph(group, "clicks")) {
+    thread_ = std::thread{[this] {
+      try {
+        proc_.run();
+      } catch (const std::exception& e) {
+        error_ = e.what();
+      }
+    }};
+  }
+  ~running_processor() { stop(); }
+  void stop() {
+    proc_.stop();
+    if (thread_.joinable())
+      thread_.join();
+    CAF_CHECK_EQUAL(error_, "");
+  }
+  processor& get() { return proc_; }
+  processor_stats stats() const { return proc_.stats(); }
+
+private:
+  processor proc_;
+  std::thread thread_;
+  std::string error_;
+};
+
+struct fixture {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("partita-processor-test-" + std::to_string(::getpid()));
+  embedded_cluster cluster{3};
+  std::string bootstrap = cluster.bootstrap_servers();
+
+  fixture() {
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    cluster.create_topic("clicks", partitions, 3);
+  }
+  ~fixture() { std::filesystem::remove_all(dir); }
+
+  processor_config config(const std::string& state = "state") {
+    processor_config cfg;
+    cfg.brokers = bootstrap;
+    cfg.state_dir = dir / state;
+    cfg.cluster = &cluster;
+    // The mock cluster answers LeaveGroup but still waits a whole session timeout for the member
+    // that left before it completes the next rebalance (librdkafka 2.0.2).
+    cfg.consumer["session.timeout.ms"] = "6000";
+    return cfg;
+  }
+
+  /// `n` clicks over `keys` users, round robin: each user gets n / keys.
+  void clicks(int n, int keys) {
+    std::vector<std::pair<std::string, std::string>> records;
+    for (int i = 0; i < n; ++i)
+      records.emplace_back("user-" + std::to_string(i % keys), "click");
+    CAF_REQUIRE_EQUAL(produce(bootstrap, "clicks", records), static_cast<size_t>(n));
+  }
+
+  /// The counts in the LMDB stores of a state directory.
+  std::map<std::string, int64_t> table(const std::string& state, const std::string& group) {
+    std::map<std::string, int64_t> out;
+    for (int p = 0; p < partitions; ++p) {
+      auto path = partition_store::path_for(dir / state, group, group + "-table", p);
+      if (!std::filesystem::exists(path))
+        continue;
+      partition_store store{store_config{path}};
+      store.for_each([&](std::string_view k, std::string_view v) {
+        out[std::string{k}] = int64_codec{}.decode(v);
+      });
+    }
+    return out;
+  }
+
+  /// The counts the changelog topic holds (latest value per key).
+  std::map<std::string, int64_t> changelog(const std::string& group) {
+    std::map<std::string, int64_t> out;
+    for (const auto& [k, v] : latest_by_key(read_topic(bootstrap, group + "-table")))
+      out[k] = int64_codec{}.decode(v);
+    return out;
+  }
+
+  /// True when every input record of `group` is committed.
+  bool all_committed(const std::string& group) {
+    auto offsets = committed(bootstrap, group, "clicks", partitions);
+    for (int p = 0; p < partitions; ++p)
+      if (offsets[static_cast<size_t>(p)] != watermarks(bootstrap, "clicks", p).second)
+        return false;
+    return true;
+  }
+
+  void check_input_retained() {
+    for (int p = 0; p < partitions; ++p)
+      CAF_REQUIRE_EQUAL(watermarks(bootstrap, "clicks", p).first, 0);
+  }
+
+  static void check_counts(const std::map<std::string, int64_t>& counts, int keys,
+                           int64_t each) {
+    CAF_CHECK_EQUAL(counts.size(), static_cast<size_t>(keys));
+    for (const auto& [key, n] : counts)
+      if (n != each)
+        CAF_FAIL(key << " counted " << n << " times, expected " << each);
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(processor_tests, fixture)
+
+CAF_TEST(every key is counted exactly in the table and the changelog) {
+  clicks(4000, 50);
+  {
+    running_processor proc{config(), "clickcount"};
+    CAF_REQUIRE(wait_until([&] { return proc.stats().records >= 4000; }));
+    CAF_CHECK_EQUAL(proc.get().get("user-7").value_or(""), "80");
+    CAF_CHECK(!proc.get().get("nobody"));
+    CAF_REQUIRE(wait_until([&] { return all_committed("clickcount"); }));
+    proc.stop();
+    CAF_CHECK_EQUAL(proc.stats().records, 4000u);
+  }
+  check_input_retained();
+  check_counts(table("state", "clickcount"), 50, 80);
+  check_counts(changelog("clickcount"), 50, 80);
+}
+
+CAF_TEST(a restart with the same state keeps the counts and counts nothing twice) {
+  clicks(2000, 50);
+  {
+    running_processor proc{config(), "clickcount"};
+    CAF_REQUIRE(wait_until([&] { return proc.stats().records >= 2000; }));
+  }
+  clicks(2000, 50);
+  {
+    running_processor proc{config(), "clickcount"};
+    CAF_REQUIRE(wait_until([&] { return all_committed("clickcount"); }));
+    proc.stop();
+    CAF_CHECK_EQUAL(proc.stats().records, 2000u); // only the new records
+  }
+  check_input_retained();
+  check_counts(table("state", "clickcount"), 50, 80);
+  check_counts(changelog("clickcount"), 50, 80);
+}
+
+CAF_TEST(two processes share the partitions and one takes over when the other stops) {
+  clicks(4000, 40);
+  running_processor a{config("a"), "clickcount"};
+  CAF_REQUIRE(wait_until([&] { return a.stats().records >= 4000; }));
+  {
+    running_processor b{config("b"), "clickcount"};
+    CAF_REQUIRE(wait_until([&] {
+      auto sa = a.stats();
+      auto sb = b.stats();
+      return sa.partitions > 0 && sb.partitions > 0 && sa.partitions + sb.partitions == 8 &&
+             sa.ready == sa.partitions && sb.ready == sb.partitions;
+    }));
+    clicks(4000, 40);
+    CAF_REQUIRE(wait_until([&] { return all_committed("clickcount"); }));
+    CAF_MESSAGE("a holds " << a.stats().partitions << ", b holds " << b.stats().partitions);
+    CAF_CHECK_GREATER(b.stats().records, 0u);
+    b.stop();
+  }
+  // b is gone: a takes its partitions back, rebuilding their state from the changelog.
+  CAF_REQUIRE(wait_until([&] { return a.stats().partitions == 8 && a.stats().ready == 8; }));
+  clicks(4000, 40);
+  CAF_REQUIRE(wait_until([&] { return all_committed("clickcount"); }));
+  for (int u = 0; u < 40; u += 7)
+    CAF_CHECK_EQUAL(a.get().get("user-" + std::to_string(u)).value_or(""), "300");
+  a.stop();
+  check_input_retained();
+  check_counts(table("a", "clickcount"), 40, 300);
+  check_counts(changelog("clickcount"), 40, 300);
+}
+
+CAF_TEST(a killed process loses nothing and duplicates only its uncommitted window) {
+  constexpr int total = 60000;
+  clicks(total, 100);
+  // The mock cluster has no Admin API: a process outside it needs its table topic made for it.
+  cluster.create_topic("clickcount-table", partitions, 3);
+  auto args = std::vector<std::string>{"--brokers", bootstrap, "--state-dir",
+                                       (dir / "state").string(), "--consumer",
+                                       "session.timeout.ms=6000"};
+  {
+    child_process first{PARTITA_CLICKCOUNT_BIN, args, (dir / "first").string()};
+    CAF_REQUIRE(wait_until([&] {
+      auto c = committed(bootstrap, "clickcount", "clicks", partitions);
+      return std::accumulate(c.begin(), c.end(), int64_t{0},
+                             [](int64_t s, int64_t o) { return s + std::max<int64_t>(o, 0); }) >
+             total / 10;
+    }));
+    first.signal(SIGKILL);
+    CAF_CHECK_EQUAL(first.wait(10000), 128 + SIGKILL);
+  }
+  auto at_kill = committed(bootstrap, "clickcount", "clicks", partitions);
+  int64_t committed_at_kill = 0;
+  for (auto o : at_kill)
+    committed_at_kill += std::max<int64_t>(o, 0);
+  child_process second{PARTITA_CLICKCOUNT_BIN, args, (dir / "second").string()};
+  CAF_REQUIRE(wait_until([&] { return all_committed("clickcount"); }, std::chrono::seconds{120}));
+  second.signal(SIGTERM);
+  CAF_CHECK_EQUAL(second.wait(30000), 0);
+  check_input_retained();
+  auto counts = changelog("clickcount");
+  CAF_CHECK_EQUAL(counts.size(), 100u);
+  int64_t sum = 0;
+  for (const auto& [key, n] : counts) {
+    sum += n;
+    if (n < total / 100)
+      CAF_FAIL(key << " lost records: counted " << n << " of " << total / 100);
+  }
+  auto duplicates = sum - total;
+  CAF_MESSAGE("committed at kill: " << committed_at_kill << ", duplicates: " << duplicates);
+  CAF_CHECK_GREATER_OR_EQUAL(duplicates, 0);
+  CAF_CHECK_LESS_OR_EQUAL(duplicates, total - committed_at_kill);
+  CAF_CHECK_EQUAL(table("state", "clickcount"), counts);
+}
+
+CAF_TEST(topics that are not co-partitioned are a clear error) {
+  cluster.create_topic("views", 4, 1);
+  group_graph<int64_codec> graph{"joined"};
+  auto count = [](auto& ctx, const std::string&) { ctx.set_value(ctx.value().value_or(0) + 1); };
+  graph.input("clicks", bytes_codec{}, count).input("views", bytes_codec{}, count);
+  processor proc{config(), graph};
+  std::string message;
+  try {
+    proc.run();
+  } catch (const config_error& e) {
+    message = e.what();
+  }
+  CAF_CHECK_EQUAL(message, "topics are not co-partitioned (partition counts: clicks=8 views=4); "
+                           "a group's inputs, table and loop need the same partition count");
+}
+
+CAF_TEST(an unreachable broker is a clear error) {
+  auto cfg = config();
+  cfg.brokers = "127.0.0.1:1";
+  cfg.cluster = nullptr;
+  cfg.startup_timeout = std::chrono::seconds{2};
+  processor proc{cfg, apps::clickcount_graph("clickcount", "clicks")};
+  std::string message;
+  try {
+    proc.run();
+  } catch (const config_error& e) {
+    message = e.what();
+  }
+  CAF_CHECK(message.rfind("cannot reach Kafka at 127.0.0.1:1", 0) == 0);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
