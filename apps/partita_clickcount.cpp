@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   std::string state_dir = "state";
   std::string from = "earliest";
   int duration = 0;
+  int stats_interval = 10;
   std::vector<std::string> kafka;
   std::vector<std::string> consumer;
   app.add_option("--brokers", brokers, "Kafka bootstrap servers host:port,... (default: start "
@@ -53,6 +54,11 @@ int main(int argc, char** argv) {
                  "stop after this many seconds (0: run until SIGTERM; the embedded demo "
                  "defaults to 15)")
     ->check(CLI::NonNegativeNumber);
+  app.add_option("--stats-interval", stats_interval,
+                 "with --brokers: log records processed and the rate every this many seconds "
+                 "(0: never)")
+    ->check(CLI::NonNegativeNumber)
+    ->capture_default_str();
   app.add_option("--kafka", kafka,
                  "librdkafka property for every client, NAME=VALUE (repeatable), e.g. "
                  "security.protocol=ssl");
@@ -109,7 +115,9 @@ int main(int argc, char** argv) {
       if (demo)
         clicks = std::make_unique<partita::emitter<partita::string_codec>>(brokers, topic);
       auto start = std::chrono::steady_clock::now();
-      auto next_show = start + std::chrono::seconds{1};
+      auto interval = std::chrono::seconds{demo ? 1 : stats_interval};
+      auto next_show = start + interval;
+      uint64_t last_records = 0;
       while (!stopping) {
         auto now = std::chrono::steady_clock::now();
         if (duration > 0 && now - start >= std::chrono::seconds{duration})
@@ -118,9 +126,18 @@ int main(int argc, char** argv) {
           for (size_t u = 0; u < users.size(); ++u)
             for (size_t n = 0; n <= u; ++n)
               clicks->emit(users[u], "click");
-        if (demo && now >= next_show) {
-          show_counts(proc, users);
-          next_show += std::chrono::seconds{1};
+        if (interval.count() > 0 && now >= next_show) {
+          if (demo) {
+            show_counts(proc, users);
+          } else {
+            auto stats = proc.stats();
+            log->info("{} records, {:.0f}/s; {}/{} partitions ready", stats.records,
+                      static_cast<double>(stats.records - last_records) /
+                        static_cast<double>(interval.count()),
+                      stats.ready, stats.partitions);
+            last_records = stats.records;
+          }
+          next_show += interval;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds{100});
       }
