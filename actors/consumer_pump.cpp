@@ -1,10 +1,13 @@
 #include "actors/consumer_pump.hpp"
 
+#include "actors/partition_supervisor.hpp"
+
 #include "runtime/kafka_error.hpp"
 #include "runtime/logger.hpp"
 
 #include <spdlog/spdlog.h>
 
+#include <random>
 #include <set>
 
 namespace partita {
@@ -58,9 +61,27 @@ consumer_pump::consumer_pump(caf::actor_system& sys, pump_config cfg, partition_
   }
   rd_kafka_poll_set_consumer(rk_);
   sink_->rk = rk_;
+  supervisor_config sc;
+  sc.group = graph.group;
+  sc.policy = cfg_.restart;
+  std::weak_ptr<supervisor_requests> requests = requests_;
+  auto push = [requests](std::vector<int32_t> supervisor_requests::*list, int32_t p) {
+    if (auto r = requests.lock()) {
+      std::lock_guard guard{r->mtx};
+      ((*r).*list).push_back(p);
+    }
+  };
+  sc.on_down = [push](int32_t p) { push(&supervisor_requests::down, p); };
+  sc.restart = [push](int32_t p) { push(&supervisor_requests::restart, p); };
+  sc.on_failed = [push](int32_t p, const std::string&) { push(&supervisor_requests::failed, p); };
+  sc.random = [rng = std::make_shared<std::mt19937_64>(std::random_device{}())] {
+    return std::uniform_real_distribution<double>{0.0, 1.0}(*rng);
+  };
+  supervisor_ = sys_.spawn(partition_supervisor, std::move(sc));
 }
 
 consumer_pump::~consumer_pump() {
+  caf::anon_send_exit(supervisor_, caf::exit_reason::user_shutdown);
   {
     std::lock_guard guard{sink_->mtx};
     sink_->rk = nullptr;
@@ -85,6 +106,130 @@ std::size_t consumer_pump::partitions() const {
   return partitions_.size();
 }
 
+std::size_t consumer_pump::failed() const {
+  std::lock_guard guard{mtx_};
+  return static_cast<std::size_t>(std::count_if(partitions_.begin(), partitions_.end(),
+                                                [](const auto& kv) { return kv.second.failed; }));
+}
+
+caf::actor consumer_pump::start_partition(int32_t p, channel& ch) {
+  ch.flow = std::make_shared<partition_flow>();
+  std::weak_ptr<offset_sink> sink = sink_;
+  ch.actor = spawn_(p, ch.flow, [sink](const std::string& topic, int32_t partition,
+                                       int64_t next) {
+    auto s = sink.lock();
+    if (!s)
+      return;
+    std::lock_guard guard{s->mtx};
+    if (s->rk == nullptr)
+      return;
+    auto list = make_list(1);
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = next;
+    rd_kafka_offsets_store(s->rk, list.get()); // fails harmlessly once revoked
+  });
+  caf::anon_send(supervisor_, watch_atom::value, p, ch.actor);
+  return ch.actor;
+}
+
+void consumer_pump::ask_offsets(int32_t p, const caf::actor& actor,
+                                std::map<std::pair<std::string, int32_t>, int64_t>& out) {
+  (*self_)
+    ->request(actor, std::chrono::seconds{30}, offsets_atom::value)
+    .receive(
+      [&](const offset_map& offsets) {
+        for (const auto& [topic, offset] : offsets)
+          out[{topic, p}] = offset;
+      },
+      [&](const caf::error& e) {
+        log_->error("partition {} did not start: {}", p, sys_.render(e));
+      });
+}
+
+void consumer_pump::resume_offsets(
+  rd_kafka_topic_partition_list_t* parts,
+  const std::map<std::pair<std::string, int32_t>, int64_t>& acked) {
+  // Kafka's committed offsets; when the coordinator cannot answer, librdkafka asks again.
+  auto committed = part_list{rd_kafka_topic_partition_list_copy(parts),
+                             &rd_kafka_topic_partition_list_destroy};
+  if (auto code = rd_kafka_committed(rk_, committed.get(), 10000); code != 0)
+    log_->warn("committed offsets not available ({}); using the stores' offsets",
+               rd_kafka_err2str(code));
+  for (int i = 0; i < parts->cnt; ++i) {
+    auto& e = parts->elems[i];
+    int64_t from_kafka = committed->elems[i].err == 0 ? committed->elems[i].offset : -1;
+    auto a = acked.find({e.topic, e.partition});
+    int64_t from_store = a == acked.end() ? -1 : a->second + 1;
+    // The furthest of the two: the store may be ahead when a commit failed (coordinator
+    // away); Kafka may be ahead when another process held the partition meanwhile.
+    int64_t start = std::max(from_kafka, from_store);
+    e.offset = start >= 0 ? start : RD_KAFKA_OFFSET_INVALID;
+  }
+}
+
+void consumer_pump::handle_supervisor_requests() {
+  std::vector<int32_t> down, restart, failed;
+  {
+    std::lock_guard guard{requests_->mtx};
+    down.swap(requests_->down);
+    restart.swap(requests_->restart);
+    failed.swap(requests_->failed);
+  }
+  {
+    std::lock_guard guard{mtx_};
+    for (auto p : down)
+      if (auto i = partitions_.find(p); i != partitions_.end()) {
+        i->second.down = true;
+        pause(p, i->second, true);
+      }
+    for (auto p : failed)
+      if (auto i = partitions_.find(p); i != partitions_.end())
+        i->second.failed = true;
+  }
+  if (!failed.empty() && cfg_.restart.stop_process_on_failure) {
+    log_->error("stopping: a partition failed and the restart policy says to stop");
+    stop_requested_ = true;
+  }
+  for (auto p : restart)
+    restart_partition(p);
+}
+
+void consumer_pump::restart_partition(int32_t p) {
+  auto parts = make_list(1);
+  caf::actor actor;
+  {
+    std::lock_guard guard{mtx_};
+    auto i = partitions_.find(p);
+    if (i == partitions_.end() || !i->second.down)
+      return; // revoked meanwhile
+    for (const auto& t : i->second.topics)
+      rd_kafka_topic_partition_list_add(parts.get(), t.c_str(), p);
+    actor = start_partition(p, i->second);
+  }
+  std::map<std::pair<std::string, int32_t>, int64_t> acked;
+  ask_offsets(p, actor, acked);
+  resume_offsets(parts.get(), acked);
+  for (int i = 0; i < parts->cnt; ++i)
+    if (parts->elems[i].offset == RD_KAFKA_OFFSET_INVALID)
+      parts->elems[i].offset =
+        cfg_.from == start_from::earliest ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+  // Records fetched for the failed actor are gone with it: fetch again from what is durable.
+  if (auto* error = rd_kafka_seek_partitions(rk_, parts.get(), 10000)) {
+    log_->error("partition {}: cannot seek: {}", p, rd_kafka_error_string(error));
+    rd_kafka_error_destroy(error);
+  }
+  std::string what;
+  {
+    std::lock_guard guard{mtx_};
+    if (auto i = partitions_.find(p); i != partitions_.end()) {
+      i->second.down = false;
+      pause(p, i->second, false);
+    }
+  }
+  for (int i = 0; i < parts->cnt; ++i)
+    what += fmt::format(" {}/{}@{}", parts->elems[i].topic, p, parts->elems[i].offset);
+  log_->info("restarted:{}", what);
+}
+
 void consumer_pump::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                                  rd_kafka_topic_partition_list_t* parts, void* opaque) {
   auto* pump = static_cast<consumer_pump*>(opaque);
@@ -107,59 +252,18 @@ void consumer_pump::assign(rd_kafka_topic_partition_list_t* parts) {
   for (int i = 0; i < parts->cnt; ++i)
     by_partition[parts->elems[i].partition].push_back(parts->elems[i].topic);
   // Start the partition actors; each answers what its store has acknowledged.
-  std::vector<int32_t> started;
+  std::vector<std::pair<int32_t, caf::actor>> started;
   for (auto& [p, topics] : by_partition) {
     std::lock_guard guard{mtx_};
     auto& ch = partitions_[p];
-    if (!ch.actor) {
-      ch.flow = std::make_shared<partition_flow>();
-      std::weak_ptr<offset_sink> sink = sink_;
-      ch.actor = spawn_(p, ch.flow, [sink](const std::string& topic, int32_t partition,
-                                           int64_t next) {
-        auto s = sink.lock();
-        if (!s)
-          return;
-        std::lock_guard guard{s->mtx};
-        if (s->rk == nullptr)
-          return;
-        auto list = make_list(1);
-        rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = next;
-        rd_kafka_offsets_store(s->rk, list.get()); // fails harmlessly once revoked
-      });
-      started.push_back(p);
-    }
+    if (!ch.actor)
+      started.emplace_back(p, start_partition(p, ch));
     ch.topics.insert(ch.topics.end(), topics.begin(), topics.end());
   }
   std::map<std::pair<std::string, int32_t>, int64_t> acked;
-  for (auto p : started) {
-    auto actor = *actor_for(p);
-    (*self_)
-      ->request(actor, std::chrono::seconds{30}, offsets_atom::value)
-      .receive(
-        [&](const offset_map& offsets) {
-          for (const auto& [topic, offset] : offsets)
-            acked[{topic, p}] = offset;
-        },
-        [&](const caf::error& e) {
-          log_->error("partition {} did not start: {}", p, sys_.render(e));
-        });
-  }
-  // Kafka's committed offsets; when the coordinator cannot answer, librdkafka asks again.
-  auto committed = part_list{rd_kafka_topic_partition_list_copy(parts),
-                             &rd_kafka_topic_partition_list_destroy};
-  if (auto code = rd_kafka_committed(rk_, committed.get(), 10000); code != 0)
-    log_->warn("committed offsets not available ({}); using the stores' offsets",
-               rd_kafka_err2str(code));
-  for (int i = 0; i < parts->cnt; ++i) {
-    auto& e = parts->elems[i];
-    int64_t from_kafka = committed->elems[i].err == 0 ? committed->elems[i].offset : -1;
-    auto a = acked.find({e.topic, e.partition});
-    int64_t from_store = a == acked.end() ? -1 : a->second + 1;
-    // The furthest of the two: the store may be ahead when a commit failed (coordinator
-    // away); Kafka may be ahead when another process held the partition meanwhile.
-    int64_t start = std::max(from_kafka, from_store);
-    e.offset = start >= 0 ? start : RD_KAFKA_OFFSET_INVALID;
-  }
+  for (const auto& [p, actor] : started)
+    ask_offsets(p, actor, acked);
+  resume_offsets(parts, acked);
   if (cooperative()) {
     if (auto* error = rd_kafka_incremental_assign(rk_, parts)) {
       log_->error("assign: {}", rd_kafka_error_string(error));
@@ -184,9 +288,12 @@ void consumer_pump::revoke(rd_kafka_topic_partition_list_t* parts) {
   std::vector<std::pair<int32_t, caf::actor>> draining;
   {
     std::lock_guard guard{mtx_};
-    for (auto p : revoked)
-      if (auto i = partitions_.find(p); i != partitions_.end())
+    for (auto p : revoked) {
+      caf::anon_send(supervisor_, unwatch_atom::value, p);
+      // A partition that is down has already saved its offsets.
+      if (auto i = partitions_.find(p); i != partitions_.end() && !i->second.down)
         draining.emplace_back(p, i->second.actor);
+    }
   }
   auto commits = make_list(parts->cnt);
   auto wait = cfg_.drain_timeout + std::chrono::seconds{10};
@@ -276,6 +383,8 @@ void consumer_pump::apply_back_pressure() {
   std::lock_guard guard{mtx_};
   for (auto& [p, ch] : partitions_) {
     auto queued = ch.flow->in_flight.load();
+    if (ch.down)
+      continue; // stays paused until restarted
     if (!ch.paused && queued >= max)
       pause(p, ch, true);
     else if (ch.paused && queued <= max / 2)
@@ -293,10 +402,11 @@ void consumer_pump::run(const std::atomic<bool>& stop) {
   log_->info("group {} subscribed to {}", cfg_.graph->group, fmt::join(topics, ", "));
   rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(rk_);
   std::vector<rd_kafka_message_t*> msgs(10000);
-  while (!stop) {
+  while (!stop && !stop_requested_) {
     auto n = rd_kafka_consume_batch_queue(queue, 100, msgs.data(), msgs.size());
     if (n > 0)
       dispatch(msgs.data(), static_cast<size_t>(n));
+    handle_supervisor_requests();
     apply_back_pressure();
   }
   rd_kafka_queue_destroy(queue);

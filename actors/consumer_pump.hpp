@@ -35,6 +35,7 @@ struct pump_config {
   start_from from = start_from::earliest;
   std::size_t max_in_flight = 20000;
   std::chrono::milliseconds drain_timeout{30000};
+  restart_policy restart;
 };
 
 /// Owns the group consumer on the thread that calls run() (never an actor scheduler's thread).
@@ -58,12 +59,28 @@ public:
   /// Partitions held by this process.
   std::size_t partitions() const;
 
+  /// Partitions that failed too often and stay down.
+  std::size_t failed() const;
+
+  /// The supervisor of the partition actors (for the broker monitor's events).
+  const caf::actor& supervisor() const { return supervisor_; }
+
 private:
   struct channel {
     caf::actor actor;
     std::shared_ptr<partition_flow> flow;
     std::vector<std::string> topics;
     bool paused = false;
+    /// Its actor failed: fetching stays paused until the supervisor restarts it.
+    bool down = false;
+    bool failed = false;
+  };
+  /// What the supervisor asks of the pump; handled on the pump's thread.
+  struct supervisor_requests {
+    std::mutex mtx;
+    std::vector<int32_t> down;
+    std::vector<int32_t> restart;
+    std::vector<int32_t> failed;
   };
   /// The consumer handle for actors' commits, cut off when the consumer goes away.
   struct offset_sink {
@@ -76,6 +93,17 @@ private:
   void assign(rd_kafka_topic_partition_list_t* parts);
   void revoke(rd_kafka_topic_partition_list_t* parts);
   void dispatch(rd_kafka_message_t** msgs, size_t n);
+  /// Starts the actor of partition p, watched by the supervisor.
+  caf::actor start_partition(int32_t p, channel& ch);
+  /// Sets each entry's offset to where consumption resumes: past what the partition's store
+  /// acknowledged, or Kafka's committed offset, whichever is further.
+  void resume_offsets(rd_kafka_topic_partition_list_t* parts,
+                      const std::map<std::pair<std::string, int32_t>, int64_t>& acked);
+  /// The acknowledged offsets a partition actor reports, by topic and partition.
+  void ask_offsets(int32_t p, const caf::actor& actor,
+                   std::map<std::pair<std::string, int32_t>, int64_t>& out);
+  void handle_supervisor_requests();
+  void restart_partition(int32_t p);
   void apply_back_pressure();
   void pause(int32_t p, channel& ch, bool paused);
   bool cooperative() const;
@@ -87,6 +115,10 @@ private:
   rd_kafka_t* rk_ = nullptr;
   std::shared_ptr<offset_sink> sink_ = std::make_shared<offset_sink>();
   std::unique_ptr<caf::scoped_actor> self_;
+  std::shared_ptr<supervisor_requests> requests_ = std::make_shared<supervisor_requests>();
+  caf::actor supervisor_;
+  /// Set when a failed partition stops the process (restart_policy::stop_process_on_failure).
+  std::atomic<bool> stop_requested_{false};
   mutable std::mutex mtx_; // guards partitions_ against readers on other threads
   std::map<int32_t, channel> partitions_;
 };

@@ -4,6 +4,8 @@
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
+#include <caf/error.hpp>
+#include <caf/make_message.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -41,6 +43,14 @@ struct partition_flow {
   std::atomic<int64_t> in_flight{0};
 };
 
+/// Why a partition actor quit.
+enum class errc : uint8_t {
+  /// It failed and may be restarted.
+  partition_failed = 1,
+  /// It stopped on purpose (poison policy stop_partition) and must not be restarted.
+  partition_stopped,
+};
+
 /// Input offsets by topic: the last offset whose effects are all acknowledged (-1: none).
 using offset_map = std::map<std::string, int64_t>;
 
@@ -59,6 +69,26 @@ using get_atom = caf::atom_constant<caf::atom("get")>;
 /// partition -> itself: a drain ran out of time.
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 
+/// pump -> supervisor: watch partition p's new actor (int32_t, caf::actor).
+using watch_atom = caf::atom_constant<caf::atom("watch")>;
+/// pump -> supervisor: partition p was revoked; forget it (int32_t).
+using unwatch_atom = caf::atom_constant<caf::atom("unwatch")>;
+/// supervisor -> itself: partition p's backoff is over (int32_t p, uint64_t generation).
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+
+/// anyone -> broker monitor: send me the broker events (caf::actor).
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+/// poller thread -> broker monitor: what the cluster looks like now (cluster_snapshot_ptr).
+using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
+/// broker monitor -> subscribers: broker (int32_t id) stopped answering.
+using broker_down_atom = caf::atom_constant<caf::atom("brokerdown")>;
+/// broker monitor -> subscribers: broker (int32_t id) answers again.
+using broker_up_atom = caf::atom_constant<caf::atom("brokerup")>;
+/// broker monitor -> subscribers: (std::string topic, int32_t partition, int32_t from,
+/// int32_t to) has a new leader; -1 is "no leader".
+using leader_atom = caf::atom_constant<caf::atom("leader")>;
+
 } // namespace partita
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(partita::record_batch_ptr)
+CAF_ERROR_CODE_ENUM_2(partita::errc, "partita")

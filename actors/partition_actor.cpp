@@ -18,6 +18,12 @@ std::string applied_key(const std::string& topic) {
 std::string acked_key(const std::string& topic) {
   return "acked:" + topic;
 }
+std::string poison_key(const std::string& topic) {
+  return "poison:" + topic;
+}
+std::string poison_attempts_key(const std::string& topic) {
+  return "poison-attempts:" + topic;
+}
 constexpr const char* changelog_key = "changelog";
 
 std::string_view key_of(const rd_kafka_message_t* m) {
@@ -26,12 +32,15 @@ std::string_view key_of(const rd_kafka_message_t* m) {
 }
 
 /// A behavior's view of one record, over the batch's LMDB changes and its collected emits.
+/// A record's table change and emits are kept apart until it succeeds (keep()), so a behavior
+/// that throws half-way leaves nothing behind (drop()).
 class engine_context final : public record_context {
 public:
   struct emitted {
-    const output_definition* out;
+    const std::string* topic;
     std::string key;
     std::string value;
+    std::vector<header> headers;
   };
 
   engine_context(const graph_definition& graph, const std::string& topic,
@@ -40,6 +49,30 @@ public:
 
   void set_record(const rd_kafka_message_t* m) { msg_ = m; }
   std::vector<emitted>& emits() { return emits_; }
+
+  /// The record succeeded: its table change and emits join the batch.
+  void keep() {
+    if (change_) {
+      if (*change_)
+        batch_.put(key(), **change_);
+      else
+        batch_.erase(key());
+    }
+    std::move(record_emits_.begin(), record_emits_.end(), std::back_inserter(emits_));
+    drop();
+  }
+  /// The record failed: forget what it did.
+  void drop() {
+    change_.reset();
+    record_emits_.clear();
+  }
+  /// Sends the record as it is to `topic`, with `headers` added.
+  void forward(const std::string& topic, std::vector<header> headers) {
+    auto original = this->headers();
+    original.insert(original.end(), headers.begin(), headers.end());
+    emits_.push_back(emitted{&topic, std::string{key()}, std::string{payload()},
+                             std::move(original)});
+  }
 
   std::string_view key() const override { return key_of(msg_); }
   std::string_view payload() const override {
@@ -63,11 +96,13 @@ public:
                                        : std::string{}});
     return out;
   }
-  std::optional<std::string> table_get() override { return batch_.get(key()); }
-  void table_put(std::string bytes) override { batch_.put(key(), bytes); }
-  void table_erase() override { batch_.erase(key()); }
+  std::optional<std::string> table_get() override {
+    return change_ ? *change_ : batch_.get(key());
+  }
+  void table_put(std::string bytes) override { change_ = std::optional{std::move(bytes)}; }
+  void table_erase() override { change_ = std::optional<std::string>{}; }
   void produce(const output_definition& out, std::string_view key, std::string bytes) override {
-    emits_.push_back(emitted{&out, std::string{key}, std::move(bytes)});
+    record_emits_.push_back(emitted{&out.topic, std::string{key}, std::move(bytes), {}});
   }
   const graph_definition& graph() const override { return graph_; }
 
@@ -76,6 +111,9 @@ private:
   const std::string& topic_;
   partition_store::write_batch& batch_;
   const rd_kafka_message_t* msg_ = nullptr;
+  /// The current record's table change: a value, or nullopt for an erase.
+  std::optional<std::optional<std::string>> change_;
+  std::vector<emitted> record_emits_;
   std::vector<emitted> emits_;
 };
 
@@ -133,10 +171,28 @@ private:
 
 using self_ptr = caf::stateful_actor<partition_state>*;
 
-void fail(self_ptr self, const std::string& what) {
+/// A record the partition cannot get past now.
+struct poison_error : std::runtime_error {
+  poison_error(const std::string& what, bool stop) : std::runtime_error(what), stop(stop) {}
+  bool stop; // the policy says: stop the partition, do not restart it
+};
+
+void finish_drain(self_ptr self, bool timed_out);
+
+/// The partition cannot go on: it stops taking records, waits (up to the drain timeout) for the
+/// effects already produced, saves its offsets, and quits with the error, for the supervisor.
+void fail(self_ptr self, const std::string& what, errc code = errc::partition_failed) {
   auto& st = self->state;
+  if (st.failure)
+    return;
   st.log->error("[{}] partition {} failed: {}", st.cfg.graph->group, st.cfg.partition, what);
-  self->quit(caf::make_error(caf::sec::runtime_error, what));
+  st.failure = caf::make_error(code, what);
+  *st.cancel_recovery = true;
+  for (const auto& batch : st.stash)
+    st.cfg.flow->in_flight -= static_cast<int64_t>(batch->records.size());
+  st.stash.clear();
+  self->delayed_send(self, st.cfg.drain_timeout, timeout_atom::value);
+  finish_drain(self, false);
 }
 
 /// Offsets and the changelog position, written with every batch.
@@ -146,6 +202,46 @@ void write_meta(partition_state& st, partition_store::write_batch& batch) {
   batch.set_meta(changelog_key, st.changelog_next);
 }
 
+/// How many times the record at `offset` of `topic` failed before (stored with the state).
+int64_t earlier_failures(const partition_state& st, const std::string& topic, int64_t offset) {
+  if (st.store->meta(poison_key(topic)).value_or(-1) != offset)
+    return 0;
+  return st.store->meta(poison_attempts_key(topic)).value_or(0);
+}
+
+/// Commits the batch (state, offsets) and produces its effects: the changelog (last value per
+/// key) and the emits; their acknowledgement advances the commit watermark.
+void commit_batch(self_ptr self, const std::string& topic, partition_store::write_batch& batch,
+                  engine_context& ctx, int64_t last) {
+  auto& st = self->state;
+  const auto& graph = *st.cfg.graph;
+  write_meta(st, batch);
+  batch.commit();
+  if (last < 0)
+    return; // only metadata changed
+  auto seq = st.next_seq++;
+  auto* ack = new batch_ack{caf::actor_cast<caf::actor>(self), seq};
+  if (graph.persist) {
+    auto table = graph.table_topic();
+    for (const auto& [key, value] : batch.changes()) {
+      ack->expect();
+      st.cfg.producer->produce(table, st.cfg.partition, key,
+                               value ? std::string_view{*value} : std::string_view{},
+                               ack->changelog());
+    }
+  }
+  for (const auto& e : ctx.emits()) {
+    ack->expect();
+    st.cfg.producer->produce(*e.topic, -1, e.key, e.value, ack->output(),
+                             e.headers.empty() ? nullptr : &e.headers);
+  }
+  st.tracker.add(seq, topic, last);
+  ack->armed();
+}
+
+/// Runs the behaviors over a batch, in one LMDB transaction. A record that fails is handled by
+/// the poison policy: the records before it are kept, then the partition fails (to be
+/// restarted, or stopped), or the record goes to the dead-letter topic and the batch goes on.
 void process(self_ptr self, const record_batch& in) {
   auto& st = self->state;
   const auto& graph = *st.cfg.graph;
@@ -164,59 +260,72 @@ void process(self_ptr self, const record_batch& in) {
     ctx.set_record(m);
     try {
       input->handle(ctx);
+      ctx.keep();
     } catch (const std::exception& e) {
-      throw std::runtime_error(in.topic + "/" + std::to_string(m->partition) + "@" +
-                               std::to_string(m->offset) + " (key '" +
-                               std::string{key_of(m)} + "'): " + e.what());
+      ctx.drop();
+      auto where = in.topic + "/" + std::to_string(m->partition) + "@" +
+                   std::to_string(m->offset) + " (key '" + std::string{key_of(m)} + "')";
+      auto attempts = earlier_failures(st, in.topic, m->offset) + 1;
+      if (st.cfg.on_poison == poison_policy::dead_letter && attempts > st.cfg.poison_retries) {
+        st.log->warn("[{}] partition {}: {} failed {} times; sent to {}: {}", graph.group,
+                     st.cfg.partition, where, attempts, st.dead_letter_topic, e.what());
+        ctx.forward(st.dead_letter_topic,
+                    {{"partita.error", e.what()},
+                     {"partita.topic", in.topic},
+                     {"partita.partition", std::to_string(m->partition)},
+                     {"partita.offset", std::to_string(m->offset)}});
+      } else {
+        // Keep what the records before it did, and count the attempt.
+        batch.set_meta(poison_key(in.topic), m->offset);
+        batch.set_meta(poison_attempts_key(in.topic), attempts);
+        if (last >= 0) {
+          applied = last;
+          batch.set_meta(applied_key(in.topic), applied);
+        }
+        commit_batch(self, in.topic, batch, ctx, last);
+        *st.cfg.records += count;
+        throw poison_error(where + " failed (attempt " + std::to_string(attempts) +
+                             "): " + e.what(),
+                           st.cfg.on_poison == poison_policy::stop_partition);
+      }
     }
     last = m->offset;
     ++count;
   }
-  if (count == 0)
+  if (last < 0)
     return;
   applied = last;
   batch.set_meta(applied_key(in.topic), applied);
-  write_meta(st, batch);
-  batch.commit();
-  // State is durable; now its effects: the changelog (last value per key) and the emits.
-  auto seq = st.next_seq++;
-  auto* ack = new batch_ack{caf::actor_cast<caf::actor>(self), seq};
-  if (graph.persist) {
-    auto table = graph.table_topic();
-    for (const auto& [key, value] : batch.changes()) {
-      ack->expect();
-      st.cfg.producer->produce(table, st.cfg.partition, key,
-                               value ? std::string_view{*value} : std::string_view{},
-                               ack->changelog());
-    }
-  }
-  for (const auto& e : ctx.emits()) {
-    ack->expect();
-    st.cfg.producer->produce(e.out->topic, -1, e.key, e.value, ack->output());
-  }
-  st.tracker.add(seq, in.topic, last);
-  ack->armed();
+  commit_batch(self, in.topic, batch, ctx, last);
   *st.cfg.records += count;
 }
 
 void handle_batch(self_ptr self, const record_batch_ptr& batch) {
   auto& st = self->state;
-  if (st.recovering) {
+  if (st.failure) {
+    // Dropped: the restarted partition fetches them again from its durable offset.
+  } else if (st.recovering) {
     st.stash.push_back(batch);
     return;
-  }
-  try {
-    process(self, *batch);
-  } catch (const std::exception& e) {
-    fail(self, e.what());
+  } else {
+    try {
+      process(self, *batch);
+    } catch (const poison_error& e) {
+      fail(self, e.what(), e.stop ? errc::partition_stopped : errc::partition_failed);
+    } catch (const std::exception& e) {
+      fail(self, e.what());
+    }
   }
   st.cfg.flow->in_flight -= static_cast<int64_t>(batch->records.size());
 }
 
-/// Answers a pending drain once nothing is in flight (or the time is up), then quits.
+/// Ends a drain (revocation, stop) or a failure once nothing is in flight (or the time is up):
+/// saves the offsets, answers the drain, and quits — with the failure's error, if any.
 void finish_drain(self_ptr self, bool timed_out) {
   auto& st = self->state;
-  if (!st.drain || (!timed_out && (st.recovering || st.tracker.pending() > 0)))
+  if (!st.drain && !st.failure)
+    return;
+  if (!timed_out && (st.recovering || st.tracker.pending() > 0))
     return;
   if (timed_out && st.tracker.pending() > 0)
     st.log->warn("[{}] partition {}: drain timed out with {} batches unacknowledged; their "
@@ -230,10 +339,15 @@ void finish_drain(self_ptr self, bool timed_out) {
     st.log->error("[{}] partition {}: cannot save offsets: {}", st.cfg.graph->group,
                   st.cfg.partition, e.what());
   }
-  offset_map acked{st.tracker.watermarks().begin(), st.tracker.watermarks().end()};
-  st.drain->deliver(acked);
-  st.drain.reset();
-  self->quit();
+  if (st.drain) {
+    offset_map acked{st.tracker.watermarks().begin(), st.tracker.watermarks().end()};
+    st.drain->deliver(acked);
+    st.drain.reset();
+  }
+  if (st.failure)
+    self->quit(*st.failure);
+  else
+    self->quit();
 }
 
 void start_recovery(self_ptr self) {
@@ -311,6 +425,7 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
   st.cfg = std::move(cfg);
   st.log = logger("partition");
   const auto& graph = *st.cfg.graph;
+  st.dead_letter_topic = graph.dead_letter_topic();
   try {
     st.store = std::make_shared<partition_store>(st.cfg.store);
     partition_store::write_batch fix{*st.store};
@@ -332,7 +447,8 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
     fix.commit();
     st.changelog_next = st.store->meta(changelog_key).value_or(0);
   } catch (const std::exception& e) {
-    fail(self, e.what());
+    st.log->error("[{}] partition {} cannot start: {}", graph.group, st.cfg.partition, e.what());
+    self->quit(caf::make_error(errc::partition_failed, e.what()));
     return {};
   }
   if (graph.persist)
@@ -355,7 +471,7 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
     [=](restored_atom, int64_t next_offset, const std::string& error) {
       auto& st = self->state;
       st.recovering = false;
-      if (!error.empty() && st.drain) // cancelled by a drain: nothing was processed
+      if (st.drain || st.failure) // cancelled, or no longer needed
         return finish_drain(self, false);
       if (!error.empty())
         return fail(self, "recovery from the changelog failed: " + error);

@@ -6,6 +6,7 @@
 #include "runtime/graph_definition.hpp"
 #include "runtime/kafka_config.hpp"
 #include "runtime/kafka_producer.hpp"
+#include "runtime/processor_config.hpp"
 
 #include <caf/all.hpp>
 
@@ -37,6 +38,8 @@ struct partition_config {
   /// Hands `next_offset` of `topic` to the consumer for its next commit.
   std::function<void(const std::string& topic, int32_t partition, int64_t next_offset)> commit;
   std::chrono::milliseconds drain_timeout{30000};
+  poison_policy on_poison = poison_policy::dead_letter;
+  int poison_retries = 3;
   /// Counts records processed (shared by all partitions of a processor).
   std::shared_ptr<std::atomic<uint64_t>> records;
   /// Counts partitions recovered and processing.
@@ -63,6 +66,9 @@ struct partition_state {
   std::vector<record_batch_ptr> stash;
   uint64_t next_seq = 0;
   std::optional<caf::response_promise> drain;
+  /// Set once the partition cannot go on: it finishes what is in flight, then quits with it.
+  std::optional<caf::error> failure;
+  std::string dead_letter_topic;
 
   ~partition_state();
 };
@@ -76,7 +82,10 @@ struct partition_state {
 ///       | recovering | ----------> |  running  | -----------------------> | done |
 ///       +------------+             +-----------+                          +------+
 ///        batches are stashed        batch: behaviors, one LMDB txn, async produce
-///                                   acked: advance the commit watermark
+///             |                     acked: advance the commit watermark
+///             |  error                 | error (recovery, LMDB, poison record)
+///             +-------------------> failing: drops batches, waits for the acks in flight,
+///                                   saves offsets, quits with the error (supervisor restarts)
 ///
 /// Handles: batch_atom (record_batch_ptr), acked_atom (from delivery reports), offsets_atom,
 /// drain_atom (answers offset_map, then quits), get_atom (a table value).

@@ -2,6 +2,7 @@
 
 #include "runtime/processor.hpp"
 
+#include "actors/broker_monitor.hpp"
 #include "actors/consumer_pump.hpp"
 #include "actors/partition_actor.hpp"
 #include "runtime/kafka_producer.hpp"
@@ -53,6 +54,7 @@ processor_stats processor::stats() const {
   out.ready = static_cast<std::size_t>(std::max<int64_t>(0, *impl_->ready));
   std::lock_guard guard{impl_->mtx};
   out.partitions = impl_->pump ? impl_->pump->partitions() : 0;
+  out.failed = impl_->pump ? impl_->pump->failed() : 0;
   return out;
 }
 
@@ -99,6 +101,8 @@ void processor::run() {
     if (std::find(need.copartitioned.begin(), need.copartitioned.end(), out.topic) ==
         need.copartitioned.end())
       need.other.push_back(out.topic);
+  if (d.cfg.on_poison == poison_policy::dead_letter)
+    need.other.push_back(graph.dead_letter_topic());
   need.default_partitions = d.cfg.default_partitions;
   d.partition_count = ensure_topics(kafka, need, d.cfg.cluster, d.cfg.startup_timeout);
   log->info("group {}: {} partitions, state in {}", graph.group, d.partition_count.load(),
@@ -113,7 +117,8 @@ void processor::run() {
   kafka_properties consumer = kafka;
   for (const auto& [name, value] : d.cfg.consumer)
     consumer[name] = value;
-  pump_config pc{d.graph, consumer, d.cfg.from, d.cfg.max_in_flight, d.cfg.drain_timeout};
+  pump_config pc{d.graph,           consumer,           d.cfg.from,
+                 d.cfg.max_in_flight, d.cfg.drain_timeout, d.cfg.restart};
   auto spawn = [&](int32_t p, std::shared_ptr<partition_flow> flow, commit_fn commit) {
     partition_config cfg;
     cfg.graph = d.graph;
@@ -126,12 +131,26 @@ void processor::run() {
     cfg.flow = std::move(flow);
     cfg.commit = std::move(commit);
     cfg.drain_timeout = d.cfg.drain_timeout;
+    cfg.on_poison = d.cfg.on_poison;
+    cfg.poison_retries = d.cfg.poison_retries;
     cfg.records = d.records;
     cfg.ready = d.ready;
     return d.sys->spawn(partition_actor, std::move(cfg));
   };
   {
     consumer_pump pump{*d.sys, pc, spawn};
+    // The broker monitor tells the supervisor when a leader moves or a broker is back, so a
+    // partition waiting out its backoff restarts at once.
+    auto monitor = d.sys->spawn(broker_monitor);
+    struct stop_at_scope_end {
+      caf::actor actor;
+      ~stop_at_scope_end() { caf::anon_send_exit(actor, caf::exit_reason::user_shutdown); }
+    } stop_monitor{monitor};
+    caf::anon_send(monitor, subscribe_atom::value, pump.supervisor());
+    auto watched = graph.input_topics();
+    if (graph.persist)
+      watched.push_back(graph.table_topic());
+    broker_poller poller{kafka, watched, monitor, d.cfg.monitor_interval};
     {
       std::lock_guard guard{d.mtx};
       d.pump = &pump;

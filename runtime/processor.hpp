@@ -16,6 +16,7 @@ struct processor_stats {
   uint64_t records = 0;     // records processed by behaviors
   std::size_t partitions = 0; // partitions assigned to this process
   std::size_t ready = 0;      // of which recovered and processing
+  std::size_t failed = 0;     // of which failed too often and stay down
 };
 
 /// Runs a group graph: one actor per assigned partition, each with its LMDB state recovered

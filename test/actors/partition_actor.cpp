@@ -162,15 +162,34 @@ CAF_TEST(applied but unacknowledged records are processed again after a restart)
   CAF_CHECK_EQUAL(offsets["clicks"], 4);
 }
 
-CAF_TEST(a failing behavior stops its partition and applies nothing of the batch) {
+CAF_TEST(a failing record keeps the records before it and fails its partition) {
   auto actor = start();
+  self->monitor(actor);
   deliver(actor, batch({{0, "a"}}));
   deliver(actor, batch({{1, "b"}, {2, "poison"}, {3, "c"}}));
-  CAF_CHECK_EQUAL(records->load(), 1u);
-  CAF_CHECK_EQUAL(commits.back().second, 1);
+  CAF_CHECK_EQUAL(records->load(), 2u);
+  CAF_CHECK_EQUAL(commits.back().second, 2);
   CAF_CHECK_EQUAL(flow->in_flight.load(), 0);
+  caf::error reason;
+  self->receive([&](const caf::down_msg& m) { reason = m.reason; });
+  CAF_CHECK_EQUAL(reason, caf::make_error(errc::partition_failed));
   partition_store store{store_config{dir / "p0"}};
-  CAF_CHECK_EQUAL(store.meta("applied:clicks").value_or(-1), 0);
+  CAF_CHECK_EQUAL(store.meta("applied:clicks").value_or(-1), 1);
+  CAF_CHECK_EQUAL(store.meta("acked:clicks").value_or(-1), 1);
+  CAF_CHECK_EQUAL(store.meta("poison:clicks").value_or(-1), 2);
+  CAF_CHECK_EQUAL(store.meta("poison-attempts:clicks").value_or(-1), 1);
+}
+
+CAF_TEST(the stop-partition policy stops the partition for good) {
+  auto cfg = config();
+  cfg.on_poison = poison_policy::stop_partition;
+  auto actor = sys.spawn(partition_actor, cfg);
+  self->monitor(actor);
+  run();
+  deliver(actor, batch({{0, "poison"}}));
+  caf::error reason;
+  self->receive([&](const caf::down_msg& m) { reason = m.reason; });
+  CAF_CHECK_EQUAL(reason, caf::make_error(errc::partition_stopped));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

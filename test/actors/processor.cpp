@@ -213,6 +213,7 @@ CAF_TEST(a killed process loses nothing and duplicates only its uncommitted wind
   clicks(total, 100);
   // The mock cluster has no Admin API: a process outside it needs its table topic made for it.
   cluster.create_topic("clickcount-table", partitions, 3);
+  cluster.create_topic("clickcount-dlq", partitions, 3);
   auto args = std::vector<std::string>{"--brokers", bootstrap, "--state-dir",
                                        (dir / "state").string(), "--consumer",
                                        "session.timeout.ms=6000"};

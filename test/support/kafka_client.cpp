@@ -137,6 +137,14 @@ std::vector<kafka_record> read_topic(const std::string& bootstrap, const std::st
         r.key.assign(static_cast<const char*>(msg->key), msg->key_len);
       if (msg->payload)
         r.value.assign(static_cast<const char*>(msg->payload), msg->len);
+      rd_kafka_headers_t* hdrs = nullptr;
+      if (rd_kafka_message_headers(msg, &hdrs) == 0) {
+        const char* name = nullptr;
+        const void* value = nullptr;
+        size_t size = 0;
+        for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == 0; ++i)
+          r.headers[name] = value ? std::string{static_cast<const char*>(value), size} : "";
+      }
       out.push_back(std::move(r));
     }
     rd_kafka_message_destroy(msg);

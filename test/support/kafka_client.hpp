@@ -18,6 +18,7 @@ struct kafka_record {
   int64_t offset = 0;
   std::string key;
   std::string value;
+  std::map<std::string, std::string> headers;
 };
 
 /// Produces `records` (key, value) to `topic`, keyed with Sarama's partitioner (fnv1a), and

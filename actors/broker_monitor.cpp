@@ -1,0 +1,186 @@
+#include "actors/broker_monitor.hpp"
+
+#include "runtime/logger.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace partita {
+
+std::vector<broker_event> broker_tracker::update(const cluster_snapshot& now) {
+  std::vector<broker_event> events;
+  for (auto id : now.brokers) {
+    bool up = now.reachable.count(id) > 0;
+    auto known = up_.find(id);
+    if (known == up_.end()) {
+      up_[id] = up; // first sighting: a state, not a transition
+      continue;
+    }
+    if (known->second == up) {
+      streak_[id] = 0;
+      continue;
+    }
+    if (++streak_[id] >= confirm_) {
+      known->second = up;
+      streak_[id] = 0;
+      broker_event e{};
+      e.kind = up ? broker_event::up : broker_event::down;
+      e.broker = id;
+      events.push_back(e);
+    }
+  }
+  for (const auto& [tp, leader] : now.leaders) {
+    auto [i, fresh] = leaders_.try_emplace(tp, leader);
+    if (!fresh && i->second != leader) {
+      events.push_back(
+        broker_event{broker_event::leader, -1, tp.first, tp.second, i->second, leader});
+      i->second = leader;
+    }
+  }
+  return events;
+}
+
+caf::behavior broker_monitor(caf::stateful_actor<broker_monitor_state>* self) {
+  self->state.log = logger("brokers");
+  self->set_down_handler([=](caf::down_msg& msg) {
+    auto& subs = self->state.subscribers;
+    subs.erase(std::remove_if(subs.begin(), subs.end(),
+                              [&](const caf::actor& a) { return a.address() == msg.source; }),
+               subs.end());
+  });
+  return {
+    [=](subscribe_atom, const caf::actor& subscriber) {
+      self->monitor(subscriber);
+      self->state.subscribers.push_back(subscriber);
+    },
+    [=](snapshot_atom, const cluster_snapshot_ptr& snapshot) {
+      auto& st = self->state;
+      for (const auto& e : st.tracker.update(*snapshot)) {
+        switch (e.kind) {
+          case broker_event::down:
+            st.log->warn("broker {} is down", e.broker);
+            for (const auto& s : st.subscribers)
+              self->send(s, broker_down_atom::value, e.broker);
+            break;
+          case broker_event::up:
+            st.log->info("broker {} is up", e.broker);
+            for (const auto& s : st.subscribers)
+              self->send(s, broker_up_atom::value, e.broker);
+            break;
+          case broker_event::leader:
+            st.log->info("[{}/{}] leader moved {} -> {}", e.topic, e.partition, e.from, e.to);
+            for (const auto& s : st.subscribers)
+              self->send(s, leader_atom::value, e.topic, e.partition, e.from, e.to);
+            break;
+        }
+      }
+    },
+  };
+}
+
+namespace {
+
+/// True when a TCP connection to host:port opens within `timeout`.
+bool reachable(const char* host, int port, std::chrono::milliseconds timeout) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(host, std::to_string(port).c_str(), &hints, &res) != 0)
+    return false;
+  bool ok = false;
+  for (auto* ai = res; ai != nullptr && !ok; ai = ai->ai_next) {
+    int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+      continue;
+    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+      ok = true;
+    } else if (errno == EINPROGRESS) {
+      pollfd pfd{fd, POLLOUT, 0};
+      if (::poll(&pfd, 1, static_cast<int>(timeout.count())) == 1) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        ok = ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
+      }
+    }
+    ::close(fd);
+  }
+  freeaddrinfo(res);
+  return ok;
+}
+
+} // namespace
+
+broker_poller::broker_poller(kafka_properties kafka, std::vector<std::string> topics,
+                             caf::actor monitor, std::chrono::milliseconds interval) {
+  thread_ = std::thread{[this, kafka = std::move(kafka), topics = std::move(topics),
+                         monitor = std::move(monitor), interval]() mutable {
+    run(std::move(kafka), std::move(topics), std::move(monitor), interval);
+  }};
+}
+
+broker_poller::~broker_poller() {
+  stop_ = true;
+  if (thread_.joinable())
+    thread_.join();
+}
+
+void broker_poller::run(kafka_properties kafka, std::vector<std::string> topics,
+                        caf::actor monitor, std::chrono::milliseconds interval) {
+  auto log = logger("brokers");
+  kafka_properties defaults{{"log_level", "0"}};
+  char err[512];
+  rd_kafka_t* rk = nullptr;
+  try {
+    rk = rd_kafka_new(RD_KAFKA_PRODUCER, make_kafka_conf(defaults, kafka), err, sizeof err);
+  } catch (const std::exception& e) {
+    log->error("broker monitor not started: {}", e.what());
+    return;
+  }
+  if (rk == nullptr) {
+    log->error("broker monitor not started: {}", err);
+    return;
+  }
+  std::vector<rd_kafka_topic_t*> handles;
+  for (const auto& t : topics)
+    handles.push_back(rd_kafka_topic_new(rk, t.c_str(), nullptr));
+  auto next = std::chrono::steady_clock::now();
+  while (!stop_) {
+    auto snapshot = std::make_shared<cluster_snapshot>();
+    bool complete = true;
+    for (auto* topic : handles) {
+      const rd_kafka_metadata_t* md = nullptr;
+      if (rd_kafka_metadata(rk, 0, topic, &md, static_cast<int>(interval.count()) + 500) != 0) {
+        complete = false;
+        break;
+      }
+      for (int b = 0; b < md->broker_cnt; ++b) {
+        auto& broker = md->brokers[b];
+        if (snapshot->brokers.insert(broker.id).second &&
+            reachable(broker.host, broker.port, interval))
+          snapshot->reachable.insert(broker.id);
+      }
+      for (int t = 0; t < md->topic_cnt; ++t)
+        for (int p = 0; p < md->topics[t].partition_cnt; ++p)
+          snapshot->leaders[{md->topics[t].topic, md->topics[t].partitions[p].id}] =
+            md->topics[t].partitions[p].leader;
+      rd_kafka_metadata_destroy(md);
+    }
+    if (complete)
+      caf::anon_send(monitor, snapshot_atom::value, cluster_snapshot_ptr{std::move(snapshot)});
+    next += interval;
+    while (!stop_ && std::chrono::steady_clock::now() < next)
+      std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    next = std::max(next, std::chrono::steady_clock::now());
+  }
+  for (auto* h : handles)
+    rd_kafka_topic_destroy(h);
+  rd_kafka_destroy(rk);
+}
+
+} // namespace partita

@@ -1,0 +1,106 @@
+#include "actors/partition_supervisor.hpp"
+
+#include "runtime/logger.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace partita {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<supervisor_state>*;
+
+void restart_now(self_ptr self, int32_t p, supervised_partition& sp, const char* why) {
+  auto& st = self->state;
+  ++sp.generation; // a pending timer for this partition is now stale
+  sp.status = supervised_partition::restarting;
+  st.log->info("[{}] partition {}: restarting ({})", st.cfg.group, p, why);
+  st.cfg.restart(p);
+}
+
+void on_down(self_ptr self, const caf::down_msg& msg) {
+  auto& st = self->state;
+  auto i = std::find_if(st.partitions.begin(), st.partitions.end(), [&](const auto& kv) {
+    return kv.second.child && kv.second.child.address() == msg.source;
+  });
+  if (i == st.partitions.end())
+    return; // an actor of a revoked partition
+  auto p = i->first;
+  auto& sp = i->second;
+  sp.child = nullptr;
+  if (!msg.reason || msg.reason == caf::exit_reason::normal) {
+    st.partitions.erase(i); // drained and stopped: the partition was given up
+    return;
+  }
+  auto reason = self->system().render(msg.reason);
+  st.cfg.on_down(p);
+  auto delay = sp.schedule.failed(self->clock().now(), st.cfg.random());
+  if (!delay) {
+    sp.status = supervised_partition::failed;
+    st.log->error("[{}] partition {} failed {} times within {} s; it stays down: {}",
+                  st.cfg.group, p, st.cfg.policy.max_restarts + 1,
+                  std::chrono::duration_cast<std::chrono::seconds>(st.cfg.policy.window).count(),
+                  reason);
+    st.cfg.on_failed(p, reason);
+    return;
+  }
+  sp.status = supervised_partition::waiting;
+  ++sp.generation;
+  st.log->warn("[{}] partition {} failed; restart {} in {} ms: {}", st.cfg.group, p,
+               sp.schedule.attempt(), delay->count(), reason);
+  self->delayed_send(self, *delay, restart_atom::value, p, sp.generation);
+}
+
+} // namespace
+
+caf::behavior partition_supervisor(self_ptr self, supervisor_config cfg) {
+  self->state.cfg = std::move(cfg);
+  self->state.log = logger("supervisor");
+  self->set_down_handler([=](caf::down_msg& msg) { on_down(self, msg); });
+  return {
+    [=](watch_atom, int32_t p, const caf::actor& child) {
+      auto& st = self->state;
+      auto [i, fresh] = st.partitions.try_emplace(p, supervised_partition{
+                                                       nullptr, restart_schedule{st.cfg.policy}});
+      auto& sp = i->second;
+      if (sp.status == supervised_partition::failed)
+        return;
+      sp.child = child;
+      sp.status = supervised_partition::running;
+      sp.schedule.started(self->clock().now());
+      self->monitor(child);
+    },
+    [=](unwatch_atom, int32_t p) {
+      auto& st = self->state;
+      if (auto i = st.partitions.find(p); i != st.partitions.end()) {
+        if (i->second.child)
+          self->demonitor(i->second.child);
+        st.partitions.erase(i);
+      }
+    },
+    [=](restart_atom, int32_t p, uint64_t generation) {
+      auto& st = self->state;
+      auto i = st.partitions.find(p);
+      if (i != st.partitions.end() && i->second.status == supervised_partition::waiting &&
+          i->second.generation == generation)
+        restart_now(self, p, i->second, "backoff over");
+    },
+    [=](leader_atom, const std::string&, int32_t p, int32_t, int32_t to) {
+      auto& st = self->state;
+      auto i = st.partitions.find(p);
+      if (to >= 0 && i != st.partitions.end() &&
+          i->second.status == supervised_partition::waiting)
+        restart_now(self, p, i->second, "its leader moved");
+    },
+    [=](broker_up_atom, int32_t) {
+      for (auto& [p, sp] : self->state.partitions)
+        if (sp.status == supervised_partition::waiting)
+          restart_now(self, p, sp, "a broker came back");
+    },
+    [=](broker_down_atom, int32_t) {
+      // Nothing to do: a partition that needs the broker fails and waits for broker_up.
+    },
+  };
+}
+
+} // namespace partita
