@@ -41,6 +41,20 @@ struct broker_event {
   bool operator==(const broker_event&) const = default;
 };
 
+/// "broker 2 down", "broker 2 up", "clicks/3 leader 1 -> 2".
+inline std::string to_string(const broker_event& e) {
+  switch (e.kind) {
+    case broker_event::down:
+      return "broker " + std::to_string(e.broker) + " down";
+    case broker_event::up:
+      return "broker " + std::to_string(e.broker) + " up";
+    case broker_event::leader:
+      break;
+  }
+  return e.topic + "/" + std::to_string(e.partition) + " leader " + std::to_string(e.from) +
+         " -> " + std::to_string(e.to);
+}
+
 /// Turns a stream of snapshots into edge-triggered events. A broker's state changes only after
 /// `confirm` snapshots in a row agree (debounce); a leader change is reported at once.
 class broker_tracker {

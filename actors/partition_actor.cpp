@@ -274,6 +274,8 @@ void process(self_ptr self, const record_batch& in) {
                      {"partita.topic", in.topic},
                      {"partita.partition", std::to_string(m->partition)},
                      {"partita.offset", std::to_string(m->offset)}});
+        last = m->offset; // handled, though not applied
+        continue;
       } else {
         // Keep what the records before it did, and count the attempt.
         batch.set_meta(poison_key(in.topic), m->offset);
