@@ -34,6 +34,13 @@ void on_down(self_ptr self, const caf::down_msg& msg) {
   }
   auto reason = self->system().render(msg.reason);
   st.cfg.on_down(p);
+  if (msg.reason == caf::make_error(errc::partition_stopped)) {
+    sp.status = supervised_partition::failed; // stopped on purpose: not restarted
+    st.log->error("[{}] partition {} stopped by its poison policy; it stays down: {}",
+                  st.cfg.group, p, reason);
+    st.cfg.on_failed(p, reason);
+    return;
+  }
   auto delay = sp.schedule.failed(self->clock().now(), st.cfg.random());
   if (!delay) {
     sp.status = supervised_partition::failed;

@@ -112,6 +112,17 @@ void processor::run() {
   {
     std::lock_guard guard{d.mtx};
     caf::actor_system_config sys_cfg;
+    sys_cfg.add_error_category(caf::atom("partita"),
+                               [](uint8_t code, caf::atom_value, const caf::message& context) {
+                                 auto what = context.match_element<std::string>(0)
+                                               ? context.get_as<std::string>(0)
+                                               : std::string{};
+                                 return std::string{static_cast<errc>(code) ==
+                                                        errc::partition_stopped
+                                                      ? "stopped: "
+                                                      : "failed: "} +
+                                        what;
+                               });
     d.sys = std::make_unique<caf::actor_system>(sys_cfg);
   }
   kafka_properties consumer = kafka;

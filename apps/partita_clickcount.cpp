@@ -41,6 +41,8 @@ int main(int argc, char** argv) {
   int duration = 0;
   int stats_interval = 10;
   std::vector<std::string> kafka;
+  std::string on_poison = "dead-letter";
+  int poison_retries = 3;
   std::vector<std::string> consumer;
   app.add_option("--brokers", brokers, "Kafka bootstrap servers host:port,... (default: start "
                                        "the embedded cluster)");
@@ -65,6 +67,16 @@ int main(int argc, char** argv) {
   app.add_option("--consumer", consumer,
                  "librdkafka property for the consumer only, NAME=VALUE (repeatable), e.g. "
                  "session.timeout.ms=10000");
+  app.add_option("--on-poison", on_poison,
+                 "a record that cannot be processed: retry (restart the partition with "
+                 "backoff), dead-letter (after --poison-retries, to <group>-dlq) or "
+                 "stop-partition")
+    ->check(CLI::IsMember({"retry", "dead-letter", "stop-partition"}))
+    ->capture_default_str();
+  app.add_option("--poison-retries", poison_retries,
+                 "attempts before a record is dead-lettered")
+    ->check(CLI::NonNegativeNumber)
+    ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -89,6 +101,10 @@ int main(int argc, char** argv) {
     cfg.from = from == "latest" ? partita::start_from::latest : partita::start_from::earliest;
     partita::parse_kafka_properties(kafka, cfg.kafka);
     partita::parse_kafka_properties(consumer, cfg.consumer);
+    cfg.on_poison = on_poison == "retry"            ? partita::poison_policy::retry
+                    : on_poison == "stop-partition" ? partita::poison_policy::stop_partition
+                                                    : partita::poison_policy::dead_letter;
+    cfg.poison_retries = poison_retries;
     bool demo = brokers.empty();
     if (demo) {
       cluster = std::make_unique<partita::embedded_cluster>(3);
@@ -131,10 +147,10 @@ int main(int argc, char** argv) {
             show_counts(proc, users);
           } else {
             auto stats = proc.stats();
-            log->info("{} records, {:.0f}/s; {}/{} partitions ready", stats.records,
+            log->info("{} records, {:.0f}/s; {}/{} partitions ready, {} failed", stats.records,
                       static_cast<double>(stats.records - last_records) /
                         static_cast<double>(interval.count()),
-                      stats.ready, stats.partitions);
+                      stats.ready, stats.partitions, stats.failed);
             last_records = stats.records;
           }
           next_show += interval;

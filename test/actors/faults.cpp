@@ -7,10 +7,10 @@
 
 #include "runtime/processor.hpp"
 
-#include "persistence/partition_store.hpp"
 #include "runtime/embedded_cluster.hpp"
 #include "runtime/group_graph.hpp"
 #include "test/support/kafka_client.hpp"
+#include "test/support/stored_counts.hpp"
 
 #include <caf/test/unit_test.hpp>
 
@@ -189,7 +189,7 @@ struct fixture {
     CAF_CHECK_EQUAL(run_error, "");
     CAF_MESSAGE("processed " << processed() << " of " << total);
     CAF_CHECK_EQUAL(processed(), static_cast<uint64_t>(total));
-    auto state = table();
+    auto state = stored_counts(dir / "state", "faults", partitions);
     auto changelog = std::map<std::string, int64_t>{};
     for (const auto& [k, v] : latest_by_key(read_topic(bootstrap, "faults-table")))
       changelog[k] = int64_codec{}.decode(v);
@@ -197,19 +197,6 @@ struct fixture {
     CAF_CHECK_EQUAL(changelog, expected);
   }
 
-  std::map<std::string, int64_t> table() {
-    std::map<std::string, int64_t> out;
-    for (int p = 0; p < partitions; ++p) {
-      auto path = partition_store::path_for(dir / "state", "faults", "faults-table", p);
-      if (!std::filesystem::exists(path))
-        continue;
-      partition_store store{store_config{path}};
-      store.for_each([&](std::string_view k, std::string_view v) {
-        out[std::string{k}] = int64_codec{}.decode(v);
-      });
-    }
-    return out;
-  }
 };
 
 } // namespace

@@ -175,6 +175,17 @@ CAF_TEST(too many failures leave the partition failed and the supervisor alive) 
   CAF_CHECK_EQUAL(restarts.back(), 6);
 }
 
+CAF_TEST(a partition stopped by its poison policy is not restarted) {
+  auto c = watch(2);
+  self->send_exit(c, caf::make_error(errc::partition_stopped, "poison"));
+  consume_messages();
+  advance_time(10s);
+  consume_messages();
+  CAF_CHECK_EQUAL(downs, std::vector<int32_t>{2});
+  CAF_CHECK(restarts.empty());
+  CAF_CHECK_EQUAL(failures, std::vector<int32_t>{2});
+}
+
 CAF_TEST(a revoked partition is forgotten) {
   auto c = watch(7);
   self->send(supervisor, unwatch_atom::value, int32_t{7});

@@ -3,10 +3,10 @@
 #include "runtime/processor.hpp"
 
 #include "apps/clickcount_graph.hpp"
-#include "persistence/partition_store.hpp"
 #include "runtime/embedded_cluster.hpp"
 #include "test/support/child_process.hpp"
 #include "test/support/kafka_client.hpp"
+#include "test/support/stored_counts.hpp"
 
 #include <caf/test/unit_test.hpp>
 
@@ -87,17 +87,7 @@ struct fixture {
 
   /// The counts in the LMDB stores of a state directory.
   std::map<std::string, int64_t> table(const std::string& state, const std::string& group) {
-    std::map<std::string, int64_t> out;
-    for (int p = 0; p < partitions; ++p) {
-      auto path = partition_store::path_for(dir / state, group, group + "-table", p);
-      if (!std::filesystem::exists(path))
-        continue;
-      partition_store store{store_config{path}};
-      store.for_each([&](std::string_view k, std::string_view v) {
-        out[std::string{k}] = int64_codec{}.decode(v);
-      });
-    }
-    return out;
+    return stored_counts(dir / state, group, partitions);
   }
 
   /// The counts the changelog topic holds (latest value per key).

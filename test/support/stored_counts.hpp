@@ -1,0 +1,31 @@
+#pragma once
+
+// Reads a counting group's table straight from its LMDB stores, to check what a processor
+// wrote from the outside.
+
+#include "persistence/partition_store.hpp"
+#include "runtime/codec.hpp"
+
+#include <filesystem>
+#include <map>
+#include <string>
+
+namespace partita::test {
+
+/// The int64 values of `group`'s table in the stores under `state_dir`, partitions 0..n-1.
+inline std::map<std::string, int64_t> stored_counts(const std::filesystem::path& state_dir,
+                                                    const std::string& group, int partitions) {
+  std::map<std::string, int64_t> out;
+  for (int p = 0; p < partitions; ++p) {
+    auto path = partition_store::path_for(state_dir, group, group + "-table", p);
+    if (!std::filesystem::exists(path))
+      continue;
+    partition_store store{store_config{path}};
+    store.for_each([&](std::string_view k, std::string_view v) {
+      out[std::string{k}] = int64_codec{}.decode(v);
+    });
+  }
+  return out;
+}
+
+} // namespace partita::test
