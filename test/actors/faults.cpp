@@ -4,6 +4,13 @@
 // cluster loses brokers, moves leaders and coordinators, and fails requests. Each test asserts
 // that the process stayed up and that every key's count is exact — nothing lost, nothing twice —
 // against what the input topic actually holds.
+//
+// The 2.0.2 mock cluster's own defects shape these tests: it elects no leader when a broker goes
+// down (crash_broker() moves leaders and the coordinator as a controller would); it does no
+// sequence check for a non-transactional idempotent producer, so injected Produce errors can
+// make it acknowledge records it never wrote — Produce errors are not injected here; and a
+// client-side produce timeout makes it write a batch twice — no injected delay comes near the
+// client timeouts.
 
 #include "runtime/processor.hpp"
 
