@@ -4,7 +4,7 @@ BUILD ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test demo cluster clean format
+.PHONY: all deps configure build test demo cluster bench bench-quick clean format
 
 all: build
 
@@ -24,6 +24,12 @@ test: build
 
 demo: build
 	$(BUILD)/apps/partita-clickcount
+
+bench: build
+	$(BUILD)/benchmarks/partita-bench --out $(BUILD)/bench
+
+bench-quick: build
+	$(BUILD)/benchmarks/partita-bench --quick --out $(BUILD)/bench
 
 cluster: build
 	$(BUILD)/apps/partita-cluster --topic clicks:8:3

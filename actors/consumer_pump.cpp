@@ -363,6 +363,7 @@ void consumer_pump::dispatch(rd_kafka_message_t** msgs, size_t n) {
       continue;
     }
     i->second.flow->in_flight += static_cast<int64_t>(batch->records.size());
+    *cfg_.fetched += batch->records.size();
     caf::anon_send(i->second.actor, batch_atom::value, std::move(batch));
   }
 }
@@ -403,7 +404,9 @@ void consumer_pump::run(const std::atomic<bool>& stop) {
   rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(rk_);
   std::vector<rd_kafka_message_t*> msgs(10000);
   while (!stop && !stop_requested_) {
-    auto n = rd_kafka_consume_batch_queue(queue, 100, msgs.data(), msgs.size());
+    // The call waits until its batch is full or the timeout passes: a short timeout keeps a
+    // quiet topic's records from waiting for company.
+    auto n = rd_kafka_consume_batch_queue(queue, 10, msgs.data(), msgs.size());
     if (n > 0)
       dispatch(msgs.data(), static_cast<size_t>(n));
     handle_supervisor_requests();

@@ -26,6 +26,16 @@ std::string poison_attempts_key(const std::string& topic) {
 }
 constexpr const char* changelog_key = "changelog";
 
+/// Changelog records with keys under this prefix are not table entries but checkpoints: "the
+/// table values before me include every input record of <topic> up to <offset>". A partition
+/// that moves to another process learns from them where its state stands, even when Kafka's
+/// committed offset lags (a commit refused during a rebalance).
+constexpr std::string_view marker_prefix{"\0partita.applied:", 17};
+
+std::string marker_key(const std::string& topic) {
+  return std::string{marker_prefix} + topic;
+}
+
 std::string_view key_of(const rd_kafka_message_t* m) {
   return m->key ? std::string_view{static_cast<const char*>(m->key), m->key_len}
                 : std::string_view{};
@@ -229,6 +239,10 @@ void commit_batch(self_ptr self, const std::string& topic, partition_store::writ
                                value ? std::string_view{*value} : std::string_view{},
                                ack->changelog());
     }
+    // After the values (one partition, idempotent producer: order is kept).
+    ack->expect();
+    st.cfg.producer->produce(table, st.cfg.partition, marker_key(topic), std::to_string(last),
+                             ack->changelog());
   }
   for (const auto& e : ctx.emits()) {
     ack->expect();
@@ -371,17 +385,35 @@ void start_recovery(self_ptr self) {
     try {
       uint64_t done = 0;
       auto last_log = started;
+      // Values count only once a marker vouches for them; values after the last marker belong
+      // to a batch whose input records will be processed again, and are left out.
+      std::vector<std::pair<std::string, std::optional<std::string>>> unvouched;
       auto result = read_partition(kafka, topic, partition, from, *cancel,
                                    [&](rd_kafka_message_t** msgs, size_t n) {
         partition_store::write_batch batch{*store};
         for (size_t i = 0; i < n; ++i) {
           auto key = key_of(msgs[i]);
-          if (msgs[i]->payload == nullptr)
-            batch.erase(key);
-          else
-            batch.put(key, {static_cast<const char*>(msgs[i]->payload), msgs[i]->len});
+          std::optional<std::string> value;
+          if (msgs[i]->payload != nullptr)
+            value.emplace(static_cast<const char*>(msgs[i]->payload), msgs[i]->len);
+          if (!key.starts_with(marker_prefix)) {
+            unvouched.emplace_back(std::string{key}, std::move(value));
+            continue;
+          }
+          for (auto& [k, v] : unvouched) {
+            if (v)
+              batch.put(k, *v);
+            else
+              batch.erase(k);
+          }
+          unvouched.clear();
+          auto input = std::string{key.substr(marker_prefix.size())};
+          int64_t offset = value ? std::stoll(*value) : -1;
+          for (const auto& name : {applied_key(input), acked_key(input)})
+            if (store->meta(name).value_or(-1) < offset)
+              batch.set_meta(name, offset);
+          batch.set_meta(changelog_key, msgs[i]->offset + 1);
         }
-        batch.set_meta(changelog_key, msgs[n - 1]->offset + 1);
         batch.commit();
         done += n;
         auto now = std::chrono::steady_clock::now();
@@ -392,6 +424,10 @@ void start_recovery(self_ptr self) {
                     done, msgs[n - 1]->offset, done / secs);
         }
       });
+      if (!unvouched.empty())
+        log->info("[{}/{}] {} changelog records after the last checkpoint left out: their "
+                  "input records are processed again",
+                  topic, partition, unvouched.size());
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
                       .count();
       if (result.records > 0)
@@ -470,14 +506,23 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
           st.cfg.commit(topic, st.cfg.partition, offset + 1);
       finish_drain(self, false);
     },
-    [=](restored_atom, int64_t next_offset, const std::string& error) {
+    [=](restored_atom, int64_t, const std::string& error) {
       auto& st = self->state;
       st.recovering = false;
       if (st.drain || st.failure) // cancelled, or no longer needed
         return finish_drain(self, false);
       if (!error.empty())
         return fail(self, "recovery from the changelog failed: " + error);
-      st.changelog_next = std::max(st.changelog_next, next_offset);
+      // The changelog's checkpoints may show more applied than this store knew.
+      for (const auto& topic : st.cfg.graph->input_topics()) {
+        auto applied = st.store->meta(applied_key(topic)).value_or(-1);
+        if (applied > st.applied[topic]) {
+          st.applied[topic] = applied;
+          st.tracker.restore(topic, applied);
+          st.cfg.commit(topic, st.cfg.partition, applied + 1);
+        }
+      }
+      st.changelog_next = std::max(st.changelog_next, st.store->meta(changelog_key).value_or(0));
       on_ready(st);
       auto stash = std::move(st.stash);
       for (const auto& batch : stash)

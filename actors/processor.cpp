@@ -23,6 +23,7 @@ struct processor::impl {
   std::shared_ptr<const graph_definition> graph;
   std::atomic<bool> stop{false};
   std::shared_ptr<std::atomic<uint64_t>> records = std::make_shared<std::atomic<uint64_t>>(0);
+  std::shared_ptr<std::atomic<uint64_t>> fetched = std::make_shared<std::atomic<uint64_t>>(0);
   std::shared_ptr<std::atomic<int64_t>> ready = std::make_shared<std::atomic<int64_t>>(0);
   std::atomic<int32_t> partition_count{0};
 
@@ -51,6 +52,7 @@ void processor::stop() {
 processor_stats processor::stats() const {
   processor_stats out;
   out.records = *impl_->records;
+  out.fetched = *impl_->fetched;
   out.ready = static_cast<std::size_t>(std::max<int64_t>(0, *impl_->ready));
   std::lock_guard guard{impl_->mtx};
   out.partitions = impl_->pump ? impl_->pump->partitions() : 0;
@@ -128,8 +130,8 @@ void processor::run() {
   kafka_properties consumer = kafka;
   for (const auto& [name, value] : d.cfg.consumer)
     consumer[name] = value;
-  pump_config pc{d.graph,           consumer,           d.cfg.from,
-                 d.cfg.max_in_flight, d.cfg.drain_timeout, d.cfg.restart};
+  pump_config pc{d.graph,          consumer,      d.cfg.from, d.cfg.max_in_flight,
+                 d.cfg.drain_timeout, d.cfg.restart, d.fetched};
   auto spawn = [&](int32_t p, std::shared_ptr<partition_flow> flow, commit_fn commit) {
     partition_config cfg;
     cfg.graph = d.graph;

@@ -1,0 +1,188 @@
+#include "benchmarks/baseline.hpp"
+
+#include "runtime/kafka_producer.hpp"
+
+#include <charconv>
+#include <deque>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <unordered_map>
+#include <vector>
+
+#include <librdkafka/rdkafka.h>
+#include <lmdb.h>
+
+namespace partita::bench {
+
+namespace {
+
+void check_mdb(int rc, const char* what) {
+  if (rc != MDB_SUCCESS)
+    throw std::runtime_error(std::string{what} + ": " + mdb_strerror(rc));
+}
+
+/// One partition's LMDB environment.
+struct partition_db {
+  MDB_env* env = nullptr;
+  MDB_dbi dbi = 0;
+
+  explicit partition_db(const std::filesystem::path& dir) {
+    std::filesystem::create_directories(dir);
+    check_mdb(mdb_env_create(&env), "mdb_env_create");
+    check_mdb(mdb_env_set_mapsize(env, size_t{1} << 30), "mdb_env_set_mapsize");
+    check_mdb(mdb_env_open(env, dir.c_str(), MDB_NOSYNC | MDB_NOTLS, 0644), "mdb_env_open");
+    MDB_txn* txn = nullptr;
+    check_mdb(mdb_txn_begin(env, nullptr, 0, &txn), "mdb_txn_begin");
+    check_mdb(mdb_dbi_open(txn, nullptr, 0, &dbi), "mdb_dbi_open");
+    check_mdb(mdb_txn_commit(txn), "mdb_txn_commit");
+  }
+  ~partition_db() { mdb_env_close(env); }
+};
+
+/// The changelog records of one applied batch; its offset may be committed once all are
+/// acknowledged.
+struct pending_batch {
+  int64_t next_offset = 0;
+  int outstanding = 0;
+};
+
+/// The first failed delivery; checked after each poll (no exception crosses librdkafka).
+std::string delivery_error;
+
+void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
+  if (m->err && delivery_error.empty())
+    delivery_error = rd_kafka_err2str(m->err);
+  --static_cast<pending_batch*>(m->_private)->outstanding;
+}
+
+} // namespace
+
+void run_baseline(const baseline_config& cfg, std::atomic<uint64_t>& fetched,
+                  std::atomic<uint64_t>& applied) {
+  char err[512];
+  // The producer: Partita's defaults (idempotent, Sarama's partitioner), served on this thread.
+  rd_kafka_conf_t* pconf = make_kafka_conf(producer_defaults(), cfg.kafka);
+  rd_kafka_conf_set_dr_msg_cb(pconf, &on_delivery);
+  rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, err, sizeof err);
+  if (producer == nullptr)
+    throw std::runtime_error(err);
+  // The consumer: the settings Partita's consumer pump uses.
+  kafka_properties consumer_defaults{
+    {"group.id", cfg.group},
+    {"enable.auto.commit", "true"},
+    {"enable.auto.offset.store", "false"},
+    {"auto.commit.interval.ms", "1000"},
+    {"auto.offset.reset", "earliest"},
+    {"partition.assignment.strategy", "cooperative-sticky"},
+    {"fetch.wait.max.ms", "100"},
+    {"fetch.error.backoff.ms", "100"},
+    {"queued.min.messages", "100000"},
+    {"log_level", "3"},
+  };
+  rd_kafka_t* consumer = rd_kafka_new(RD_KAFKA_CONSUMER,
+                                      make_kafka_conf(consumer_defaults, cfg.kafka), err,
+                                      sizeof err);
+  if (consumer == nullptr)
+    throw std::runtime_error(err);
+  rd_kafka_poll_set_consumer(consumer);
+  auto* subscription = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(subscription, cfg.topic.c_str(), RD_KAFKA_PARTITION_UA);
+  rd_kafka_subscribe(consumer, subscription);
+  rd_kafka_topic_partition_list_destroy(subscription);
+
+  auto table = cfg.group + "-table";
+  std::map<int32_t, std::unique_ptr<partition_db>> dbs;
+  std::map<int32_t, std::deque<std::unique_ptr<pending_batch>>> pending;
+  rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(consumer);
+  std::vector<rd_kafka_message_t*> msgs(10000);
+  std::map<int32_t, std::vector<rd_kafka_message_t*>> by_partition;
+  std::unordered_map<std::string, int64_t> last_value;
+  uint64_t acked_batches_left = 0;
+
+  auto store_acknowledged = [&] {
+    for (auto& [p, q] : pending) {
+      int64_t next = -1;
+      while (!q.empty() && q.front()->outstanding == 0) {
+        next = q.front()->next_offset;
+        q.pop_front();
+        --acked_batches_left;
+      }
+      if (next >= 0) {
+        auto* list = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(list, cfg.topic.c_str(), p)->offset = next;
+        rd_kafka_offsets_store(consumer, list);
+        rd_kafka_topic_partition_list_destroy(list);
+      }
+    }
+  };
+
+  while (applied < cfg.records || acked_batches_left > 0) {
+    auto n = rd_kafka_consume_batch_queue(queue, 10, msgs.data(), msgs.size());
+    for (ssize_t i = 0; i < n; ++i) {
+      if (msgs[i]->err) {
+        rd_kafka_message_destroy(msgs[i]);
+        continue;
+      }
+      by_partition[msgs[i]->partition].push_back(msgs[i]);
+      ++fetched;
+    }
+    for (auto& [p, records] : by_partition) {
+      if (records.empty())
+        continue;
+      auto& db = dbs[p];
+      if (!db)
+        db = std::make_unique<partition_db>(cfg.state_dir / std::to_string(p));
+      MDB_txn* txn = nullptr;
+      check_mdb(mdb_txn_begin(db->env, nullptr, 0, &txn), "mdb_txn_begin");
+      last_value.clear();
+      for (auto* m : records) {
+        MDB_val key{m->key_len, m->key};
+        MDB_val value;
+        int64_t count = 0;
+        if (mdb_get(txn, db->dbi, &key, &value) == MDB_SUCCESS) {
+          auto* text = static_cast<const char*>(value.mv_data);
+          std::from_chars(text, text + value.mv_size, count);
+        }
+        ++count;
+        char buf[24];
+        auto end = std::to_chars(buf, buf + sizeof buf, count).ptr;
+        MDB_val out{static_cast<size_t>(end - buf), buf};
+        check_mdb(mdb_put(txn, db->dbi, &key, &out, 0), "mdb_put");
+        last_value[std::string{static_cast<const char*>(m->key), m->key_len}] = count;
+      }
+      check_mdb(mdb_txn_commit(txn), "mdb_txn_commit");
+      auto batch = std::make_unique<pending_batch>();
+      batch->next_offset = records.back()->offset + 1;
+      batch->outstanding = static_cast<int>(last_value.size());
+      for (const auto& [k, v] : last_value) {
+        auto text = std::to_string(v);
+        while (rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(table.c_str()),
+                                 RD_KAFKA_V_PARTITION(p),
+                                 RD_KAFKA_V_KEY(k.data(), k.size()),
+                                 RD_KAFKA_V_VALUE(text.data(), text.size()),
+                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                 RD_KAFKA_V_OPAQUE(batch.get()), RD_KAFKA_V_END) ==
+               RD_KAFKA_RESP_ERR__QUEUE_FULL)
+          rd_kafka_poll(producer, 10);
+      }
+      applied += records.size();
+      ++acked_batches_left;
+      pending[p].push_back(std::move(batch));
+      for (auto* m : records)
+        rd_kafka_message_destroy(m);
+      records.clear();
+    }
+    rd_kafka_poll(producer, 0);
+    if (!delivery_error.empty())
+      throw std::runtime_error("baseline produce failed: " + delivery_error);
+    store_acknowledged();
+  }
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_consumer_close(consumer);
+  rd_kafka_destroy(consumer);
+  rd_kafka_flush(producer, 10000);
+  rd_kafka_destroy(producer);
+}
+
+} // namespace partita::bench

@@ -1,0 +1,31 @@
+#pragma once
+
+// The baseline Partita is measured against: the click count written by hand on librdkafka and
+// LMDB, no actors — consume, read-modify-write the partition's LMDB in one transaction per
+// fetched batch, produce the changelog (last value per key), commit only acknowledged offsets.
+// Tuned as Partita is: same consumer and producer settings.
+
+#include "runtime/kafka_config.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace partita::bench {
+
+struct baseline_config {
+  kafka_properties kafka; // bootstrap.servers and anything else both sides share
+  std::string group;
+  std::string topic;
+  std::filesystem::path state_dir;
+  /// Stop once this many records are applied.
+  uint64_t records = 0;
+};
+
+/// Runs the hand-written click count until `records` are applied and their changelog records
+/// acknowledged. `fetched` and `applied` count as it goes (for timing).
+void run_baseline(const baseline_config& cfg, std::atomic<uint64_t>& fetched,
+                  std::atomic<uint64_t>& applied);
+
+} // namespace partita::bench
