@@ -49,6 +49,11 @@ void processor::stop() {
   impl_->stop = true;
 }
 
+bool processor::running() const {
+  std::lock_guard guard{impl_->mtx};
+  return impl_->pump != nullptr;
+}
+
 processor_stats processor::stats() const {
   processor_stats out;
   out.records = *impl_->records;

@@ -2,6 +2,7 @@
 // it starts the embedded cluster and a click emitter in-process and shows the counts rising.
 
 #include "apps/clickcount_graph.hpp"
+#include "apps/http_endpoint.hpp"
 #include "runtime/embedded_cluster.hpp"
 #include "runtime/emitter.hpp"
 #include "runtime/logger.hpp"
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> kafka;
   std::string on_poison = "dead-letter";
   int poison_retries = 3;
+  std::string http;
   std::vector<std::string> consumer;
   app.add_option("--brokers", brokers, "Kafka bootstrap servers host:port,... (default: start "
                                        "the embedded cluster)");
@@ -67,6 +69,9 @@ int main(int argc, char** argv) {
   app.add_option("--consumer", consumer,
                  "librdkafka property for the consumer only, NAME=VALUE (repeatable), e.g. "
                  "session.timeout.ms=10000");
+  app.add_option("--http", http,
+                 "serve /healthz, /readyz, /metrics and /tables/<group>-table/<key> on "
+                 "HOST:PORT (e.g. 127.0.0.1:8080; off by default)");
   app.add_option("--on-poison", on_poison,
                  "a record that cannot be processed: retry (restart the partition with "
                  "backoff), dead-letter (after --poison-retries, to <group>-dlq) or "
@@ -118,6 +123,13 @@ int main(int argc, char** argv) {
     }
     cfg.brokers = brokers;
     partita::processor proc{cfg, partita::apps::clickcount_graph(group, topic)};
+    std::unique_ptr<partita::http_endpoint> endpoint;
+    if (!http.empty())
+      endpoint = std::make_unique<partita::http_endpoint>(
+        proc, partita::http_endpoint_config{http, group, [](std::string_view v) {
+                                              return nlohmann::json(
+                                                partita::int64_codec{}.decode(v));
+                                            }});
     {
       std::lock_guard guard{mtx};
       running = &proc;

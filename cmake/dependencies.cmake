@@ -11,6 +11,7 @@ target_include_directories(caf::core SYSTEM INTERFACE "${CAF_INCLUDE_DIR}")
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(rdkafka REQUIRED IMPORTED_TARGET rdkafka)
 pkg_check_modules(lmdb REQUIRED IMPORTED_TARGET lmdb)
+pkg_check_modules(httplib REQUIRED IMPORTED_TARGET cpp-httplib)
 
 find_package(Threads REQUIRED)
 find_package(spdlog REQUIRED)

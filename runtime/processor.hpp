@@ -47,6 +47,9 @@ public:
 
   processor_stats stats() const;
 
+  /// True while run() is consuming (between joining the group and leaving it).
+  bool running() const;
+
   /// The table's current value of `key` (raw bytes), if this process holds its partition.
   std::optional<std::string> get(const std::string& key) const;
 

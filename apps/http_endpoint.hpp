@@ -1,0 +1,56 @@
+#pragma once
+
+// The HTTP face of a running processor, for operators: health, readiness, Prometheus metrics,
+// and the group table's values.
+
+#include "runtime/processor.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+
+namespace httplib {
+class Server;
+}
+
+namespace partita {
+
+/// What the endpoint serves.
+struct http_endpoint_config {
+  /// `host:port`; port 0 picks a free one (see http_endpoint::port()).
+  std::string listen = "127.0.0.1:8080";
+  /// The group; its table is served as `/tables/<group>-table/<key>`.
+  std::string group;
+  /// Turns a table value's bytes into JSON (default: the bytes as a string).
+  std::function<nlohmann::json(std::string_view)> render_value;
+};
+
+/// Serves, on a thread of its own:
+///   GET /healthz              200 while the processor runs, else 503
+///   GET /readyz               200 when every assigned partition is recovered and running, else
+///                             503 with a JSON reason
+///   GET /metrics              Prometheus text format
+///   GET /tables/<table>/<key> the key's value as JSON; 404 for an unknown table or key
+/// Anything else is answered 404 (unknown path) or 405 (not GET) with a JSON error.
+class http_endpoint {
+public:
+  /// Starts listening; throws config_error for a bad address or a port in use.
+  http_endpoint(const processor& proc, http_endpoint_config cfg);
+  http_endpoint(const http_endpoint&) = delete;
+  http_endpoint& operator=(const http_endpoint&) = delete;
+  ~http_endpoint();
+
+  /// The port listened on.
+  int port() const { return port_; }
+
+private:
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+} // namespace partita
