@@ -62,7 +62,8 @@ using offsets_atom = caf::atom_constant<caf::atom("offsets")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 /// producer thread -> partition: every effect of a batch is acknowledged.
 using acked_atom = caf::atom_constant<caf::atom("acked")>;
-/// recovery thread -> partition: the state is rebuilt from the changelog.
+/// recovery thread -> partition: the state is rebuilt from the changelog (std::string error,
+/// empty on success).
 using restored_atom = caf::atom_constant<caf::atom("restored")>;
 /// anyone -> partition: the table's value of a key (answer: std::string, empty if none).
 using get_atom = caf::atom_constant<caf::atom("get")>;

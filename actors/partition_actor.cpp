@@ -434,9 +434,9 @@ void start_recovery(self_ptr self) {
         log->info("[{}/{}] recovered {} records ({:.1f} MB) in {:.2f} s ({:.0f} records/s)",
                   topic, partition, result.records, result.bytes / 1e6, secs,
                   result.records / std::max(secs, 1e-9));
-      caf::anon_send(parent, restored_atom::value, result.next_offset, std::string{});
+      caf::anon_send(parent, restored_atom::value, std::string{});
     } catch (const std::exception& e) {
-      caf::anon_send(parent, restored_atom::value, int64_t{-1}, std::string{e.what()});
+      caf::anon_send(parent, restored_atom::value, std::string{e.what()});
     }
   }};
 }
@@ -506,7 +506,7 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
           st.cfg.commit(topic, st.cfg.partition, offset + 1);
       finish_drain(self, false);
     },
-    [=](restored_atom, int64_t, const std::string& error) {
+    [=](restored_atom, const std::string& error) {
       auto& st = self->state;
       st.recovering = false;
       if (st.drain || st.failure) // cancelled, or no longer needed

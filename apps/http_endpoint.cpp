@@ -123,11 +123,18 @@ http_endpoint::http_endpoint(const processor& proc, http_endpoint_config cfg)
   if (port_ < 0)
     throw config_error("cannot listen on " + cfg.listen +
                        ": the address is not local or the port is in use");
-  thread_ = std::thread{[this] { server_->listen_after_bind(); }};
+  thread_ = std::thread{[this] {
+    server_->listen_after_bind();
+    listening_done_ = true;
+  }};
   logger("http")->info("serving /healthz /readyz /metrics /tables on {}:{}", host, port_);
 }
 
 http_endpoint::~http_endpoint() {
+  // stop() does nothing until the server runs: a stop that came first would leave listen()
+  // waiting forever.
+  while (!server_->is_running() && !listening_done_)
+    std::this_thread::yield();
   server_->stop();
   if (thread_.joinable())
     thread_.join();
