@@ -27,9 +27,13 @@ demo: build
 
 bench: build
 	$(BUILD)/benchmarks/partita-bench --out $(BUILD)/bench
+	$(BUILD)/benchmarks/partita-micro --benchmark_out=$(BUILD)/bench/micro.json \
+	    --benchmark_out_format=json
 
 bench-quick: build
 	$(BUILD)/benchmarks/partita-bench --quick --out $(BUILD)/bench
+	$(BUILD)/benchmarks/partita-micro --benchmark_min_time=0.05 \
+	    --benchmark_out=$(BUILD)/bench/micro.json --benchmark_out_format=json
 
 cluster: build
 	$(BUILD)/apps/partita-cluster --topic clicks:8:3

@@ -119,6 +119,57 @@ run_result run_hand_written(const std::string& bootstrap, const std::string& top
   return result;
 }
 
+/// State recovery: a changelog of `records` values over `keys` keys (ending in a checkpoint per
+/// partition), rebuilt into empty LMDB stores; timed from assignment to every partition ready.
+double run_recovery(const std::string& bootstrap, embedded_cluster& cluster, int partitions,
+                    uint64_t records, int keys, const std::filesystem::path& state) {
+  std::string group = "bench-recovery";
+  std::string input = group + "-clicks";
+  cluster.create_topic(input, partitions, 3);
+  cluster.create_topic(group + "-table", partitions, 3);
+  {
+    kafka_producer producer{{{"bootstrap.servers", bootstrap}}};
+    for (uint64_t i = 0; i < records; ++i)
+      producer.produce(group + "-table", -1, "user-" + std::to_string(i % keys),
+                       std::to_string(i / keys + 1), nullptr);
+    for (int p = 0; p < partitions; ++p) // Partita's checkpoint: "the values before me count"
+      producer.produce(group + "-table", p, std::string{"\0partita.applied:", 17} + input,
+                       "-1", nullptr);
+    producer.flush(std::chrono::seconds{60});
+  }
+  processor_config cfg;
+  cfg.brokers = bootstrap;
+  cfg.state_dir = state;
+  cfg.cluster = &cluster;
+  processor proc{cfg, apps::clickcount_graph(group, input)};
+  std::string error;
+  std::thread runner{[&] {
+    try {
+      proc.run();
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  }};
+  clock_type::time_point assigned{};
+  double secs = 0;
+  while (error.empty()) {
+    auto s = proc.stats();
+    auto now = clock_type::now();
+    if (s.partitions > 0 && assigned == clock_type::time_point{})
+      assigned = now;
+    if (s.partitions == static_cast<size_t>(partitions) && s.ready == s.partitions) {
+      secs = std::chrono::duration<double>(now - assigned).count();
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds{2}); // sampling period
+  }
+  proc.stop();
+  runner.join();
+  if (!error.empty())
+    throw std::runtime_error("recovery run failed: " + error);
+  return static_cast<double>(records) / std::max(secs, 1e-6);
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -133,8 +184,8 @@ int main(int argc, char** argv) {
   std::string scenario = "all";
   std::string out_dir = "bench-results";
   app.add_flag("--quick", quick, "a short run (fewer records, one round)");
-  app.add_option("--scenario", scenario, "run one scenario: throughput")
-    ->check(CLI::IsMember({"all", "throughput"}))
+  app.add_option("--scenario", scenario, "run one scenario: throughput, recovery")
+    ->check(CLI::IsMember({"all", "throughput", "recovery"}))
     ->capture_default_str();
   app.add_option("--out", out_dir, "directory for results.json")->capture_default_str();
   try {
@@ -160,44 +211,55 @@ int main(int argc, char** argv) {
   try {
     embedded_cluster cluster{3};
     auto bootstrap = cluster.bootstrap_servers();
-    std::cout << "throughput: click count, " << records << " records, " << partitions
-              << " partitions, " << rounds << " round(s), Partita and baseline alternating\n";
-    std::cout << "keys      Partita rec/s   baseline rec/s   ratio   Partita CPU s/M   "
-                 "baseline CPU s/M\n";
-    for (int keys : {1000, 100000}) {
-      auto topic = "clicks-" + std::to_string(keys);
-      cluster.create_topic(topic, partitions, 3);
-      {
-        kafka_producer producer{{{"bootstrap.servers", bootstrap}}};
-        for (uint64_t i = 0; i < records; ++i)
-          producer.produce(topic, -1, "user-" + std::to_string(i % keys), "click", nullptr);
-        producer.flush(std::chrono::seconds{60});
+    if (scenario == "all" || scenario == "recovery") {
+      const uint64_t changelog = quick ? 100000 : 400000;
+      auto rate = run_recovery(bootstrap, cluster, partitions, changelog, 100000,
+                               work / "recovery");
+      std::printf("recovery: %llu changelog records over %d partitions rebuilt at %.0f "
+                  "records/s (assignment to all partitions ready)\n",
+                  static_cast<unsigned long long>(changelog), partitions, rate);
+      results["recovery"] = {{"records", changelog}, {"records_per_s", rate}};
+    }
+    if (scenario == "all" || scenario == "throughput") {
+      std::cout << "throughput: click count, " << records << " records, " << partitions
+                << " partitions, " << rounds << " round(s), Partita and baseline alternating\n";
+      std::cout << "keys      Partita rec/s   baseline rec/s   ratio   Partita CPU s/M   "
+                   "baseline CPU s/M\n";
+      for (int keys : {1000, 100000}) {
+        auto topic = "clicks-" + std::to_string(keys);
+        cluster.create_topic(topic, partitions, 3);
+        {
+          kafka_producer producer{{{"bootstrap.servers", bootstrap}}};
+          for (uint64_t i = 0; i < records; ++i)
+            producer.produce(topic, -1, "user-" + std::to_string(i % keys), "click", nullptr);
+          producer.flush(std::chrono::seconds{60});
+        }
+        std::vector<double> p_rate, b_rate, p_cpu, b_cpu;
+        for (int r = 0; r < rounds; ++r) {
+          auto tag = std::to_string(keys) + "-" + std::to_string(r);
+          auto p = run_partita(bootstrap, cluster, topic, "bench-p-" + tag, work / ("p-" + tag),
+                               records);
+          cluster.create_topic("bench-b-" + tag + "-table", partitions, 3);
+          auto b = run_hand_written(bootstrap, topic, "bench-b-" + tag, work / ("b-" + tag),
+                                    records);
+          std::cerr << "  round " << r + 1 << " (" << keys << " keys): Partita "
+                    << static_cast<int64_t>(p.records_per_s) << " rec/s, baseline "
+                    << static_cast<int64_t>(b.records_per_s) << " rec/s\n";
+          p_rate.push_back(p.records_per_s);
+          b_rate.push_back(b.records_per_s);
+          p_cpu.push_back(p.cpu_s_per_million);
+          b_cpu.push_back(b.cpu_s_per_million);
+        }
+        auto ratio = median(p_rate) / median(b_rate);
+        std::printf("%-9d %13.0f   %14.0f   %5.2f   %15.2f   %16.2f\n", keys, median(p_rate),
+                    median(b_rate), ratio, median(p_cpu), median(b_cpu));
+        results["throughput"].push_back({{"keys", keys},
+                                         {"partita_records_per_s", p_rate},
+                                         {"baseline_records_per_s", b_rate},
+                                         {"partita_cpu_s_per_million", p_cpu},
+                                         {"baseline_cpu_s_per_million", b_cpu},
+                                         {"ratio_median", ratio}});
       }
-      std::vector<double> p_rate, b_rate, p_cpu, b_cpu;
-      for (int r = 0; r < rounds; ++r) {
-        auto tag = std::to_string(keys) + "-" + std::to_string(r);
-        auto p = run_partita(bootstrap, cluster, topic, "bench-p-" + tag, work / ("p-" + tag),
-                             records);
-        cluster.create_topic("bench-b-" + tag + "-table", partitions, 3);
-        auto b = run_hand_written(bootstrap, topic, "bench-b-" + tag, work / ("b-" + tag),
-                                  records);
-        std::cerr << "  round " << r + 1 << " (" << keys << " keys): Partita "
-                  << static_cast<int64_t>(p.records_per_s) << " rec/s, baseline "
-                  << static_cast<int64_t>(b.records_per_s) << " rec/s\n";
-        p_rate.push_back(p.records_per_s);
-        b_rate.push_back(b.records_per_s);
-        p_cpu.push_back(p.cpu_s_per_million);
-        b_cpu.push_back(b.cpu_s_per_million);
-      }
-      auto ratio = median(p_rate) / median(b_rate);
-      std::printf("%-9d %13.0f   %14.0f   %5.2f   %15.2f   %16.2f\n", keys, median(p_rate),
-                  median(b_rate), ratio, median(p_cpu), median(b_cpu));
-      results["throughput"].push_back({{"keys", keys},
-                                       {"partita_records_per_s", p_rate},
-                                       {"baseline_records_per_s", b_rate},
-                                       {"partita_cpu_s_per_million", p_cpu},
-                                       {"baseline_cpu_s_per_million", b_cpu},
-                                       {"ratio_median", ratio}});
     }
   } catch (const std::exception& e) {
     std::cerr << "benchmark failed: " << e.what() << "\n";
