@@ -64,31 +64,59 @@ run_result time_run(uint64_t total,
   }
 }
 
+/// A click-count processor on the embedded cluster, running on a thread of its own until the
+/// object goes.
+class clickcount_run {
+public:
+  clickcount_run(const std::string& bootstrap, embedded_cluster& cluster,
+                 const std::string& group, const std::string& topic,
+                 const std::filesystem::path& state)
+    : proc_(config(bootstrap, cluster, state), apps::clickcount_graph(group, topic)) {
+    thread_ = std::thread{[this] {
+      try {
+        proc_.run();
+      } catch (const std::exception& e) {
+        error_ = e.what();
+        failed_ = true;
+      }
+    }};
+  }
+  ~clickcount_run() {
+    proc_.stop();
+    thread_.join();
+  }
+
+  /// The processor's figures; throws when its run failed.
+  processor_stats stats() const {
+    if (failed_)
+      throw std::runtime_error("partita run failed: " + error_);
+    return proc_.stats();
+  }
+
+private:
+  static processor_config config(const std::string& bootstrap, embedded_cluster& cluster,
+                                 const std::filesystem::path& state) {
+    processor_config cfg;
+    cfg.brokers = bootstrap;
+    cfg.state_dir = state;
+    cfg.cluster = &cluster;
+    return cfg;
+  }
+
+  processor proc_;
+  std::string error_;
+  std::atomic<bool> failed_{false};
+  std::thread thread_;
+};
+
 run_result run_partita(const std::string& bootstrap, embedded_cluster& cluster,
                        const std::string& topic, const std::string& group,
                        const std::filesystem::path& state, uint64_t total) {
-  processor_config cfg;
-  cfg.brokers = bootstrap;
-  cfg.state_dir = state;
-  cfg.cluster = &cluster;
-  processor proc{cfg, apps::clickcount_graph(group, topic)};
-  std::string error;
-  std::thread runner{[&] {
-    try {
-      proc.run();
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
-  }};
-  auto result = time_run(total, [&] {
-    if (!error.empty())
-      throw std::runtime_error("partita run failed: " + error);
-    auto stats = proc.stats();
+  clickcount_run run{bootstrap, cluster, group, topic, state};
+  return time_run(total, [&] {
+    auto stats = run.stats();
     return std::pair{stats.fetched, stats.records};
   });
-  proc.stop();
-  runner.join();
-  return result;
 }
 
 run_result run_hand_written(const std::string& bootstrap, const std::string& topic,
@@ -137,37 +165,19 @@ double run_recovery(const std::string& bootstrap, embedded_cluster& cluster, int
                        "-1", nullptr);
     producer.flush(std::chrono::seconds{60});
   }
-  processor_config cfg;
-  cfg.brokers = bootstrap;
-  cfg.state_dir = state;
-  cfg.cluster = &cluster;
-  processor proc{cfg, apps::clickcount_graph(group, input)};
-  std::string error;
-  std::thread runner{[&] {
-    try {
-      proc.run();
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
-  }};
+  clickcount_run run{bootstrap, cluster, group, input, state};
   clock_type::time_point assigned{};
-  double secs = 0;
-  while (error.empty()) {
-    auto s = proc.stats();
+  while (true) {
+    auto stats = run.stats();
     auto now = clock_type::now();
-    if (s.partitions > 0 && assigned == clock_type::time_point{})
+    if (stats.partitions > 0 && assigned == clock_type::time_point{})
       assigned = now;
-    if (s.partitions == static_cast<size_t>(partitions) && s.ready == s.partitions) {
-      secs = std::chrono::duration<double>(now - assigned).count();
-      break;
+    if (stats.partitions == static_cast<size_t>(partitions) && stats.ready == stats.partitions) {
+      auto secs = std::chrono::duration<double>(now - assigned).count();
+      return static_cast<double>(records) / std::max(secs, 1e-6);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds{2}); // sampling period
   }
-  proc.stop();
-  runner.join();
-  if (!error.empty())
-    throw std::runtime_error("recovery run failed: " + error);
-  return static_cast<double>(records) / std::max(secs, 1e-6);
 }
 
 double median(std::vector<double> v) {
