@@ -380,7 +380,7 @@ void start_recovery(self_ptr self) {
   // The read blocks: it runs on a thread of its own, and is the only user of the store until
   // it reports back.
   st.recovery = std::thread{[=] {
-    auto log = logger("recovery");
+    auto log = logger("recovery", topic, partition);
     auto started = std::chrono::steady_clock::now();
     try {
       uint64_t done = 0;
@@ -461,8 +461,8 @@ partition_state::~partition_state() {
 caf::behavior partition_actor(self_ptr self, partition_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
-  st.log = logger("partition");
   const auto& graph = *st.cfg.graph;
+  st.log = logger("partition", graph.input_topics().front(), st.cfg.partition);
   st.dead_letter_topic = graph.dead_letter_topic();
   try {
     st.store = std::make_shared<partition_store>(st.cfg.store);

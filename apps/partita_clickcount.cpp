@@ -3,6 +3,7 @@
 
 #include "apps/clickcount_graph.hpp"
 #include "apps/http_endpoint.hpp"
+#include "apps/service_options.hpp"
 #include "runtime/embedded_cluster.hpp"
 #include "runtime/emitter.hpp"
 #include "runtime/logger.hpp"
@@ -34,99 +35,60 @@ void show_counts(const partita::processor& proc, const std::vector<std::string>&
 int main(int argc, char** argv) {
   CLI::App app{"partita-clickcount: counts clicks per user (Goka's click-count example). Without "
                "--brokers it runs the embedded cluster and a click emitter in-process."};
-  std::string brokers;
+  partita::service_options options{app};
   std::string group = "clickcount";
   std::string topic = "clicks";
-  std::string state_dir = "state";
-  std::string from = "earliest";
   int duration = 0;
   int stats_interval = 10;
-  std::vector<std::string> kafka;
-  std::string on_poison = "dead-letter";
-  int poison_retries = 3;
-  std::string http;
-  std::vector<std::string> consumer;
-  app.add_option("--brokers", brokers, "Kafka bootstrap servers host:port,... (default: start "
-                                       "the embedded cluster)");
   app.add_option("--group", group, "consumer group and table name")->capture_default_str();
   app.add_option("--topic", topic, "input topic of clicks (key = user)")->capture_default_str();
-  app.add_option("--state-dir", state_dir, "directory of the LMDB state")->capture_default_str();
-  app.add_option("--from", from, "where a new group starts: earliest or latest")
-    ->check(CLI::IsMember({"earliest", "latest"}))
-    ->capture_default_str();
   app.add_option("--duration", duration,
                  "stop after this many seconds (0: run until SIGTERM; the embedded demo "
                  "defaults to 15)")
-    ->check(CLI::NonNegativeNumber);
+    ->check(partita::at_least(0))
+    ->capture_default_str();
   app.add_option("--stats-interval", stats_interval,
                  "with --brokers: log records processed and the rate every this many seconds "
                  "(0: never)")
-    ->check(CLI::NonNegativeNumber)
+    ->check(partita::at_least(0))
     ->capture_default_str();
-  app.add_option("--kafka", kafka,
-                 "librdkafka property for every client, NAME=VALUE (repeatable), e.g. "
-                 "security.protocol=ssl");
-  app.add_option("--consumer", consumer,
-                 "librdkafka property for the consumer only, NAME=VALUE (repeatable), e.g. "
-                 "session.timeout.ms=10000");
-  app.add_option("--http", http,
-                 "serve /healthz, /readyz, /metrics and /tables/<group>-table/<key> on "
-                 "HOST:PORT (e.g. 127.0.0.1:8080; off by default)");
-  app.add_option("--on-poison", on_poison,
-                 "a record that cannot be processed: retry (restart the partition with "
-                 "backoff), dead-letter (after --poison-retries, to <group>-dlq) or "
-                 "stop-partition")
-    ->check(CLI::IsMember({"retry", "dead-letter", "stop-partition"}))
-    ->capture_default_str();
-  app.add_option("--poison-retries", poison_retries,
-                 "attempts before a record is dead-lettered")
-    ->check(CLI::NonNegativeNumber)
-    ->capture_default_str();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  }
+  if (auto code = options.parse(argc, argv))
+    return *code;
+  const auto& settings = options.settings();
 
   auto log = partita::logger("clickcount");
   std::atomic<bool> stopping{false};
   partita::processor* running = nullptr;
   std::mutex mtx;
-  partita::stop_on_signal([&] {
-    std::lock_guard guard{mtx};
-    stopping = true;
-    if (running)
-      running->stop();
-  });
+  partita::stop_on_signal(
+    [&] {
+      std::lock_guard guard{mtx};
+      stopping = true;
+      if (running)
+        running->stop();
+    },
+    settings.shutdown_timeout);
 
   try {
     std::unique_ptr<partita::embedded_cluster> cluster;
-    partita::processor_config cfg;
-    cfg.state_dir = state_dir;
-    cfg.from = from == "latest" ? partita::start_from::latest : partita::start_from::earliest;
-    partita::parse_kafka_properties(kafka, cfg.kafka);
-    partita::parse_kafka_properties(consumer, cfg.consumer);
-    cfg.on_poison = on_poison == "retry"            ? partita::poison_policy::retry
-                    : on_poison == "stop-partition" ? partita::poison_policy::stop_partition
-                                                    : partita::poison_policy::dead_letter;
-    cfg.poison_retries = poison_retries;
-    bool demo = brokers.empty();
+    auto cfg = settings.processor;
+    bool demo = cfg.brokers.empty() && !cfg.kafka.contains("bootstrap.servers");
     if (demo) {
       cluster = std::make_unique<partita::embedded_cluster>(3);
       cluster->create_topic(topic, 8, 3);
       cfg.cluster = cluster.get();
-      brokers = cluster->bootstrap_servers();
+      cfg.brokers = cluster->bootstrap_servers();
       if (duration == 0)
         duration = 15;
       // The embedded cluster starts empty: so does the demo's state.
-      std::filesystem::remove_all(std::filesystem::path{state_dir} / group);
+      std::filesystem::remove_all(cfg.state_dir / group);
     }
-    cfg.brokers = brokers;
+    const auto brokers = cfg.brokers;
     partita::processor proc{cfg, partita::apps::clickcount_graph(group, topic)};
     std::unique_ptr<partita::http_endpoint> endpoint;
-    if (!http.empty())
+    if (!settings.http.empty())
       endpoint = std::make_unique<partita::http_endpoint>(
-        proc, partita::http_endpoint_config{http, group, [](std::string_view v) {
+        proc, partita::http_endpoint_config{settings.http, group, [](std::string_view v) {
                                               return nlohmann::json(
                                                 partita::int64_codec{}.decode(v));
                                             }});

@@ -1,6 +1,7 @@
 // partita-emit: a load generator. Sends --count records over --keys keys (key-prefix + i % keys)
 // to a topic, at --rate records/s (0: as fast as possible), and reports what was acknowledged.
 
+#include "apps/service_options.hpp"
 #include "runtime/emitter.hpp"
 #include "runtime/logger.hpp"
 #include "runtime/signals.hpp"
@@ -23,10 +24,10 @@ int main(int argc, char** argv) {
   app.add_option("--brokers", brokers, "Kafka bootstrap servers host:port,...")->required();
   app.add_option("--topic", topic, "topic to produce to")->capture_default_str();
   app.add_option("--keys", keys, "number of distinct keys")
-    ->check(CLI::PositiveNumber)
+    ->check(partita::at_least(1))
     ->capture_default_str();
   app.add_option("--count", count, "records to send")
-    ->check(CLI::NonNegativeNumber)
+    ->check(partita::at_least(0))
     ->capture_default_str();
   app.add_option("--rate", rate, "records per second (0: as fast as possible)")
     ->check(CLI::NonNegativeNumber)

@@ -203,7 +203,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
-  spdlog::set_level(spdlog::level::warn); // progress is printed below; engine logs would drown it
+  partita::configure_logging("warn", "text"); // progress is printed below; engine logs would drown it
 
   const uint64_t records = quick ? 100000 : 500000;
   const int rounds = quick ? 1 : 3;
