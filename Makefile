@@ -4,7 +4,7 @@ BUILD ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test demo cluster bench bench-quick clean format
+.PHONY: all deps configure build test demo cluster bench bench-quick install clean format
 
 all: build
 
@@ -34,6 +34,12 @@ bench-quick: build
 	$(BUILD)/benchmarks/partita-bench --quick --out $(BUILD)/bench
 	$(BUILD)/benchmarks/partita-micro --benchmark_min_time=0.05 \
 	    --benchmark_out=$(BUILD)/bench/micro.json --benchmark_out_format=json
+
+# The service binaries, libraries, headers and CMake package (find_package(partita)), and the
+# deployment files under share/partita/deploy. PREFIX=/usr/local unless told otherwise.
+PREFIX ?= /usr/local
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 cluster: build
 	$(BUILD)/apps/partita-cluster --topic clicks:8:3

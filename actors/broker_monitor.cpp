@@ -45,8 +45,10 @@ std::vector<broker_event> broker_tracker::update(const cluster_snapshot& now) {
   return events;
 }
 
-caf::behavior broker_monitor(caf::stateful_actor<broker_monitor_state>* self) {
+caf::behavior broker_monitor(caf::stateful_actor<broker_monitor_state>* self,
+                             std::shared_ptr<metrics> figures) {
   self->state.log = logger("brokers");
+  self->state.figures = std::move(figures);
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& subs = self->state.subscribers;
     subs.erase(std::remove_if(subs.begin(), subs.end(),
@@ -60,7 +62,19 @@ caf::behavior broker_monitor(caf::stateful_actor<broker_monitor_state>* self) {
     },
     [=](snapshot_atom, const cluster_snapshot_ptr& snapshot) {
       auto& st = self->state;
-      for (const auto& e : st.tracker.update(*snapshot)) {
+      auto events = st.tracker.update(*snapshot);
+      for (const auto& [tp, leader] : snapshot->leaders)
+        st.figures->gauge("partita_partition_leader",
+                          "Broker leading each watched partition (-1: none).",
+                          {{"partition", std::to_string(tp.second)}, {"topic", tp.first}}) =
+          leader;
+      for (auto broker : snapshot->brokers)
+        st.figures->gauge("partita_broker_up",
+                          "1 while a broker accepts connections, 0 while it is down.",
+                          {{"broker", std::to_string(broker)}}) = st.tracker.up(broker) ? 1 : 0;
+      auto& changes = st.figures->counter("partita_leader_changes_total",
+                                          "Partition leaders seen moving to another broker.");
+      for (const auto& e : events) {
         switch (e.kind) {
           case broker_event::down:
             st.log->warn("broker {} is down", e.broker);
@@ -74,6 +88,7 @@ caf::behavior broker_monitor(caf::stateful_actor<broker_monitor_state>* self) {
             break;
           case broker_event::leader:
             st.log->info("[{}/{}] leader moved {} -> {}", e.topic, e.partition, e.from, e.to);
+            ++changes;
             for (const auto& s : st.subscribers)
               self->send(s, leader_atom::value, e.topic, e.partition, e.from, e.to);
             break;

@@ -2,6 +2,7 @@
 
 #include "actors/messages.hpp"
 #include "runtime/kafka_config.hpp"
+#include "runtime/metrics.hpp"
 
 #include <caf/all.hpp>
 
@@ -62,6 +63,12 @@ public:
   explicit broker_tracker(int confirm = 2) : confirm_(confirm) {}
   std::vector<broker_event> update(const cluster_snapshot& now);
 
+  /// The reported state of `broker` (true for one never seen).
+  bool up(int32_t broker) const {
+    auto i = up_.find(broker);
+    return i == up_.end() || i->second;
+  }
+
 private:
   int confirm_;
   std::map<int32_t, bool> up_;     // reported state
@@ -72,6 +79,7 @@ private:
 struct broker_monitor_state {
   static inline const char* name = "broker-monitor";
   broker_tracker tracker;
+  std::shared_ptr<metrics> figures;
   std::vector<caf::actor> subscribers;
   std::shared_ptr<spdlog::logger> log;
 };
@@ -80,7 +88,10 @@ struct broker_monitor_state {
 /// per transition, from the snapshots a broker_poller sends it.
 /// Handles: subscribe_atom (caf::actor), snapshot_atom (cluster_snapshot_ptr), down_msg of a
 /// subscriber.
-caf::behavior broker_monitor(caf::stateful_actor<broker_monitor_state>* self);
+/// Keeps partita_broker_up, partita_partition_leader and partita_leader_changes_total in
+/// `figures`.
+caf::behavior broker_monitor(caf::stateful_actor<broker_monitor_state>* self,
+                             std::shared_ptr<metrics> figures);
 
 /// Polls the cluster's metadata on a thread of its own (blocking librdkafka calls never run on
 /// a scheduler thread) and probes each broker with a TCP connect; sends each snapshot to the

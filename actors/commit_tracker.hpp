@@ -1,6 +1,8 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <deque>
 #include <map>
 #include <string>
@@ -12,18 +14,24 @@ namespace partita {
 /// batch before it are acknowledged.
 class commit_tracker {
 public:
-  /// Registers the batch `seq` that ended at `last_offset` of `topic`.
-  void add(uint64_t seq, const std::string& topic, int64_t last_offset) {
-    pending_.push_back(entry{seq, topic, last_offset, false});
+  using time_point = std::chrono::steady_clock::time_point;
+
+  /// Registers the batch `seq` that ended at `last_offset` of `topic`, fetched at `fetched`.
+  void add(uint64_t seq, const std::string& topic, int64_t last_offset,
+           time_point fetched = {}) {
+    pending_.push_back(entry{seq, topic, last_offset, false, fetched});
   }
 
-  /// Marks `seq` acknowledged; returns true if a watermark advanced.
-  bool ack(uint64_t seq) {
+  /// Marks `seq` acknowledged; returns true if a watermark advanced. `on_passed` learns when
+  /// each batch the watermark passed was fetched.
+  bool ack(uint64_t seq, const std::function<void(time_point fetched)>& on_passed = {}) {
     for (auto& e : pending_)
       if (e.seq == seq)
         e.acked = true;
     bool advanced = false;
     while (!pending_.empty() && pending_.front().acked) {
+      if (on_passed)
+        on_passed(pending_.front().fetched);
       watermark_[pending_.front().topic] = pending_.front().last_offset;
       pending_.pop_front();
       advanced = true;
@@ -51,6 +59,7 @@ private:
     std::string topic;
     int64_t last_offset;
     bool acked;
+    time_point fetched;
   };
   std::deque<entry> pending_;
   std::map<std::string, int64_t> watermark_;

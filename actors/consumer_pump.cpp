@@ -64,6 +64,7 @@ consumer_pump::consumer_pump(caf::actor_system& sys, pump_config cfg, partition_
   supervisor_config sc;
   sc.group = graph.group;
   sc.policy = cfg_.restart;
+  sc.figures = cfg_.figures;
   std::weak_ptr<supervisor_requests> requests = requests_;
   auto push = [requests](std::vector<int32_t> supervisor_requests::*list, int32_t p) {
     if (auto r = requests.lock()) {
@@ -115,8 +116,12 @@ std::size_t consumer_pump::failed() const {
 caf::actor consumer_pump::start_partition(int32_t p, channel& ch) {
   ch.flow = std::make_shared<partition_flow>();
   std::weak_ptr<offset_sink> sink = sink_;
-  ch.actor = spawn_(p, ch.flow, [sink](const std::string& topic, int32_t partition,
-                                       int64_t next) {
+  ch.actor = spawn_(p, ch.flow, [sink, figures = cfg_.figures](const std::string& topic,
+                                                               int32_t partition, int64_t next) {
+    figures->gauge("partita_committed_offset",
+                   "Next offset of each input partition to commit: every record before it is "
+                   "applied and its effects acknowledged.",
+                   {{"partition", std::to_string(partition)}, {"topic", topic}}) = next;
     auto s = sink.lock();
     if (!s)
       return;
@@ -318,8 +323,10 @@ void consumer_pump::revoke(rd_kafka_topic_partition_list_t* parts) {
   }
   {
     std::lock_guard guard{mtx_};
-    for (auto p : revoked)
+    for (auto p : revoked) {
       partitions_.erase(p);
+      cfg_.figures->retire({"partition", std::to_string(p)});
+    }
   }
   if (cooperative()) {
     if (auto* error = rd_kafka_incremental_unassign(rk_, parts)) {
@@ -364,6 +371,13 @@ void consumer_pump::dispatch(rd_kafka_message_t** msgs, size_t n) {
     }
     i->second.flow->in_flight += static_cast<int64_t>(batch->records.size());
     *cfg_.fetched += batch->records.size();
+    auto found = consumed_.find(where.first);
+    if (found == consumed_.end())
+      found = consumed_.emplace(std::string{where.first}, &cfg_.figures->counter("partita_records_consumed_total",
+                                        "Records fetched from Kafka and handed to partition "
+                                        "actors, by topic.",
+                                        {{"topic", std::string{where.first}}})).first;
+    *found->second += static_cast<int64_t>(batch->records.size());
     caf::anon_send(i->second.actor, batch_atom::value, std::move(batch));
   }
 }
@@ -393,6 +407,31 @@ void consumer_pump::apply_back_pressure() {
   }
 }
 
+void consumer_pump::update_lag() {
+  std::lock_guard guard{mtx_};
+  auto list = make_list(static_cast<int>(partitions_.size()));
+  for (const auto& [p, ch] : partitions_)
+    for (const auto& t : ch.topics)
+      rd_kafka_topic_partition_list_add(list.get(), t.c_str(), p);
+  if (rd_kafka_position(rk_, list.get()) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return;
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& tp = list->elems[i];
+    int64_t lo = 0;
+    int64_t hi = -1;
+    if (tp.offset < 0 ||
+        rd_kafka_get_watermark_offsets(rk_, tp.topic, tp.partition, &lo, &hi) != 0 || hi < 0)
+      continue; // not fetched yet
+    auto ch = partitions_.find(tp.partition);
+    auto queued = ch->second.topics.size() == 1 ? ch->second.flow->in_flight.load() : 0;
+    cfg_.figures->gauge("partita_consumer_lag_records",
+                        "Records of each input partition not yet processed: not fetched yet, "
+                        "or fetched and queued for its actor.",
+                        {{"partition", std::to_string(tp.partition)}, {"topic", tp.topic}}) =
+      std::max<int64_t>(0, hi - tp.offset) + queued;
+  }
+}
+
 void consumer_pump::run(const std::atomic<bool>& stop) {
   self_ = std::make_unique<caf::scoped_actor>(sys_);
   auto topics = cfg_.graph->input_topics();
@@ -403,6 +442,7 @@ void consumer_pump::run(const std::atomic<bool>& stop) {
   log_->info("group {} subscribed to {}", cfg_.graph->group, fmt::join(topics, ", "));
   rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(rk_);
   std::vector<rd_kafka_message_t*> msgs(10000);
+  auto next_lag = std::chrono::steady_clock::now();
   while (!stop && !stop_requested_) {
     // The call waits until its batch is full or the timeout passes: a short timeout keeps a
     // quiet topic's records from waiting for company.
@@ -411,6 +451,10 @@ void consumer_pump::run(const std::atomic<bool>& stop) {
       dispatch(msgs.data(), static_cast<size_t>(n));
     handle_supervisor_requests();
     apply_back_pressure();
+    if (auto now = std::chrono::steady_clock::now(); now >= next_lag) {
+      update_lag();
+      next_lag = now + std::chrono::seconds{1};
+    }
   }
   rd_kafka_queue_destroy(queue);
   // Revokes (drains and commits) every partition, then leaves the group.

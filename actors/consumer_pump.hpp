@@ -3,6 +3,7 @@
 #include "actors/messages.hpp"
 #include "runtime/graph_definition.hpp"
 #include "runtime/kafka_config.hpp"
+#include "runtime/metrics.hpp"
 #include "runtime/processor_config.hpp"
 
 #include <caf/all.hpp>
@@ -38,6 +39,8 @@ struct pump_config {
   restart_policy restart;
   /// Counts the records handed to partition actors (shared with the processor's stats).
   std::shared_ptr<std::atomic<uint64_t>> fetched = std::make_shared<std::atomic<uint64_t>>(0);
+  /// The processor's metrics: records consumed, lag, and (through the supervisor) restarts.
+  std::shared_ptr<metrics> figures = std::make_shared<metrics>();
 };
 
 /// Owns the group consumer on the thread that calls run() (never an actor scheduler's thread).
@@ -107,6 +110,8 @@ private:
   void handle_supervisor_requests();
   void restart_partition(int32_t p);
   void apply_back_pressure();
+  /// Sets partita_consumer_lag_records of every assigned topic-partition.
+  void update_lag();
   void pause(int32_t p, channel& ch, bool paused);
   bool cooperative() const;
 
@@ -123,6 +128,8 @@ private:
   std::atomic<bool> stop_requested_{false};
   mutable std::mutex mtx_; // guards partitions_ against readers on other threads
   std::map<int32_t, channel> partitions_;
+  /// partita_records_consumed_total by topic (used on the pump's thread only).
+  std::map<std::string, metrics::figure*, std::less<>> consumed_;
 };
 
 } // namespace partita

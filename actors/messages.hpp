@@ -8,6 +8,7 @@
 #include <caf/make_message.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -26,6 +27,8 @@ struct record_batch {
   std::vector<rd_kafka_message_t*> records;
   /// Frees one record; tests hand in records of their own making.
   void (*release)(rd_kafka_message_t*) = &rd_kafka_message_destroy;
+  /// When the records were fetched (for the commit latency).
+  std::chrono::steady_clock::time_point fetched_at = std::chrono::steady_clock::now();
 
   record_batch() = default;
   record_batch(const record_batch&) = delete;

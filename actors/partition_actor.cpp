@@ -1,5 +1,7 @@
 #include "actors/partition_actor.hpp"
 
+#include "actors/partition_figures.hpp"
+
 #include "runtime/changelog_reader.hpp"
 #include "runtime/codec.hpp"
 #include "runtime/logger.hpp"
@@ -9,6 +11,49 @@
 #include <mutex>
 
 namespace partita {
+
+partition_actor_figures::partition_actor_figures(metrics& m, int32_t partition)
+  : registry(m),
+    store_bytes(m.gauge("partita_store_bytes", "Bytes of each partition's LMDB state in use.",
+                        partition_labels(partition))),
+    recovered(m.counter("partita_recovery_records_total",
+                        "Changelog records replayed into each partition's state.",
+                        partition_labels(partition))),
+    recovery_progress(m.gauge("partita_recovery_progress_ratio",
+                              "How far each partition's recovery from its changelog is (1: "
+                              "done).",
+                              partition_labels(partition), 0.001)),
+    commit_latency(m.summary("partita_commit_latency_seconds",
+                             "From fetching a batch of records to its offsets being committable "
+                             "(state applied, effects acknowledged by Kafka).",
+                             {}, 1e-6)) {}
+
+metrics::figure& partition_actor_figures::processed(const std::string& topic) {
+  auto& f = processed_[topic];
+  if (f == nullptr)
+    f = &registry.counter("partita_records_processed_total",
+                          "Input records applied by behaviors, by topic.", {{"topic", topic}});
+  return *f;
+}
+
+metrics::figure& partition_actor_figures::emitted(const std::string& topic) {
+  auto& f = emitted_[topic];
+  if (f == nullptr)
+    f = &registry.counter("partita_records_produced_total",
+                          "Records produced (changelog, outputs, dead letters), by topic.",
+                          {{"topic", topic}});
+  return *f;
+}
+
+metrics::figure& partition_actor_figures::dead_lettered(const std::string& topic) {
+  auto& f = dead_lettered_[topic];
+  if (f == nullptr)
+    f = &registry.counter("partita_records_dead_lettered_total",
+                          "Input records that could not be processed and went to the "
+                          "dead-letter topic, by input topic.",
+                          {{"topic", topic}});
+  return *f;
+}
 
 namespace {
 
@@ -222,7 +267,8 @@ int64_t earlier_failures(const partition_state& st, const std::string& topic, in
 /// Commits the batch (state, offsets) and produces its effects: the changelog (last value per
 /// key) and the emits; their acknowledgement advances the commit watermark.
 void commit_batch(self_ptr self, const std::string& topic, partition_store::write_batch& batch,
-                  engine_context& ctx, int64_t last) {
+                  engine_context& ctx, int64_t last,
+                  std::chrono::steady_clock::time_point fetched_at) {
   auto& st = self->state;
   const auto& graph = *st.cfg.graph;
   write_meta(st, batch);
@@ -243,13 +289,16 @@ void commit_batch(self_ptr self, const std::string& topic, partition_store::writ
     ack->expect();
     st.cfg.producer->produce(table, st.cfg.partition, marker_key(topic), std::to_string(last),
                              ack->changelog());
+    st.figures->emitted(table) += static_cast<int64_t>(batch.changes().size()) + 1;
   }
   for (const auto& e : ctx.emits()) {
     ack->expect();
     st.cfg.producer->produce(*e.topic, -1, e.key, e.value, ack->output(),
                              e.headers.empty() ? nullptr : &e.headers);
+    ++st.figures->emitted(*e.topic);
   }
-  st.tracker.add(seq, topic, last);
+  st.tracker.add(seq, topic, last, fetched_at);
+  st.figures->store_bytes = static_cast<int64_t>(st.store->bytes_used());
   ack->armed();
 }
 
@@ -288,6 +337,7 @@ void process(self_ptr self, const record_batch& in) {
                      {"partita.topic", in.topic},
                      {"partita.partition", std::to_string(m->partition)},
                      {"partita.offset", std::to_string(m->offset)}});
+        ++st.figures->dead_lettered(in.topic);
         last = m->offset; // handled, though not applied
         continue;
       } else {
@@ -298,8 +348,9 @@ void process(self_ptr self, const record_batch& in) {
           applied = last;
           batch.set_meta(applied_key(in.topic), applied);
         }
-        commit_batch(self, in.topic, batch, ctx, last);
+        commit_batch(self, in.topic, batch, ctx, last, in.fetched_at);
         *st.cfg.records += count;
+        st.figures->processed(in.topic) += static_cast<int64_t>(count);
         throw poison_error(where + " failed (attempt " + std::to_string(attempts) +
                              "): " + e.what(),
                            st.cfg.on_poison == poison_policy::stop_partition);
@@ -312,8 +363,9 @@ void process(self_ptr self, const record_batch& in) {
     return;
   applied = last;
   batch.set_meta(applied_key(in.topic), applied);
-  commit_batch(self, in.topic, batch, ctx, last);
+  commit_batch(self, in.topic, batch, ctx, last, in.fetched_at);
   *st.cfg.records += count;
+  st.figures->processed(in.topic) += static_cast<int64_t>(count);
 }
 
 void handle_batch(self_ptr self, const record_batch_ptr& batch) {
@@ -377,6 +429,9 @@ void start_recovery(self_ptr self) {
   auto partition = st.cfg.partition;
   auto from = st.changelog_next;
   auto parent = caf::actor_cast<caf::actor>(self);
+  auto* figures = st.figures.get(); // outlives the thread: the state joins it
+  figures->recovery_progress = 0;
+  set_partition_status(figures->registry, partition, partition_status::recovering);
   // The read blocks: it runs on a thread of its own, and is the only user of the store until
   // it reports back.
   st.recovery = std::thread{[=] {
@@ -388,6 +443,8 @@ void start_recovery(self_ptr self) {
       // Values count only once a marker vouches for them; values after the last marker belong
       // to a batch whose input records will be processed again, and are left out.
       std::vector<std::pair<std::string, std::optional<std::string>>> unvouched;
+      int64_t begin = 0;
+      int64_t end = 0;
       auto result = read_partition(kafka, topic, partition, from, *cancel,
                                    [&](rd_kafka_message_t** msgs, size_t n) {
         partition_store::write_batch batch{*store};
@@ -416,6 +473,9 @@ void start_recovery(self_ptr self) {
         }
         batch.commit();
         done += n;
+        figures->recovered += static_cast<int64_t>(n);
+        figures->recovery_progress =
+          (msgs[n - 1]->offset + 1 - begin) * 1000 / std::max<int64_t>(1, end - begin);
         auto now = std::chrono::steady_clock::now();
         if (now - last_log > std::chrono::seconds{2}) {
           last_log = now;
@@ -423,7 +483,11 @@ void start_recovery(self_ptr self) {
           log->info("[{}/{}] recovering: {} records at offset {} ({:.0f}/s)", topic, partition,
                     done, msgs[n - 1]->offset, done / secs);
         }
+      }, std::chrono::minutes{5}, [&](int64_t b, int64_t e) {
+        begin = b;
+        end = e;
       });
+      figures->recovery_progress = 1000;
       if (!unvouched.empty())
         log->info("[{}/{}] {} changelog records after the last checkpoint left out: their "
                   "input records are processed again",
@@ -442,6 +506,7 @@ void start_recovery(self_ptr self) {
 }
 
 void on_ready(partition_state& st) {
+  set_partition_status(*st.cfg.figures, st.cfg.partition, partition_status::running);
   if (!st.counted_ready) {
     st.counted_ready = true;
     ++*st.cfg.ready;
@@ -464,6 +529,7 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
   const auto& graph = *st.cfg.graph;
   st.log = logger("partition", graph.input_topics().front(), st.cfg.partition);
   st.dead_letter_topic = graph.dead_letter_topic();
+  st.figures = std::make_unique<partition_actor_figures>(*st.cfg.figures, st.cfg.partition);
   try {
     st.store = std::make_shared<partition_store>(st.cfg.store);
     partition_store::write_batch fix{*st.store};
@@ -484,6 +550,7 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
     }
     fix.commit();
     st.changelog_next = st.store->meta(changelog_key).value_or(0);
+    st.figures->store_bytes = static_cast<int64_t>(st.store->bytes_used());
   } catch (const std::exception& e) {
     st.log->error("[{}] partition {} cannot start: {}", graph.group, st.cfg.partition, e.what());
     self->quit(caf::make_error(errc::partition_failed, e.what()));
@@ -501,7 +568,13 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
         return fail(self, "producing effects failed: " + error);
       if (changelog_last >= st.changelog_next)
         st.changelog_next = changelog_last + 1;
-      if (st.tracker.ack(seq))
+      auto& latency = st.figures->commit_latency;
+      auto now = std::chrono::steady_clock::now();
+      if (st.tracker.ack(seq, [&](std::chrono::steady_clock::time_point fetched) {
+            latency.sum += std::chrono::duration_cast<std::chrono::microseconds>(now - fetched)
+                             .count();
+            ++latency.count;
+          }))
         for (const auto& [topic, offset] : st.tracker.watermarks())
           st.cfg.commit(topic, st.cfg.partition, offset + 1);
       finish_drain(self, false);

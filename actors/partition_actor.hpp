@@ -6,6 +6,7 @@
 #include "runtime/graph_definition.hpp"
 #include "runtime/kafka_config.hpp"
 #include "runtime/kafka_producer.hpp"
+#include "runtime/metrics.hpp"
 #include "runtime/processor_config.hpp"
 
 #include <caf/all.hpp>
@@ -44,6 +45,26 @@ struct partition_config {
   std::shared_ptr<std::atomic<uint64_t>> records;
   /// Counts partitions recovered and processing.
   std::shared_ptr<std::atomic<int64_t>> ready;
+  /// The processor's metrics: records per topic, state, store size, recovery, commit latency.
+  std::shared_ptr<metrics> figures = std::make_shared<metrics>();
+};
+
+/// The figures one partition actor keeps up to date.
+struct partition_actor_figures {
+  partition_actor_figures(metrics& m, int32_t partition);
+  /// Records processed, emitted or dead-lettered, by topic.
+  metrics::figure& processed(const std::string& topic);
+  metrics::figure& emitted(const std::string& topic);
+  metrics::figure& dead_lettered(const std::string& topic);
+
+  metrics& registry;
+  metrics::figure& store_bytes;
+  metrics::figure& recovered;
+  metrics::figure& recovery_progress;
+  metrics::summary_figures commit_latency;
+
+private:
+  std::map<std::string, metrics::figure*> processed_, emitted_, dead_lettered_;
 };
 
 /// State of a partition actor. Owns the partition's LMDB store.
@@ -69,6 +90,7 @@ struct partition_state {
   /// Set once the partition cannot go on: it finishes what is in flight, then quits with it.
   std::optional<caf::error> failure;
   std::string dead_letter_topic;
+  std::unique_ptr<partition_actor_figures> figures;
 
   ~partition_state();
 };

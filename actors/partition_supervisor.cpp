@@ -1,5 +1,6 @@
 #include "actors/partition_supervisor.hpp"
 
+#include "actors/partition_figures.hpp"
 #include "runtime/logger.hpp"
 
 #include <spdlog/spdlog.h>
@@ -10,11 +11,26 @@ namespace {
 
 using self_ptr = caf::stateful_actor<supervisor_state>*;
 
+metrics::figure& backoff(metrics& m, int32_t p) {
+  return m.gauge("partita_partition_backoff_seconds",
+                 "Delay before a failed partition's next restart (0: not waiting).",
+                 partition_labels(p), 0.001);
+}
+
 void restart_now(self_ptr self, int32_t p, supervised_partition& sp, const char* why) {
   auto& st = self->state;
   ++sp.generation; // a pending timer for this partition is now stale
   sp.status = supervised_partition::restarting;
   st.log->info("[{}] partition {}: restarting ({})", st.cfg.group, p, why);
+  ++st.cfg.figures->counter("partita_partition_restarts_total",
+                            "Restarts of each partition's actor after a failure.",
+                            partition_labels(p));
+  backoff(*st.cfg.figures, p) = 0;
+  st.cfg.figures->gauge("partita_partition_last_restart_timestamp_seconds",
+                        "When each partition last restarted (Unix time).", partition_labels(p)) =
+    std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::system_clock::now().time_since_epoch())
+      .count();
   st.cfg.restart(p);
 }
 
@@ -36,6 +52,7 @@ void on_down(self_ptr self, const caf::down_msg& msg) {
   st.cfg.on_down(p);
   if (msg.reason == caf::make_error(errc::partition_stopped)) {
     sp.status = supervised_partition::failed; // stopped on purpose: not restarted
+    set_partition_status(*st.cfg.figures, p, partition_status::stopped);
     st.log->error("[{}] partition {} stopped by its poison policy; it stays down: {}",
                   st.cfg.group, p, reason);
     st.cfg.on_failed(p, reason);
@@ -44,6 +61,7 @@ void on_down(self_ptr self, const caf::down_msg& msg) {
   auto delay = sp.schedule.failed(self->clock().now(), st.cfg.random());
   if (!delay) {
     sp.status = supervised_partition::failed;
+    set_partition_status(*st.cfg.figures, p, partition_status::failed);
     st.log->error("[{}] partition {} failed {} times within {} s; it stays down: {}",
                   st.cfg.group, p, st.cfg.policy.max_restarts + 1,
                   std::chrono::duration_cast<std::chrono::seconds>(st.cfg.policy.window).count(),
@@ -52,6 +70,8 @@ void on_down(self_ptr self, const caf::down_msg& msg) {
     return;
   }
   sp.status = supervised_partition::waiting;
+  set_partition_status(*st.cfg.figures, p, partition_status::waiting);
+  backoff(*st.cfg.figures, p) = delay->count();
   ++sp.generation;
   st.log->warn("[{}] partition {} failed; restart {} in {} ms: {}", st.cfg.group, p,
                sp.schedule.attempt(), delay->count(), reason);

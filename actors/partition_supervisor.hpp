@@ -2,6 +2,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/restart_schedule.hpp"
+#include "runtime/metrics.hpp"
 
 #include <caf/all.hpp>
 
@@ -31,6 +32,8 @@ struct supervisor_config {
   std::function<void(int32_t p, const std::string& reason)> on_failed;
   /// Uniform random numbers in [0, 1) for the jitter.
   std::function<double()> random;
+  /// Where restarts, backoff and waiting/failed states are counted.
+  std::shared_ptr<metrics> figures = std::make_shared<metrics>();
 };
 
 /// One supervised partition.

@@ -26,6 +26,7 @@ struct processor::impl {
   std::shared_ptr<std::atomic<uint64_t>> fetched = std::make_shared<std::atomic<uint64_t>>(0);
   std::shared_ptr<std::atomic<int64_t>> ready = std::make_shared<std::atomic<int64_t>>(0);
   std::atomic<int32_t> partition_count{0};
+  std::shared_ptr<partita::metrics> figures = std::make_shared<partita::metrics>();
 
   mutable std::mutex mtx; // guards sys and pump for readers on other threads
   std::unique_ptr<caf::actor_system> sys;
@@ -52,6 +53,10 @@ void processor::stop() {
 bool processor::running() const {
   std::lock_guard guard{impl_->mtx};
   return impl_->pump != nullptr;
+}
+
+const metrics& processor::metrics() const {
+  return *impl_->figures;
 }
 
 processor_stats processor::stats() const {
@@ -135,8 +140,8 @@ void processor::run() {
   kafka_properties consumer = kafka;
   for (const auto& [name, value] : d.cfg.consumer)
     consumer[name] = value;
-  pump_config pc{d.graph,          consumer,      d.cfg.from, d.cfg.max_in_flight,
-                 d.cfg.drain_timeout, d.cfg.restart, d.fetched};
+  pump_config pc{d.graph,         consumer,      d.cfg.from, d.cfg.max_in_flight,
+                 d.cfg.drain_timeout, d.cfg.restart, d.fetched, d.figures};
   auto spawn = [&](int32_t p, std::shared_ptr<partition_flow> flow, commit_fn commit) {
     partition_config cfg;
     cfg.graph = d.graph;
@@ -153,13 +158,14 @@ void processor::run() {
     cfg.poison_retries = d.cfg.poison_retries;
     cfg.records = d.records;
     cfg.ready = d.ready;
+    cfg.figures = d.figures;
     return d.sys->spawn(partition_actor, std::move(cfg));
   };
   {
     consumer_pump pump{*d.sys, pc, spawn};
     // The broker monitor tells the supervisor when a leader moves or a broker is back, so a
     // partition waiting out its backoff restarts at once.
-    auto monitor = d.sys->spawn(broker_monitor);
+    auto monitor = d.sys->spawn(broker_monitor, d.figures);
     struct stop_at_scope_end {
       caf::actor actor;
       ~stop_at_scope_end() { caf::anon_send_exit(actor, caf::exit_reason::user_shutdown); }

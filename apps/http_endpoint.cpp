@@ -1,5 +1,6 @@
 #include "apps/http_endpoint.hpp"
 
+#include "apps/status_page.hpp"
 #include "runtime/kafka_config.hpp"
 #include "runtime/logger.hpp"
 
@@ -17,10 +18,104 @@ void reply(httplib::Response& res, int status, const nlohmann::json& body) {
   res.set_content(body.dump() + "\n", "application/json");
 }
 
-/// Prometheus text format: one metric with its help and type.
-void metric(std::string& out, const char* name, const char* type, const char* help,
-            uint64_t value) {
-  out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, value);
+/// The figures of the processor as a whole, next to the engine's own.
+std::string prometheus(const processor& proc) {
+  auto s = proc.stats();
+  metrics whole;
+  whole.gauge("partita_up", "1 while the processor runs (between joining the group and leaving "
+                            "it).") = proc.running() ? 1 : 0;
+  whole.gauge("partita_partitions_assigned", "Partitions assigned to this process.") =
+    static_cast<int64_t>(s.partitions);
+  whole.gauge("partita_partitions_ready", "Assigned partitions recovered and processing.") =
+    static_cast<int64_t>(s.ready);
+  whole.gauge("partita_partitions_failed",
+              "Assigned partitions that failed too often, or were stopped, and stay down.") =
+    static_cast<int64_t>(s.failed);
+  return whole.prometheus() + proc.metrics().prometheus();
+}
+
+std::string label(const metrics::sample& s, const std::string& name) {
+  for (const auto& [n, v] : s.tags)
+    if (n == name)
+      return v;
+  return {};
+}
+
+/// What the status page shows, from the processor's figures.
+nlohmann::json status(const processor& proc, const std::string& group) {
+  auto stats = proc.stats();
+  std::map<int, nlohmann::json> partitions;
+  std::map<int, nlohmann::json> brokers;
+  std::map<std::string, nlohmann::json> topics;
+  auto partition = [&](const metrics::sample& s) -> nlohmann::json& {
+    auto& p = partitions[std::stoi(label(s, "partition"))];
+    if (p.is_null())
+      p = {{"partition", std::stoi(label(s, "partition"))}, {"state", "unknown"}, {"lag", 0},
+           {"committed", nlohmann::json::object()}, {"restarts", 0}, {"backoff_seconds", 0.0},
+           {"last_restart", 0}, {"recovery", 1.0}, {"store_bytes", 0}};
+    return p;
+  };
+  auto topic = [&](const std::string& name) -> nlohmann::json& {
+    auto& t = topics[name];
+    if (t.is_null())
+      t = {{"topic", name}, {"consumed", 0}, {"processed", 0}, {"produced", 0},
+           {"dead_lettered", 0}};
+    return t;
+  };
+  std::vector<metrics::sample> leaders;
+  for (const auto& s : proc.metrics().samples()) {
+    const auto& n = s.name;
+    auto value = static_cast<int64_t>(s.value);
+    if (n == "partita_partition_state" && s.value == 1)
+      partition(s)["state"] = label(s, "state");
+    else if (n == "partita_consumer_lag_records")
+      partition(s)["lag"] = partition(s)["lag"].get<int64_t>() + value;
+    else if (n == "partita_committed_offset")
+      partition(s)["committed"][label(s, "topic")] = value;
+    else if (n == "partita_partition_restarts_total")
+      partition(s)["restarts"] = value;
+    else if (n == "partita_partition_backoff_seconds")
+      partition(s)["backoff_seconds"] = s.value;
+    else if (n == "partita_partition_last_restart_timestamp_seconds")
+      partition(s)["last_restart"] = value;
+    else if (n == "partita_recovery_progress_ratio")
+      partition(s)["recovery"] = s.value;
+    else if (n == "partita_store_bytes")
+      partition(s)["store_bytes"] = value;
+    else if (n == "partita_broker_up")
+      brokers[std::stoi(label(s, "broker"))] = {
+        {"broker", std::stoi(label(s, "broker"))}, {"up", value == 1}, {"leads", 0}};
+    else if (n == "partita_partition_leader")
+      leaders.push_back(s);
+    else if (n == "partita_records_consumed_total")
+      topic(label(s, "topic"))["consumed"] = value;
+    else if (n == "partita_records_processed_total")
+      topic(label(s, "topic"))["processed"] = value;
+    else if (n == "partita_records_produced_total")
+      topic(label(s, "topic"))["produced"] = value;
+    else if (n == "partita_records_dead_lettered_total")
+      topic(label(s, "topic"))["dead_lettered"] = value;
+  }
+  for (const auto& s : leaders)
+    if (auto b = brokers.find(static_cast<int>(s.value)); b != brokers.end())
+      b->second["leads"] = b->second["leads"].get<int>() + 1;
+  nlohmann::json out{{"group", group},
+                     {"running", proc.running()},
+                     {"partitions", stats.partitions},
+                     {"ready", stats.ready},
+                     {"failed", stats.failed},
+                     {"records", stats.records},
+                     {"partition_list", nlohmann::json::array()},
+                     {"brokers", nlohmann::json::array()},
+                     {"topics", nlohmann::json::array()}};
+  for (auto& [_, p] : partitions)
+    if (p["state"] != "unknown") // only the partitions this process holds
+      out["partition_list"].push_back(std::move(p));
+  for (auto& [_, b] : brokers)
+    out["brokers"].push_back(std::move(b));
+  for (auto& [_, t] : topics)
+    out["topics"].push_back(std::move(t));
+  return out;
 }
 
 std::pair<std::string, int> parse_listen(const std::string& listen) {
@@ -74,19 +169,14 @@ http_endpoint::http_endpoint(const processor& proc, http_endpoint_config cfg)
     reply(res, reason.empty() ? 200 : 503, body);
   });
   srv.Get("/metrics", [&proc](const httplib::Request&, httplib::Response& res) {
-    auto s = proc.stats();
-    std::string out;
-    metric(out, "partita_records_fetched_total", "counter",
-           "Records fetched and handed to partition actors.", s.fetched);
-    metric(out, "partita_records_processed_total", "counter",
-           "Records applied by behaviors.", s.records);
-    metric(out, "partita_partitions_assigned", "gauge",
-           "Partitions assigned to this process.", s.partitions);
-    metric(out, "partita_partitions_ready", "gauge",
-           "Assigned partitions recovered and processing.", s.ready);
-    metric(out, "partita_partitions_failed", "gauge",
-           "Assigned partitions that failed too often and stay down.", s.failed);
-    res.set_content(out, "text/plain; version=0.0.4");
+    res.set_content(prometheus(proc), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  srv.Get("/status.json", [&proc, group = cfg.group](const httplib::Request&,
+                                                      httplib::Response& res) {
+    reply(res, 200, status(proc, group));
+  });
+  srv.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(status_page_html, "text/html; charset=utf-8");
   });
   srv.Get(R"(/tables/([^/]+)/(.+))",
           [&proc, table, render](const httplib::Request& req, httplib::Response& res) {
@@ -117,7 +207,7 @@ http_endpoint::http_endpoint(const processor& proc, http_endpoint_config cfg)
     else if (res.status == 404)
       reply(res, 404,
             {{"error", "no such resource: " + req.path +
-                         " (try /healthz, /readyz, /metrics, /tables/<table>/<key>)"}});
+                         " (try /, /status.json, /healthz, /readyz, /metrics, /tables/<table>/<key>)"}});
   });
   port_ = port == 0 ? srv.bind_to_any_port(host) : (srv.bind_to_port(host, port) ? port : -1);
   if (port_ < 0)
@@ -127,7 +217,9 @@ http_endpoint::http_endpoint(const processor& proc, http_endpoint_config cfg)
     server_->listen_after_bind();
     listening_done_ = true;
   }};
-  logger("http")->info("serving /healthz /readyz /metrics /tables on {}:{}", host, port_);
+  logger("http")->info("serving the status page, /healthz, /readyz, /metrics and /tables on "
+                       "http://{}:{}/",
+                       host, port_);
 }
 
 http_endpoint::~http_endpoint() {

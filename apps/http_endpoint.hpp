@@ -1,7 +1,7 @@
 #pragma once
 
-// The HTTP face of a running processor, for operators: health, readiness, Prometheus metrics,
-// and the group table's values.
+// The HTTP face of a running processor, for operators: a status page, health, readiness,
+// Prometheus metrics, and the group table's values.
 
 #include "runtime/processor.hpp"
 
@@ -31,6 +31,8 @@ struct http_endpoint_config {
 };
 
 /// Serves, on a thread of its own:
+///   GET /                     the status page (partitions, brokers, records; refreshes itself)
+///   GET /status.json          what the status page shows
 ///   GET /healthz              200 while the processor runs, else 503
 ///   GET /readyz               200 when every assigned partition is recovered and running, else
 ///                             503 with a JSON reason

@@ -1,12 +1,15 @@
-# Third-party libraries, all from Debian's packages (cmake/debian-packages.txt).
+# Third-party libraries, all from Debian's packages (cmake/debian-packages.txt). Installed with
+# Partita: partitaConfig.cmake includes it, so find_package(partita) finds them too.
 
 # CAF 0.17.6 ships no CMake package.
-find_path(CAF_INCLUDE_DIR caf/all.hpp REQUIRED)
-find_library(CAF_CORE_LIBRARY caf_core REQUIRED)
-add_library(caf::core UNKNOWN IMPORTED)
-set_target_properties(caf::core PROPERTIES IMPORTED_LOCATION "${CAF_CORE_LIBRARY}")
-# SYSTEM: CAF's headers are not ours to warn about.
-target_include_directories(caf::core SYSTEM INTERFACE "${CAF_INCLUDE_DIR}")
+if(NOT TARGET caf::core)
+  find_path(CAF_INCLUDE_DIR caf/all.hpp REQUIRED)
+  find_library(CAF_CORE_LIBRARY caf_core REQUIRED)
+  add_library(caf::core UNKNOWN IMPORTED)
+  set_target_properties(caf::core PROPERTIES IMPORTED_LOCATION "${CAF_CORE_LIBRARY}")
+  # SYSTEM: CAF's headers are not ours to warn about.
+  target_include_directories(caf::core SYSTEM INTERFACE "${CAF_INCLUDE_DIR}")
+endif()
 
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(rdkafka REQUIRED IMPORTED_TARGET rdkafka)
@@ -18,4 +21,3 @@ find_package(Threads REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(nlohmann_json REQUIRED)
 find_package(CLI11 REQUIRED)
-find_package(benchmark REQUIRED)

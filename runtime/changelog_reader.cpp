@@ -1,5 +1,7 @@
 #include "runtime/changelog_reader.hpp"
 
+#include <algorithm>
+
 #include "runtime/kafka_error.hpp"
 #include "runtime/logger.hpp"
 
@@ -11,7 +13,8 @@ namespace partita {
 partition_read read_partition(const kafka_properties& properties, const std::string& topic,
                               int32_t partition, int64_t from, const std::atomic<bool>& cancel,
                               const std::function<void(rd_kafka_message_t**, size_t)>& apply,
-                              std::chrono::milliseconds timeout) {
+                              std::chrono::milliseconds timeout,
+                              const std::function<void(int64_t, int64_t)>& on_range) {
   auto log = logger("recovery");
   rd_kafka_conf_t* conf = make_kafka_conf(
     {{"group.id", "partita-changelog-reader"},
@@ -53,6 +56,8 @@ partition_read read_partition(const kafka_properties& properties, const std::str
                 from);
     from = lo;
   }
+  if (on_range)
+    on_range(from, std::max(from, hi));
   if (from >= hi)
     return result;
   rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);

@@ -31,9 +31,12 @@ struct partition_read {
 /// of the start, handing records to `apply` in batches (valid during the call only). Blocking:
 /// call it on a thread of its own, never on an actor scheduler's. Retries transient errors
 /// until `timeout`; throws kafka_error after it, and read_cancelled once `cancel` is set.
+/// `on_range`, if given, learns the offsets the read covers, [begin, end), before it starts.
 partition_read read_partition(const kafka_properties& properties, const std::string& topic,
                               int32_t partition, int64_t from, const std::atomic<bool>& cancel,
                               const std::function<void(rd_kafka_message_t**, size_t)>& apply,
-                              std::chrono::milliseconds timeout = std::chrono::minutes{5});
+                              std::chrono::milliseconds timeout = std::chrono::minutes{5},
+                              const std::function<void(int64_t begin, int64_t end)>& on_range =
+                                {});
 
 } // namespace partita

@@ -2,6 +2,7 @@
 
 #include "runtime/graph_definition.hpp"
 #include "runtime/group_graph.hpp"
+#include "runtime/metrics.hpp"
 #include "runtime/processor_config.hpp"
 
 #include <cstdint>
@@ -46,6 +47,10 @@ public:
   void stop();
 
   processor_stats stats() const;
+
+  /// Every figure the engine keeps (records per topic, lag, partition states, restarts,
+  /// brokers, leaders, commit latency, store sizes, recovery), for /metrics and the status page.
+  const partita::metrics& metrics() const;
 
   /// True while run() is consuming (between joining the group and leaving it).
   bool running() const;

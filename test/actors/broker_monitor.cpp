@@ -32,7 +32,16 @@ broker_event up(int32_t b) {
 }
 
 struct fixture : test_coordinator_fixture<> {
-  caf::actor monitor = sys.spawn(broker_monitor);
+  std::shared_ptr<metrics> figures = std::make_shared<metrics>();
+  caf::actor monitor = sys.spawn(broker_monitor, figures);
+
+  /// The figure `name{labels}`, -1 when there is none.
+  double figure(const std::string& name, const metrics::labels& l = {}) {
+    for (const auto& s : figures->samples())
+      if (s.name == name && s.tags == l)
+        return s.value;
+    return -1;
+  }
 
   void feed(const cluster_snapshot& s) {
     self->send(monitor, snapshot_atom::value,
@@ -96,6 +105,20 @@ CAF_TEST(subscribers get one message per transition) {
                   },
                   caf::after(std::chrono::seconds{0}) >> [&] { more = false; });
   CAF_CHECK_EQUAL(got, (std::vector<std::string>{"down 2", "clicks/0 1->3", "up 2"}));
+}
+
+CAF_TEST(metrics show the reported broker states and the leaders) {
+  feed(snapshot({1, 2, 3}));
+  CAF_CHECK_EQUAL(figure("partita_broker_up", {{"broker", "2"}}), 1);
+  CAF_CHECK_EQUAL(figure("partita_partition_leader", {{"partition", "0"}, {"topic", "clicks"}}),
+                  1);
+  feed(snapshot({1, 3}));
+  CAF_CHECK_EQUAL(figure("partita_broker_up", {{"broker", "2"}}), 1); // not confirmed yet
+  feed(snapshot({1, 3}, 3));
+  CAF_CHECK_EQUAL(figure("partita_broker_up", {{"broker", "2"}}), 0);
+  CAF_CHECK_EQUAL(figure("partita_partition_leader", {{"partition", "0"}, {"topic", "clicks"}}),
+                  3);
+  CAF_CHECK_EQUAL(figure("partita_leader_changes_total"), 1);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

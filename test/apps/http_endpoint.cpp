@@ -4,6 +4,7 @@
 
 #include "apps/clickcount_graph.hpp"
 #include "runtime/embedded_cluster.hpp"
+#include "test/support/child_process.hpp"
 #include "test/support/kafka_client.hpp"
 
 #include <caf/test/unit_test.hpp>
@@ -11,6 +12,9 @@
 #include <httplib.h>
 
 #include <filesystem>
+#include <map>
+#include <regex>
+#include <sstream>
 #include <thread>
 
 #include <unistd.h>
@@ -88,10 +92,93 @@ CAF_TEST(tables and metrics show what was processed) {
   auto body = nlohmann::json::parse(alice->body);
   CAF_CHECK_EQUAL(body["value"].get<int64_t>(), 2);
   CAF_CHECK_EQUAL(body["key"].get<std::string>(), "alice");
-  auto metrics = get("/metrics")->body;
-  CAF_CHECK(metrics.find("# TYPE partita_records_processed_total counter\n"
-                         "partita_records_processed_total 3\n") != std::string::npos);
-  CAF_CHECK(metrics.find("partita_partitions_assigned 4\n") != std::string::npos);
+}
+
+CAF_TEST(metrics are in Prometheus text format and count what was processed) {
+  start();
+  produce(bootstrap, "clicks", {{"alice", "x"}, {"alice", "x"}, {"bob", "x"}});
+  CAF_REQUIRE(wait_until([&] { return proc->stats().records == 3; }));
+  // The changelog's acknowledgement comes after the record is counted: wait for the commit.
+  CAF_REQUIRE(wait_until([&] {
+    return get("/metrics")->body.find("partita_commit_latency_seconds_count 0\n") ==
+           std::string::npos;
+  }));
+  auto res = get("/metrics");
+  CAF_CHECK_EQUAL(res->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  // Every line is a comment (# HELP / # TYPE) or `name{labels} value`; every sample has a TYPE.
+  std::map<std::string, std::string> types;
+  std::map<std::string, double> values;
+  std::istringstream lines{res->body};
+  std::string line;
+  std::regex help{R"(# HELP [a-z_]+ .+)"};
+  std::regex type{R"(# TYPE ([a-z_]+) (counter|gauge|summary))"};
+  std::regex sample{R"(([a-z_]+)(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? (-?[0-9.e+-]+))"};
+  std::smatch m;
+  while (std::getline(lines, line)) {
+    if (std::regex_match(line, m, type)) {
+      types[m[1]] = m[2];
+    } else if (std::regex_match(line, m, sample)) {
+      auto name = m[1].str();
+      auto family = name;
+      for (const char* suffix : {"_sum", "_count"})
+        if (!types.contains(family) && family.ends_with(suffix))
+          family = family.substr(0, family.size() - std::string_view{suffix}.size());
+      if (!types.contains(family))
+        CAF_FAIL("sample without a TYPE: " << line);
+      values[name + m[2].str()] = std::stod(m[4]);
+    } else if (!std::regex_match(line, help)) {
+      CAF_FAIL("not Prometheus text format: " << line);
+    }
+  }
+  for (const auto& [name, t] : types) {
+    if (t == "counter")
+      CAF_CHECK(name.ends_with("_total"));
+  }
+  CAF_CHECK_EQUAL(values["partita_records_processed_total{topic=\"clicks\"}"], 3);
+  CAF_CHECK_EQUAL(values["partita_records_consumed_total{topic=\"clicks\"}"], 3);
+  CAF_CHECK_EQUAL(values["partita_partitions_assigned"], 4);
+  CAF_CHECK_EQUAL(values["partita_up"], 1);
+  CAF_CHECK_EQUAL(values["partita_broker_up{broker=\"1\"}"], 1);
+  int running = 0;
+  for (int p = 0; p < 4; ++p)
+    running += static_cast<int>(
+      values["partita_partition_state{partition=\"" + std::to_string(p) + "\",state=\"running\"}"]);
+  CAF_CHECK_EQUAL(running, 4);
+  // alice's and bob's partitions committed past their records: 3 records in all.
+  double committed = 0;
+  for (const auto& [name, v] : values)
+    if (name.starts_with("partita_committed_offset{"))
+      committed += v;
+  CAF_CHECK_EQUAL(committed, 3);
+  CAF_CHECK(values["partita_commit_latency_seconds_count"] >= 1);
+}
+
+CAF_TEST(the status page renders the partitions of the running processor) {
+  start();
+  produce(bootstrap, "clicks", {{"alice", "x"}});
+  CAF_REQUIRE(wait_until([&] { return get("/readyz")->status == 200; }));
+  auto json = nlohmann::json::parse(get("/status.json")->body);
+  CAF_CHECK_EQUAL(json["group"].get<std::string>(), "counts");
+  CAF_REQUIRE_EQUAL(json["partition_list"].size(), 4u);
+  CAF_CHECK_EQUAL(json["partition_list"][0]["state"].get<std::string>(), "running");
+  CAF_CHECK_EQUAL(json["brokers"].size(), 1u);
+  // The page itself, rendered by a real browser: its script fills in one row per partition.
+  auto profile = dir / "chromium-profile";
+  child_process browser{"/usr/bin/chromium",
+                        {"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                         "--no-first-run", "--disable-background-networking",
+                         "--disable-component-update", "--disable-sync",
+                         "--user-data-dir=" + profile.string(), "--virtual-time-budget=5000",
+                         "--dump-dom",
+                         "http://127.0.0.1:" + std::to_string(endpoint->port()) + "/"},
+                        (dir / "chromium").string()};
+  CAF_REQUIRE_EQUAL(browser.wait(60000), 0);
+  auto dom = browser.out();
+  for (int p = 0; p < 4; ++p)
+    CAF_CHECK(dom.find("<tr data-partition=\"" + std::to_string(p) +
+                       "\" data-state=\"running\">") != std::string::npos);
+  CAF_CHECK(dom.find("<tr data-broker=\"1\">") != std::string::npos);
+  CAF_CHECK(dom.find("4 of 4 partitions ready") != std::string::npos);
 }
 
 CAF_TEST(bad requests get clear errors) {

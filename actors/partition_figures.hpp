@@ -1,0 +1,35 @@
+#pragma once
+
+// The figures the engine keeps of each partition, in the processor's metrics registry.
+
+#include "runtime/metrics.hpp"
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+namespace partita {
+
+/// What a partition is doing, as /metrics and the status page show it.
+enum class partition_status { recovering, running, waiting, failed, stopped };
+
+inline constexpr std::array<const char*, 5> partition_status_names{"recovering", "running",
+                                                                   "waiting", "failed",
+                                                                   "stopped"};
+
+inline metrics::labels partition_labels(int32_t partition) {
+  return {{"partition", std::to_string(partition)}};
+}
+
+/// Sets the one-hot gauge partita_partition_state{partition, state}: 1 for `status`, 0 for the
+/// others.
+inline void set_partition_status(metrics& m, int32_t partition, partition_status status) {
+  for (size_t i = 0; i < partition_status_names.size(); ++i)
+    m.gauge("partita_partition_state",
+            "State of each assigned partition (1 for its current state): recovering, running, "
+            "waiting (restart backoff), failed (too many restarts), stopped (poison record).",
+            {{"partition", std::to_string(partition)}, {"state", partition_status_names[i]}}) =
+      static_cast<size_t>(status) == i ? 1 : 0;
+}
+
+} // namespace partita

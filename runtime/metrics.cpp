@@ -1,0 +1,121 @@
+#include "runtime/metrics.hpp"
+
+#include <fmt/format.h>
+
+namespace partita {
+
+namespace {
+
+std::string escape(const std::string& value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\' || c == '"')
+      out += '\\';
+    if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string render_labels(const metrics::labels& l) {
+  if (l.empty())
+    return {};
+  std::string out = "{";
+  for (const auto& [name, value] : l)
+    out += (out.size() > 1 ? "," : "") + name + "=\"" + escape(value) + "\"";
+  return out + "}";
+}
+
+std::string number(double v) {
+  return fmt::format("{}", v);
+}
+
+} // namespace
+
+metrics::entry& metrics::find(std::string_view name, std::string_view help, kind type,
+                              const labels& l, double scale) {
+  std::lock_guard guard{mtx_};
+  auto i = families_.find(name);
+  if (i == families_.end())
+    i = families_.emplace(std::string{name}, family{std::string{help}, type, scale, {}}).first;
+  auto& slot = i->second.entries[l];
+  if (!slot)
+    slot = std::make_unique<entry>();
+  slot->visible = true;
+  return *slot;
+}
+
+metrics::figure& metrics::counter(std::string_view name, std::string_view help, const labels& l,
+                                  double scale) {
+  return find(name, help, kind::counter, l, scale).value;
+}
+
+metrics::figure& metrics::gauge(std::string_view name, std::string_view help, const labels& l,
+                                double scale) {
+  return find(name, help, kind::gauge, l, scale).value;
+}
+
+metrics::summary_figures metrics::summary(std::string_view name, std::string_view help,
+                                          const labels& l, double scale) {
+  auto& e = find(name, help, kind::summary, l, scale);
+  return {e.value, e.count};
+}
+
+void metrics::retire(const std::pair<std::string, std::string>& label) {
+  std::lock_guard guard{mtx_};
+  for (auto& [name, fam] : families_)
+    for (auto& [l, e] : fam.entries)
+      for (const auto& pair : l)
+        if (pair == label)
+          e->visible = false;
+}
+
+std::vector<metrics::sample> metrics::samples() const {
+  std::vector<sample> out;
+  std::lock_guard guard{mtx_};
+  for (const auto& [name, fam] : families_)
+    for (const auto& [l, e] : fam.entries) {
+      if (!e->visible)
+        continue;
+      auto value = static_cast<double>(e->value.load()) * fam.scale;
+      if (fam.type == kind::summary) {
+        out.push_back({name + "_sum", l, value});
+        out.push_back({name + "_count", l, static_cast<double>(e->count.load())});
+      } else {
+        out.push_back({name, l, value});
+      }
+    }
+  return out;
+}
+
+std::string metrics::prometheus() const {
+  std::string out;
+  std::lock_guard guard{mtx_};
+  for (const auto& [name, fam] : families_) {
+    bool any = false;
+    for (const auto& [l, e] : fam.entries)
+      any = any || e->visible;
+    if (!any)
+      continue;
+    const char* type = fam.type == kind::counter ? "counter"
+                       : fam.type == kind::gauge ? "gauge"
+                                                 : "summary";
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, fam.help, name, type);
+    for (const auto& [l, e] : fam.entries) {
+      if (!e->visible)
+        continue;
+      auto value = static_cast<double>(e->value.load()) * fam.scale;
+      if (fam.type == kind::summary) {
+        out += name + "_sum" + render_labels(l) + " " + number(value) + "\n";
+        out += name + "_count" + render_labels(l) + " " + std::to_string(e->count.load()) + "\n";
+      } else {
+        out += name + render_labels(l) + " " + number(value) + "\n";
+      }
+    }
+  }
+  return out;
+}
+
+} // namespace partita
