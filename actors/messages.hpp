@@ -81,6 +81,8 @@ using unwatch_atom = caf::atom_constant<caf::atom("unwatch")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 
 /// anyone -> broker monitor: send me the broker events (caf::actor).
+/// Asks an actor whether it answers (the processor's liveness check).
+using ping_atom = caf::atom_constant<caf::atom("ping")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 /// poller thread -> broker monitor: what the cluster looks like now (cluster_snapshot_ptr).
 using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;

@@ -124,6 +124,7 @@ caf::behavior partition_supervisor(self_ptr self, supervisor_config cfg) {
         if (sp.status == supervised_partition::waiting)
           restart_now(self, p, sp, "a broker came back");
     },
+    [=](ping_atom) { return ping_atom::value; },
     [=](broker_down_atom, int32_t) {
       // Nothing to do: a partition that needs the broker fails and waits for broker_up.
     },

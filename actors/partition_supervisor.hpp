@@ -66,7 +66,8 @@ struct supervisor_state {
 ///                                                      +------------------> failed
 ///
 /// Handles: watch_atom, unwatch_atom, restart_atom (its own timer), leader_atom and
-/// broker_up_atom (from the broker monitor: restart waiting partitions at once), down_msg.
+/// broker_up_atom (from the broker monitor: restart waiting partitions at once), ping_atom
+/// (answered at once: the actor system is responsive), down_msg.
 caf::behavior partition_supervisor(caf::stateful_actor<supervisor_state>* self,
                                    supervisor_config cfg);
 

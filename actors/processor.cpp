@@ -95,6 +95,20 @@ std::optional<std::string> processor::get(const std::string& key) const {
   return out;
 }
 
+bool processor::responsive(std::chrono::milliseconds timeout) const {
+  std::lock_guard guard{impl_->mtx};
+  if (!impl_->pump)
+    return false;
+  bool answered = false;
+  {
+    caf::scoped_actor self{*impl_->sys};
+    self->request(impl_->pump->supervisor(), timeout, ping_atom::value)
+      .receive([&](ping_atom) { answered = true; }, [](const caf::error&) {});
+  }
+  caf::logger::set_current_actor_system(nullptr); // see get()
+  return answered;
+}
+
 void processor::run() {
   auto& d = *impl_;
   auto log = logger("processor");

@@ -143,10 +143,12 @@ http_endpoint::http_endpoint(const processor& proc, http_endpoint_config cfg)
                                  : [](std::string_view v) { return nlohmann::json(v); };
   auto& srv = *server_;
   srv.Get("/healthz", [&proc](const httplib::Request&, httplib::Response& res) {
-    if (proc.running())
-      reply(res, 200, {{"status", "ok"}});
-    else
+    if (!proc.running())
       reply(res, 503, {{"status", "not running"}});
+    else if (!proc.responsive())
+      reply(res, 503, {{"status", "actors not answering within 1 s"}});
+    else
+      reply(res, 200, {{"status", "ok"}});
   });
   srv.Get("/readyz", [&proc](const httplib::Request&, httplib::Response& res) {
     auto s = proc.stats();

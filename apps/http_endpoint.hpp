@@ -33,7 +33,7 @@ struct http_endpoint_config {
 /// Serves, on a thread of its own:
 ///   GET /                     the status page (partitions, brokers, records; refreshes itself)
 ///   GET /status.json          what the status page shows
-///   GET /healthz              200 while the processor runs, else 503
+///   GET /healthz              200 while the processor runs and its actors answer, else 503
 ///   GET /readyz               200 when every assigned partition is recovered and running, else
 ///                             503 with a JSON reason
 ///   GET /metrics              Prometheus text format

@@ -5,6 +5,7 @@
 #include "runtime/metrics.hpp"
 #include "runtime/processor_config.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -54,6 +55,9 @@ public:
 
   /// True while run() is consuming (between joining the group and leaving it).
   bool running() const;
+
+  /// True when the processor runs and its actors answer within `timeout` (not stuck).
+  bool responsive(std::chrono::milliseconds timeout = std::chrono::seconds{1}) const;
 
   /// The table's current value of `key` (raw bytes), if this process holds its partition.
   std::optional<std::string> get(const std::string& key) const;
