@@ -201,6 +201,10 @@ http_endpoint::http_endpoint(const processor& proc, http_endpoint_config cfg)
             }
             reply(res, 200, {{"table", table}, {"key", key}, {"value", rendered}});
           });
+  srv.Get(R"(/tables(/[^/]*)?/?)", [table](const httplib::Request& req, httplib::Response& res) {
+    reply(res, 400, {{"error", "bad table request " + req.path + ": write /tables/" + table +
+                                 "/<key>"}});
+  });
   srv.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty())
       return; // a handler's own error answer

@@ -37,7 +37,8 @@ struct http_endpoint_config {
 ///   GET /readyz               200 when every assigned partition is recovered and running, else
 ///                             503 with a JSON reason
 ///   GET /metrics              Prometheus text format
-///   GET /tables/<table>/<key> the key's value as JSON; 404 for an unknown table or key
+///   GET /tables/<table>/<key> the key's value as JSON; 404 for an unknown table or key, 400 for
+///                             a request without a key
 /// Anything else is answered 404 (unknown path) or 405 (not GET) with a JSON error.
 class http_endpoint {
 public:

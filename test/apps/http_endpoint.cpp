@@ -193,6 +193,12 @@ CAF_TEST(bad requests get clear errors) {
   CAF_CHECK_EQUAL(nlohmann::json::parse(unknown_table->body)["error"].get<std::string>(),
                   "no table 'other'; this service has 'counts-table'");
   CAF_CHECK_EQUAL(get("/nothing")->status, 404);
+  for (const char* path : {"/tables", "/tables/counts-table", "/tables/counts-table/"}) {
+    auto no_key = get(path);
+    CAF_CHECK_EQUAL(no_key->status, 400);
+    CAF_CHECK(nlohmann::json::parse(no_key->body)["error"].get<std::string>().find(
+                "write /tables/counts-table/<key>") != std::string::npos);
+  }
   httplib::Client client{"127.0.0.1", endpoint->port()};
   auto post = client.Post("/healthz", "x", "text/plain");
   CAF_CHECK_EQUAL(post->status, 405);
