@@ -1,0 +1,249 @@
+// Broker failure timeline: the click count under a steady offered load while one broker goes
+// down and comes back, then while all three restart in turn. Records processed per 100 ms, the
+// longest stall of each partition, how long until every partition processes again after each
+// fault, and records lost and duplicated (both must be 0).
+//
+// The embedded cluster elects no new leaders when a broker goes down; the scenario does what a
+// real cluster's controller does: it moves the leadership of every partition, and the group
+// coordinator when it was on that broker, to the brokers left. A crash of the coordinator's
+// broker is reported apart: with librdkafka 2.0.2 on the embedded cluster the consumer does not
+// find the moved coordinator before its session times out, and rejoins the group.
+
+#include "benchmarks/bench.hpp"
+#include "runtime/codec.hpp"
+#include "runtime/kafka_producer.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
+
+namespace partita::bench {
+
+namespace {
+
+struct sample {
+  double t = 0;
+  uint64_t processed = 0;
+  std::map<int32_t, int64_t> committed; // next offset to commit, by partition
+};
+
+struct fault_event {
+  double t = 0;
+  std::string what;
+};
+
+} // namespace
+
+nlohmann::json broker_failure(const bench_env& env) {
+  using namespace std::chrono_literals;
+  const int keys = 1000;
+  const double rate = 20000; // records/s offered
+  const std::string group = "bench-failure";
+  const std::string topic = group + "-clicks";
+  const std::vector<std::string> topics{topic, group + "-table", group + "-dlq"};
+  for (const auto& t : topics)
+    env.cluster.create_topic(t, env.partitions, 3);
+  std::cout << "broker failure: click count at " << rate << " records/s offered, " << keys
+            << " keys, " << env.partitions << " partitions, 3 brokers" << std::endl;
+  int32_t coordinator = 1; // set before the group forms: moving it later costs a rejoin
+  env.cluster.move_coordinator(group, coordinator);
+  clickcount_run run{env, group, topic, env.work / group, [](processor_config& cfg) {
+                       cfg.consumer["session.timeout.ms"] = "6000";
+                       cfg.restart.min_backoff = 100ms;
+                       cfg.restart.max_backoff = 2s;
+                     }};
+  run.wait_ready(static_cast<std::size_t>(env.partitions));
+
+  auto start = clock_type::now();
+  std::atomic<bool> loading{true};
+  std::atomic<uint64_t> sent{0};
+  std::thread load{[&] {
+    kafka_producer producer{{{"bootstrap.servers", env.bootstrap}}};
+    while (loading) {
+      auto due = static_cast<uint64_t>(seconds_since(start) * rate);
+      for (; sent < due; ++sent)
+        producer.produce(topic, -1, "user-" + std::to_string(sent % keys), "click", nullptr);
+      std::this_thread::sleep_for(5ms); // pacing
+    }
+    producer.flush(std::chrono::seconds{120});
+  }};
+
+  std::vector<sample> samples;
+  std::mutex samples_mtx;
+  std::atomic<bool> sampling{true};
+  std::thread sampler{[&] {
+    for (auto next = clock_type::now(); sampling; next += 100ms) {
+      std::this_thread::sleep_until(next);
+      sample s{seconds_since(start), run.stats().records, {}};
+      for (const auto& m : run.proc().metrics().samples())
+        if (m.name == "partita_committed_offset")
+          s.committed[std::stoi(m.tags.front().second)] = static_cast<int64_t>(m.value);
+      std::lock_guard guard{samples_mtx};
+      samples.push_back(std::move(s));
+    }
+  }};
+
+  std::vector<fault_event> events;
+  auto at = [&](double t) { std::this_thread::sleep_until(start + std::chrono::duration<double>(t)); };
+  auto crash = [&](int32_t b, double t) {
+    at(t);
+    env.cluster.broker_down(b);
+    int32_t others[2] = {b % 3 + 1, (b + 1) % 3 + 1};
+    for (const auto& name : topics)
+      for (int p = 0; p < env.partitions; ++p)
+        env.cluster.move_leader(name, p, others[p % 2]);
+    std::string what = "broker " + std::to_string(b) + " down";
+    if (coordinator == b) { // the group's coordinator crashed with it: it moves too
+      coordinator = others[0];
+      env.cluster.move_coordinator(group, coordinator);
+      what += " (coordinator)";
+    }
+    events.push_back({seconds_since(start), what});
+    std::cout << "  " << events.back().t << " s: " << events.back().what << std::endl;
+  };
+  auto restore = [&](int32_t b, double t) {
+    at(t);
+    env.cluster.broker_up(b);
+    events.push_back({seconds_since(start), "broker " + std::to_string(b) + " up"});
+    std::cout << "  " << events.back().t << " s: " << events.back().what << std::endl;
+  };
+  crash(2, 3);
+  restore(2, 8);
+  for (int32_t b = 1; b <= 3; ++b) { // rolling restart
+    crash(b, 12 + 5 * (b - 1));
+    restore(b, 15 + 5 * (b - 1));
+  }
+  const double load_seconds = 30;
+  at(load_seconds);
+  loading = false;
+  load.join();
+  // Every record offered is processed (or the scenario reports what is missing).
+  auto deadline = clock_type::now() + 120s;
+  while (run.stats().records < sent && clock_type::now() < deadline)
+    std::this_thread::sleep_for(10ms); // sampling period
+  sampling = false;
+  sampler.join();
+  std::map<std::string, int64_t> expected;
+  for (uint64_t i = 0; i < sent; ++i)
+    ++expected["user-" + std::to_string(i % keys)];
+  int64_t lost = 0;
+  int64_t duplicated = 0;
+  for (const auto& [key, n] : expected) {
+    auto raw = run.proc().get(key);
+    auto got = raw ? int64_codec{}.decode(*raw) : 0;
+    lost += std::max<int64_t>(0, n - got);
+    duplicated += std::max<int64_t>(0, got - n);
+  }
+
+  // A partition handed back during a rebalance has no committed offset in the samples: carry
+  // the last known one forward, so that the time counts as a stall.
+  std::map<int32_t, int64_t> known;
+  for (auto& s : samples) {
+    for (const auto& [p, offset] : s.committed)
+      known[p] = offset;
+    s.committed = known;
+  }
+  // Longest stall per partition: the longest time its committed offset stood still while load
+  // was offered (to every partition, all the time).
+  std::map<int32_t, double> longest_stall;
+  std::map<int32_t, std::pair<int64_t, double>> last_move; // offset, when it last moved
+  for (const auto& s : samples) {
+    if (s.t > load_seconds)
+      break;
+    for (const auto& [p, offset] : s.committed) {
+      auto [it, fresh] = last_move.try_emplace(p, offset, s.t);
+      if (fresh || offset != it->second.first)
+        it->second = {offset, s.t};
+      else
+        longest_stall[p] = std::max(longest_stall[p], s.t - it->second.second);
+    }
+  }
+  // After each fault: time until every partition has committed again.
+  nlohmann::json resumed = nlohmann::json::array();
+  for (const auto& e : events) {
+    std::map<int32_t, int64_t> before;
+    double all_moved = -1;
+    for (const auto& s : samples) {
+      if (s.t <= e.t) {
+        before = s.committed;
+        continue;
+      }
+      bool all = !before.empty();
+      for (const auto& [p, offset] : before)
+        all = all && s.committed.at(p) > offset;
+      if (all) {
+        all_moved = s.t - e.t;
+        break;
+      }
+    }
+    resumed.push_back(
+      {{"at_s", e.t}, {"event", e.what}, {"all_partitions_resumed_after_s", all_moved}});
+  }
+
+  std::ofstream data{env.out / "broker_failure.dat"};
+  for (size_t i = 1; i < samples.size(); ++i)
+    data << samples[i].t << ' '
+         << static_cast<double>(samples[i].processed - samples[i - 1].processed) /
+              std::max(1e-3, samples[i].t - samples[i - 1].t)
+         << '\n';
+  data.close();
+  std::string arrows;
+  for (const auto& e : events)
+    arrows += "set arrow from " + std::to_string(e.t) + ", graph 0 to " + std::to_string(e.t) +
+              ", graph 1 nohead lc rgb '" + (e.what.ends_with("down") ? "#b3261e" : "#16794a") +
+              "' dt 2\nset label '" + e.what + "' at " + std::to_string(e.t + 0.1) +
+              ", graph 0.97 rotate by -90 font 'sans,8'\n";
+  plot(env, "broker_failure",
+       "set title 'Click count through broker failures (" + std::to_string(int(rate)) +
+         " records/s offered; red: broker down, green: back up)'\n"
+         "set xlabel 'seconds'\nset ylabel 'records processed per second (100 ms bins)'\n"
+         "set grid\nset yrange [0:*]\n" + arrows + "plot '" +
+         (env.out / "broker_failure.dat").string() + "' using 1:2 with lines lw 1.5 notitle\n");
+
+  double worst_stall = 0;
+  std::printf("  partition   longest stall (s)\n");
+  for (const auto& [p, s] : longest_stall) {
+    std::printf("  %9d   %17.2f\n", p, s);
+    worst_stall = std::max(worst_stall, s);
+  }
+  // Events in the shadow of a coordinator crash (until every partition committed again) are
+  // reported apart: their stall is the coordinator's.
+  double worst_resume = 0;
+  double worst_coordinator = 0;
+  double shadow_until = -1;
+  for (auto& r : resumed) {
+    auto at = r["at_s"].get<double>();
+    auto after = r["all_partitions_resumed_after_s"].get<double>();
+    bool coordinator_crash = r["event"].get<std::string>().ends_with("(coordinator)");
+    if (coordinator_crash)
+      shadow_until = after < 0 ? 1e9 : at + after;
+    bool shadowed = !coordinator_crash && at < shadow_until;
+    r["coordinator_affected"] = coordinator_crash || shadowed;
+    std::printf("  %5.1f s %-28s every partition committing again after %.2f s%s\n", at,
+                r["event"].get<std::string>().c_str(), after,
+                shadowed ? " (still rejoining after the coordinator crash)" : "");
+    if (coordinator_crash)
+      worst_coordinator = std::max(worst_coordinator, after < 0 ? 1e9 : after);
+    else if (!shadowed)
+      worst_resume = std::max(worst_resume, after < 0 ? 1e9 : after);
+  }
+  std::printf("  records offered %llu, lost %lld, duplicated %lld\n",
+              static_cast<unsigned long long>(sent.load()), static_cast<long long>(lost),
+              static_cast<long long>(duplicated));
+  nlohmann::json stalls = nlohmann::json::object();
+  for (const auto& [p, s] : longest_stall)
+    stalls[std::to_string(p)] = s;
+  return {{"offered_records_per_s", rate},
+          {"records", sent.load()},
+          {"lost", lost},
+          {"duplicated", duplicated},
+          {"longest_stall_s_by_partition", stalls},
+          {"longest_stall_s", worst_stall},
+          {"resumed", resumed},
+          {"worst_resume_s", worst_resume},
+          {"worst_coordinator_crash_s", worst_coordinator}};
+}
+
+} // namespace partita::bench

@@ -1,0 +1,131 @@
+// Throughput: the click count over pre-loaded records, Partita and the hand-written baseline
+// alternating on the same data, for 1,000 and 100,000 keys.
+
+#include "benchmarks/baseline.hpp"
+#include "benchmarks/bench.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+namespace partita::bench {
+
+namespace {
+
+struct run_result {
+  double records_per_s = 0;
+  double cpu_s_per_million = 0;
+};
+
+/// Times a run from the first record fetched to the last one applied: `progress` answers
+/// (fetched, applied). The CPU is the whole process's (both sides pay for the cluster).
+run_result time_run(uint64_t total,
+                    const std::function<std::pair<uint64_t, uint64_t>()>& progress) {
+  clock_type::time_point first{};
+  double cpu_first = 0;
+  while (true) {
+    auto [fetched, n] = progress();
+    auto now = clock_type::now();
+    if (fetched > 0 && first == clock_type::time_point{}) {
+      first = now;
+      cpu_first = cpu_seconds();
+    }
+    if (n >= total) {
+      double secs = std::chrono::duration<double>(now - first).count();
+      return {static_cast<double>(total) / std::max(secs, 1e-6),
+              (cpu_seconds() - cpu_first) / (static_cast<double>(total) / 1e6)};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds{2}); // sampling period
+  }
+}
+
+run_result run_partita(const bench_env& env, const std::string& topic, const std::string& group,
+                       uint64_t total) {
+  clickcount_run run{env, group, topic, env.work / group};
+  return time_run(total, [&] {
+    auto stats = run.stats();
+    return std::pair{stats.fetched, stats.records};
+  });
+}
+
+run_result run_hand_written(const bench_env& env, const std::string& topic,
+                            const std::string& group, uint64_t total) {
+  baseline_config cfg;
+  cfg.kafka = {{"bootstrap.servers", env.bootstrap}};
+  cfg.group = group;
+  cfg.topic = topic;
+  cfg.state_dir = env.work / group;
+  cfg.records = total;
+  std::atomic<uint64_t> fetched{0};
+  std::atomic<uint64_t> applied{0};
+  std::string error;
+  std::thread runner{[&] {
+    try {
+      run_baseline(cfg, fetched, applied);
+    } catch (const std::exception& e) {
+      error = e.what();
+      fetched = total; // ends the timing loop; the error is reported below
+      applied = total;
+    }
+  }};
+  auto result = time_run(total, [&] { return std::pair{fetched.load(), applied.load()}; });
+  runner.join();
+  if (!error.empty())
+    throw std::runtime_error("baseline run failed: " + error);
+  return result;
+}
+
+} // namespace
+
+nlohmann::json throughput(const bench_env& env) {
+  const uint64_t records = env.quick ? 100000 : 500000;
+  const int rounds = env.quick ? 1 : 3;
+  std::cout << "throughput: click count, " << records << " records, " << env.partitions
+            << " partitions, " << rounds << " round(s), Partita and baseline alternating\n";
+  nlohmann::json out{{"records", records}, {"rounds", rounds}, {"by_keys", nlohmann::json::array()}};
+  std::string table = "keys      Partita rec/s   baseline rec/s   ratio   Partita CPU s/M   "
+                      "baseline CPU s/M\n";
+  std::ofstream data{env.out / "throughput.dat"};
+  for (int keys : {1000, 100000}) {
+    auto topic = "clicks-" + std::to_string(keys);
+    env.cluster.create_topic(topic, env.partitions, 3);
+    preload(env, topic, records, keys);
+    std::vector<double> p_rate, b_rate, p_cpu, b_cpu;
+    for (int r = 0; r < rounds; ++r) {
+      auto tag = std::to_string(keys) + "-" + std::to_string(r);
+      auto p = run_partita(env, topic, "bench-p-" + tag, records);
+      env.cluster.create_topic("bench-b-" + tag + "-table", env.partitions, 3);
+      auto b = run_hand_written(env, topic, "bench-b-" + tag, records);
+      std::cout << "  round " << r + 1 << " (" << keys << " keys): Partita "
+                << static_cast<int64_t>(p.records_per_s) << " rec/s, baseline "
+                << static_cast<int64_t>(b.records_per_s) << " rec/s" << std::endl;
+      p_rate.push_back(p.records_per_s);
+      b_rate.push_back(b.records_per_s);
+      p_cpu.push_back(p.cpu_s_per_million);
+      b_cpu.push_back(b.cpu_s_per_million);
+    }
+    auto ratio = median(p_rate) / median(b_rate);
+    char line[160];
+    std::snprintf(line, sizeof line, "%-9d %13.0f   %14.0f   %5.2f   %15.2f   %16.2f\n", keys,
+                  median(p_rate), median(b_rate), ratio, median(p_cpu), median(b_cpu));
+    table += line;
+    data << '"' << keys << " keys\" " << median(p_rate) << ' ' << median(b_rate) << '\n';
+    out["by_keys"].push_back({{"keys", keys},
+                              {"partita_records_per_s", p_rate},
+                              {"baseline_records_per_s", b_rate},
+                              {"partita_cpu_s_per_million", p_cpu},
+                              {"baseline_cpu_s_per_million", b_cpu},
+                              {"ratio_median", ratio}});
+  }
+  data.close();
+  std::cout << table;
+  plot(env, "throughput",
+       "set title 'Click count throughput (median of rounds)'\n"
+       "set ylabel 'records/s'\nset style data histograms\nset style fill solid 0.8\n"
+       "set boxwidth 0.9\nset yrange [0:*]\nset grid ytics\n"
+       "plot '" + (env.out / "throughput.dat").string() +
+         "' using 2:xtic(1) title 'Partita', '' using 3 title 'hand-written baseline'\n");
+  return out;
+}
+
+} // namespace partita::bench
