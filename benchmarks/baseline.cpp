@@ -119,6 +119,13 @@ void run_baseline(const baseline_config& cfg, std::atomic<uint64_t>& fetched,
 
   while (applied < cfg.records || acked_batches_left > 0) {
     auto n = rd_kafka_consume_batch_queue(queue, 10, msgs.data(), msgs.size());
+    if (cfg.assigned != nullptr && !*cfg.assigned) {
+      rd_kafka_topic_partition_list_t* assignment = nullptr;
+      if (rd_kafka_assignment(consumer, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        *cfg.assigned = assignment->cnt > 0;
+        rd_kafka_topic_partition_list_destroy(assignment);
+      }
+    }
     for (ssize_t i = 0; i < n; ++i) {
       if (msgs[i]->err) {
         rd_kafka_message_destroy(msgs[i]);

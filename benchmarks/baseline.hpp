@@ -21,6 +21,8 @@ struct baseline_config {
   std::filesystem::path state_dir;
   /// Stop once this many records are applied.
   uint64_t records = 0;
+  /// Set once the consumer has its partitions, if given.
+  std::atomic<bool>* assigned = nullptr;
 };
 
 /// Runs the hand-written click count until `records` are applied and their changelog records

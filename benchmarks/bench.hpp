@@ -78,8 +78,7 @@ bool plot(const bench_env& env, const std::string& name, const std::string& scri
 // The scenarios.
 nlohmann::json throughput(const bench_env& env);
 nlohmann::json recovery(const bench_env& env);
-/// `max_rate`: the processor's records/s from the throughput scenario (or a default).
-nlohmann::json latency(const bench_env& env, double max_rate);
+nlohmann::json latency(const bench_env& env);
 nlohmann::json broker_failure(const bench_env& env);
 nlohmann::json scaling(const bench_env& env);
 nlohmann::json supervision(const bench_env& env);
