@@ -29,6 +29,9 @@ struct processor::impl {
   std::shared_ptr<partita::metrics> figures = std::make_shared<partita::metrics>();
 
   mutable std::mutex mtx; // guards sys and pump for readers on other threads
+  // CAF 0.17's actor_system keeps a reference to its config (error renderers, ...): the config
+  // lives as long as the system, and is declared first so that it goes last.
+  std::unique_ptr<caf::actor_system_config> sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
   consumer_pump* pump = nullptr;
 };
@@ -137,8 +140,8 @@ void processor::run() {
   auto producer = std::make_shared<kafka_producer>(kafka);
   {
     std::lock_guard guard{d.mtx};
-    caf::actor_system_config sys_cfg;
-    sys_cfg.add_error_category(caf::atom("partita"),
+    d.sys_cfg = std::make_unique<caf::actor_system_config>();
+    d.sys_cfg->add_error_category(caf::atom("partita"),
                                [](uint8_t code, caf::atom_value, const caf::message& context) {
                                  auto what = context.match_element<std::string>(0)
                                                ? context.get_as<std::string>(0)
@@ -149,7 +152,7 @@ void processor::run() {
                                                       : "failed: "} +
                                         what;
                                });
-    d.sys = std::make_unique<caf::actor_system>(sys_cfg);
+    d.sys = std::make_unique<caf::actor_system>(*d.sys_cfg);
   }
   kafka_properties consumer = kafka;
   for (const auto& [name, value] : d.cfg.consumer)

@@ -1,7 +1,10 @@
 #include "benchmarks/bench.hpp"
 
 #include "apps/clickcount_graph.hpp"
+#include "runtime/kafka_config.hpp"
 #include "runtime/kafka_producer.hpp"
+
+#include <librdkafka/rdkafka.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -53,10 +56,63 @@ void preload(const bench_env& env, const std::string& topic, uint64_t records, i
     throw std::runtime_error("preloading " + topic + ": records not acknowledged");
 }
 
+std::map<std::string, int64_t> count_keys(const bench_env& env, const std::string& topic) {
+  char err[512];
+  auto* conf = make_kafka_conf({{"bootstrap.servers", env.bootstrap},
+                                {"group.id", topic + "-counter"},
+                                {"enable.auto.commit", "false"},
+                                {"fetch.wait.max.ms", "10"},
+                                {"log_level", "3"}});
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (rk == nullptr)
+    throw std::runtime_error(err);
+  std::map<int32_t, int64_t> high;
+  auto* parts = rd_kafka_topic_partition_list_new(env.partitions);
+  for (int p = 0; p < env.partitions; ++p) {
+    int64_t lo = 0;
+    int64_t hi = 0;
+    if (rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &lo, &hi, 10000) != 0)
+      throw std::runtime_error("watermarks of " + topic);
+    if (hi > lo) {
+      high[p] = hi;
+      rd_kafka_topic_partition_list_add(parts, topic.c_str(), p)->offset = lo;
+    }
+  }
+  rd_kafka_assign(rk, parts);
+  rd_kafka_topic_partition_list_destroy(parts);
+  std::map<std::string, int64_t> out;
+  auto* queue = rd_kafka_queue_get_consumer(rk);
+  std::vector<rd_kafka_message_t*> msgs(10000);
+  auto deadline = clock_type::now() + std::chrono::seconds{120};
+  while (!high.empty() && clock_type::now() < deadline) {
+    auto n = rd_kafka_consume_batch_queue(queue, 100, msgs.data(), msgs.size());
+    for (ssize_t i = 0; i < n; ++i) {
+      auto* m = msgs[i];
+      if (m->err == 0 && high.count(m->partition) > 0) {
+        ++out[std::string{static_cast<const char*>(m->key), m->key_len}];
+        if (m->offset + 1 >= high[m->partition])
+          high.erase(m->partition);
+      }
+      rd_kafka_message_destroy(m);
+    }
+  }
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  if (!high.empty())
+    throw std::runtime_error("reading " + topic + " did not reach its end");
+  return out;
+}
+
 clickcount_run::clickcount_run(const bench_env& env, const std::string& group,
                                const std::string& topic, const std::filesystem::path& state,
                                const std::function<void(processor_config&)>& tune)
-  : proc_(config(env, state, tune), apps::clickcount_graph(group, topic)) {
+  : clickcount_run(env, apps::clickcount_graph(group, topic), state, tune) {}
+
+clickcount_run::clickcount_run(const bench_env& env, const group_graph<int64_codec>& graph,
+                               const std::filesystem::path& state,
+                               const std::function<void(processor_config&)>& tune)
+  : proc_(config(env, state, tune), graph) {
   thread_ = std::thread{[this] {
     try {
       proc_.run();

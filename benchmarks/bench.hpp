@@ -5,6 +5,7 @@
 // its figures as JSON (results.json) after printing its own table.
 
 #include "runtime/embedded_cluster.hpp"
+#include "runtime/group_graph.hpp"
 #include "runtime/processor.hpp"
 
 #include <nlohmann/json.hpp>
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,11 +47,19 @@ double seconds_since(clock_type::time_point t);
 /// acknowledgements.
 void preload(const bench_env& env, const std::string& topic, uint64_t records, int keys);
 
+/// Records per key of `topic` (partitions 0..env.partitions-1), read from the low to the high
+/// watermarks: what the topic really holds, duplicates of the producer's retries included.
+std::map<std::string, int64_t> count_keys(const bench_env& env, const std::string& topic);
+
 /// A click-count processor (group `group`, input `topic`) on the embedded cluster, running on a
 /// thread of its own until the object goes. `tune` adjusts its settings.
 class clickcount_run {
 public:
   clickcount_run(const bench_env& env, const std::string& group, const std::string& topic,
+                 const std::filesystem::path& state,
+                 const std::function<void(processor_config&)>& tune = {});
+  /// The same with a counting graph of one's own.
+  clickcount_run(const bench_env& env, const group_graph<int64_codec>& graph,
                  const std::filesystem::path& state,
                  const std::function<void(processor_config&)>& tune = {});
   ~clickcount_run();

@@ -117,6 +117,22 @@ int main(int argc, char** argv) {
       headlines.push_back({"state recovery", fmt::format("{:.0f} records/s", rate),
                            ">= 1M records/s", rate >= 1e6});
     }
+    if (wanted("scaling")) {
+      auto r = scaling(env);
+      results["scaling"] = r;
+      const auto& largest = r["sizes"].back();
+      auto kib = largest["kib_per_idle_partition"].get<double>();
+      headlines.push_back({fmt::format("resident memory per idle partition ({} partitions)",
+                                       largest["partitions"].get<int>()),
+                           fmt::format("{:.0f} KiB", kib), "< 1024 KiB", kib < 1024});
+    }
+    if (wanted("supervision")) {
+      auto r = supervision(env);
+      results["supervision"] = r;
+      headlines.push_back({"partition restart, failure to committing again beyond backoff",
+                           fmt::format("{:.0f} ms", r["restart_beyond_backoff_median_s"].get<double>() * 1000),
+                           "-", std::nullopt});
+    }
   } catch (const std::exception& e) {
     std::cerr << "benchmark failed: " << e.what() << "\n";
     return 1;

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <mutex>
 
@@ -53,7 +54,10 @@ protected:
 struct log_setup {
   std::mutex mtx;
   spdlog::sink_ptr sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
-  spdlog::level::level_enum level = spdlog::level::info;
+  /// `SPDLOG_LEVEL` (e.g. debug) until configure_logging says otherwise.
+  spdlog::level::level_enum level = std::getenv("SPDLOG_LEVEL") != nullptr
+                                      ? spdlog::level::from_str(std::getenv("SPDLOG_LEVEL"))
+                                      : spdlog::level::info;
 };
 
 log_setup& setup() {

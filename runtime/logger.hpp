@@ -10,7 +10,7 @@ namespace partita {
 
 /// The named logger of a module ("cluster", "processor", "consumer", ...), created on first use.
 /// Every logger writes to stderr through the one sink chosen by configure_logging (text unless
-/// told otherwise).
+/// told otherwise), at level `info` or the one `SPDLOG_LEVEL` names.
 std::shared_ptr<spdlog::logger> logger(const std::string& name);
 
 /// The logger of a module's work on one partition, named `<module>/<topic>/<partition>`: JSON
