@@ -1,10 +1,9 @@
 #include "runtime/changelog_reader.hpp"
 
-#include <algorithm>
-
 #include "runtime/kafka_error.hpp"
 #include "runtime/logger.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <thread>
 
