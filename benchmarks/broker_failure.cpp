@@ -196,7 +196,7 @@ nlohmann::json broker_failure(const bench_env& env) {
   std::string arrows;
   for (const auto& e : events)
     arrows += "set arrow from " + std::to_string(e.t) + ", graph 0 to " + std::to_string(e.t) +
-              ", graph 1 nohead lc rgb '" + (e.what.ends_with("down") ? "#b3261e" : "#16794a") +
+              ", graph 1 nohead lc rgb '" + (e.what.find(" down") != std::string::npos ? "#b3261e" : "#16794a") +
               "' dt 2\nset label '" + e.what + "' at " + std::to_string(e.t + 0.1) +
               ", graph 0.97 rotate by -90 font 'sans,8'\n";
   plot(env, "broker_failure",
