@@ -370,7 +370,6 @@ void consumer_pump::dispatch(rd_kafka_message_t** msgs, size_t n) {
       continue;
     }
     i->second.flow->in_flight += static_cast<int64_t>(batch->records.size());
-    *cfg_.fetched += batch->records.size();
     auto found = consumed_.find(where.first);
     if (found == consumed_.end())
       found = consumed_.emplace(std::string{where.first}, &cfg_.figures->counter("partita_records_consumed_total",

@@ -37,8 +37,6 @@ struct pump_config {
   std::size_t max_in_flight = 20000;
   std::chrono::milliseconds drain_timeout{30000};
   restart_policy restart;
-  /// Counts the records handed to partition actors (shared with the processor's stats).
-  std::shared_ptr<std::atomic<uint64_t>> fetched = std::make_shared<std::atomic<uint64_t>>(0);
   /// The processor's metrics: records consumed, lag, and (through the supervisor) restarts.
   std::shared_ptr<metrics> figures = std::make_shared<metrics>();
 };

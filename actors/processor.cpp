@@ -23,7 +23,6 @@ struct processor::impl {
   std::shared_ptr<const graph_definition> graph;
   std::atomic<bool> stop{false};
   std::shared_ptr<std::atomic<uint64_t>> records = std::make_shared<std::atomic<uint64_t>>(0);
-  std::shared_ptr<std::atomic<uint64_t>> fetched = std::make_shared<std::atomic<uint64_t>>(0);
   std::shared_ptr<std::atomic<int64_t>> ready = std::make_shared<std::atomic<int64_t>>(0);
   std::atomic<int32_t> partition_count{0};
   std::shared_ptr<partita::metrics> figures = std::make_shared<partita::metrics>();
@@ -65,7 +64,6 @@ const metrics& processor::metrics() const {
 processor_stats processor::stats() const {
   processor_stats out;
   out.records = *impl_->records;
-  out.fetched = *impl_->fetched;
   out.ready = static_cast<std::size_t>(std::max<int64_t>(0, *impl_->ready));
   std::lock_guard guard{impl_->mtx};
   out.partitions = impl_->pump ? impl_->pump->partitions() : 0;
@@ -158,7 +156,7 @@ void processor::run() {
   for (const auto& [name, value] : d.cfg.consumer)
     consumer[name] = value;
   pump_config pc{d.graph,         consumer,      d.cfg.from, d.cfg.max_in_flight,
-                 d.cfg.drain_timeout, d.cfg.restart, d.fetched, d.figures};
+                 d.cfg.drain_timeout, d.cfg.restart, d.figures};
   auto spawn = [&](int32_t p, std::shared_ptr<partition_flow> flow, commit_fn commit) {
     partition_config cfg;
     cfg.graph = d.graph;

@@ -15,7 +15,6 @@ namespace partita {
 
 /// Figures a processor keeps while it runs.
 struct processor_stats {
-  uint64_t fetched = 0;     // records fetched and handed to partitions
   uint64_t records = 0;     // records processed by behaviors
   std::size_t partitions = 0; // partitions assigned to this process
   std::size_t ready = 0;      // of which recovered and processing
