@@ -507,6 +507,7 @@ void start_recovery(self_ptr self) {
 
 void on_ready(partition_state& st) {
   set_partition_status(*st.cfg.figures, st.cfg.partition, partition_status::running);
+  st.figures->recovery_progress = 1000; // also for a group without a table: nothing to recover
   if (!st.counted_ready) {
     st.counted_ready = true;
     ++*st.cfg.ready;

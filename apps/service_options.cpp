@@ -263,7 +263,7 @@ service_options::service_options(CLI::App& app) : app_(app) {
     ->capture_default_str();
   app.add_option("--shutdown-timeout", shutdown_timeout_,
                  "how long a SIGTERM/SIGINT shutdown (drain, commit, leave the group) may take "
-                 "before the process exits regardless (code 1)")
+                 "before the process exits regardless (code 1); 0s: no limit")
     ->check(duration_check())
     ->capture_default_str();
   app.add_option("--restart-min-backoff", min_backoff_,
@@ -319,9 +319,10 @@ void service_options::apply() {
                                                  : poison_policy::dead_letter;
   p.startup_timeout = parse_duration("startup-timeout", startup_timeout_);
   settings_.shutdown_timeout = parse_duration("shutdown-timeout", shutdown_timeout_);
-  // Records in flight get the drain timeout, bounded by the shutdown's own.
-  p.drain_timeout = std::min(parse_duration("drain-timeout", drain_timeout_),
-                             settings_.shutdown_timeout * 2 / 3);
+  // Records in flight get the drain timeout, bounded by the shutdown's own (0: no bound).
+  p.drain_timeout = parse_duration("drain-timeout", drain_timeout_);
+  if (settings_.shutdown_timeout.count() > 0)
+    p.drain_timeout = std::min(p.drain_timeout, settings_.shutdown_timeout * 2 / 3);
   p.restart.min_backoff = parse_duration("restart-min-backoff", min_backoff_);
   p.restart.max_backoff = parse_duration("restart-max-backoff", max_backoff_);
   if (p.restart.max_backoff < p.restart.min_backoff)

@@ -163,6 +163,8 @@ CAF_TEST(the status page renders the partitions of the running processor) {
   CAF_CHECK_EQUAL(json["partition_list"][0]["state"].get<std::string>(), "running");
   CAF_CHECK_EQUAL(json["brokers"].size(), 1u);
   // The page itself, rendered by a real browser: its script fills in one row per partition.
+  if (!std::filesystem::exists("/usr/bin/chromium"))
+    CAF_FAIL("/usr/bin/chromium is missing: run `make deps` (cmake/debian-packages.txt lists it)");
   auto profile = dir / "chromium-profile";
   child_process browser{"/usr/bin/chromium",
                         {"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",

@@ -190,6 +190,15 @@ CAF_TEST(a bad config file is a usage error naming the problem in the file) {
   expect_error({"--config", file("poison-retries = \"many\"\n")}, {"--poison-retries", "many"});
 }
 
+CAF_TEST(the drain fits in the shutdown unless the shutdown has no limit) {
+  auto r = parse({"--shutdown-timeout", "9s", "--drain-timeout", "30s"});
+  CAF_REQUIRE(!r.code);
+  CAF_CHECK_EQUAL(r.settings.processor.drain_timeout.count(), 6000);
+  r = parse({"--shutdown-timeout", "0s", "--drain-timeout", "30s"});
+  CAF_REQUIRE(!r.code);
+  CAF_CHECK_EQUAL(r.settings.processor.drain_timeout.count(), 30000);
+}
+
 CAF_TEST(durations take ms s and m) {
   CAF_CHECK_EQUAL(parse_duration("d", "250ms").count(), 250);
   CAF_CHECK_EQUAL(parse_duration("d", "30s").count(), 30000);
