@@ -1,7 +1,5 @@
 #include "actors/partition_actor.hpp"
 
-#include "actors/partition_figures.hpp"
-
 #include "runtime/changelog_reader.hpp"
 #include "runtime/codec.hpp"
 #include "runtime/logger.hpp"
@@ -11,49 +9,6 @@
 #include <mutex>
 
 namespace partita {
-
-partition_actor_figures::partition_actor_figures(metrics& m, int32_t partition)
-  : registry(m),
-    store_bytes(m.gauge("partita_store_bytes", "Bytes of each partition's LMDB state in use.",
-                        partition_labels(partition))),
-    recovered(m.counter("partita_recovery_records_total",
-                        "Changelog records replayed into each partition's state.",
-                        partition_labels(partition))),
-    recovery_progress(m.gauge("partita_recovery_progress_ratio",
-                              "How far each partition's recovery from its changelog is (1: "
-                              "done).",
-                              partition_labels(partition), 0.001)),
-    commit_latency(m.summary("partita_commit_latency_seconds",
-                             "From fetching a batch of records to its offsets being committable "
-                             "(state applied, effects acknowledged by Kafka).",
-                             {}, 1e-6)) {}
-
-metrics::figure& partition_actor_figures::processed(const std::string& topic) {
-  auto& f = processed_[topic];
-  if (f == nullptr)
-    f = &registry.counter("partita_records_processed_total",
-                          "Input records applied by behaviors, by topic.", {{"topic", topic}});
-  return *f;
-}
-
-metrics::figure& partition_actor_figures::emitted(const std::string& topic) {
-  auto& f = emitted_[topic];
-  if (f == nullptr)
-    f = &registry.counter("partita_records_produced_total",
-                          "Records produced (changelog, outputs, dead letters), by topic.",
-                          {{"topic", topic}});
-  return *f;
-}
-
-metrics::figure& partition_actor_figures::dead_lettered(const std::string& topic) {
-  auto& f = dead_lettered_[topic];
-  if (f == nullptr)
-    f = &registry.counter("partita_records_dead_lettered_total",
-                          "Input records that could not be processed and went to the "
-                          "dead-letter topic, by input topic.",
-                          {{"topic", topic}});
-  return *f;
-}
 
 namespace {
 
@@ -487,7 +442,6 @@ void start_recovery(self_ptr self) {
         begin = b;
         end = e;
       });
-      figures->recovery_progress = 1000;
       if (!unvouched.empty())
         log->info("[{}/{}] {} changelog records after the last checkpoint left out: their "
                   "input records are processed again",

@@ -2,6 +2,7 @@
 
 #include "actors/commit_tracker.hpp"
 #include "actors/messages.hpp"
+#include "actors/partition_figures.hpp"
 #include "persistence/partition_store.hpp"
 #include "runtime/graph_definition.hpp"
 #include "runtime/kafka_config.hpp"
@@ -47,24 +48,6 @@ struct partition_config {
   std::shared_ptr<std::atomic<int64_t>> ready;
   /// The processor's metrics: records per topic, state, store size, recovery, commit latency.
   std::shared_ptr<metrics> figures = std::make_shared<metrics>();
-};
-
-/// The figures one partition actor keeps up to date.
-struct partition_actor_figures {
-  partition_actor_figures(metrics& m, int32_t partition);
-  /// Records processed, emitted or dead-lettered, by topic.
-  metrics::figure& processed(const std::string& topic);
-  metrics::figure& emitted(const std::string& topic);
-  metrics::figure& dead_lettered(const std::string& topic);
-
-  metrics& registry;
-  metrics::figure& store_bytes;
-  metrics::figure& recovered;
-  metrics::figure& recovery_progress;
-  metrics::summary_figures commit_latency;
-
-private:
-  std::map<std::string, metrics::figure*> processed_, emitted_, dead_lettered_;
 };
 
 /// State of a partition actor. Owns the partition's LMDB store.

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <string>
 
 namespace partita {
@@ -31,5 +32,23 @@ inline void set_partition_status(metrics& m, int32_t partition, partition_status
             {{"partition", std::to_string(partition)}, {"state", partition_status_names[i]}}) =
       static_cast<size_t>(status) == i ? 1 : 0;
 }
+
+/// The figures one partition actor keeps up to date.
+struct partition_actor_figures {
+  partition_actor_figures(metrics& m, int32_t partition);
+  /// Records processed, emitted or dead-lettered, by topic.
+  metrics::figure& processed(const std::string& topic);
+  metrics::figure& emitted(const std::string& topic);
+  metrics::figure& dead_lettered(const std::string& topic);
+
+  metrics& registry;
+  metrics::figure& store_bytes;
+  metrics::figure& recovered;
+  metrics::figure& recovery_progress;
+  metrics::summary_figures commit_latency;
+
+private:
+  std::map<std::string, metrics::figure*> processed_, emitted_, dead_lettered_;
+};
 
 } // namespace partita

@@ -253,26 +253,19 @@ service_options::service_options(CLI::App& app) : app_(app) {
     ->capture_default_str();
   app.add_option("--fsync", p.fsync, "fsync every LMDB commit: true or false")
     ->default_str("false");
-  app.add_option("--startup-timeout", startup_timeout_,
-                 "how long to wait for the brokers at start")
-    ->check(duration_check())
-    ->capture_default_str();
-  app.add_option("--drain-timeout", drain_timeout_,
-                 "how long a revoked partition may take to finish its in-flight records")
-    ->check(duration_check())
-    ->capture_default_str();
-  app.add_option("--shutdown-timeout", shutdown_timeout_,
-                 "how long a SIGTERM/SIGINT shutdown (drain, commit, leave the group) may take "
-                 "before the process exits regardless (code 1); 0s: no limit")
-    ->check(duration_check())
-    ->capture_default_str();
-  app.add_option("--restart-min-backoff", min_backoff_,
-                 "delay before a failed partition's first restart")
-    ->check(duration_check())
-    ->capture_default_str();
-  app.add_option("--restart-max-backoff", max_backoff_, "longest delay between restarts")
-    ->check(duration_check())
-    ->capture_default_str();
+  // Durations: a number and ms, s or m.
+  auto duration = [&app](const char* flag, std::string& text, const std::string& help) {
+    app.add_option(flag, text, help)->check(duration_check())->capture_default_str();
+  };
+  duration("--startup-timeout", startup_timeout_, "how long to wait for the brokers at start");
+  duration("--drain-timeout", drain_timeout_,
+           "how long a revoked partition may take to finish its in-flight records");
+  duration("--shutdown-timeout", shutdown_timeout_,
+           "how long a SIGTERM/SIGINT shutdown (drain, commit, leave the group) may take before "
+           "the process exits regardless (code 1); 0s: no limit");
+  duration("--restart-min-backoff", min_backoff_,
+           "delay before a failed partition's first restart");
+  duration("--restart-max-backoff", max_backoff_, "longest delay between restarts");
   app.add_option("--log-level", settings_.log_level, "trace, debug, info, warn, error or off")
     ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
     ->capture_default_str();
