@@ -41,6 +41,12 @@ struct pump_config {
   std::shared_ptr<metrics> figures = std::make_shared<metrics>();
 };
 
+/// The group consumer's librdkafka settings before the user's: offsets stored only once
+/// acknowledged, the assignor, and fetch settings tuned for throughput. The hand-written
+/// baseline of the benchmarks uses them too.
+kafka_properties consumer_defaults(const std::string& group, start_from from,
+                                   bool co_partitioned);
+
 /// Owns the group consumer on the thread that calls run() (never an actor scheduler's thread).
 /// Batches fetched records per partition, one message per batch to that partition's actor;
 /// pauses a partition whose actor has more than max_in_flight records queued. On assignment it
@@ -107,7 +113,10 @@ private:
                    std::map<std::pair<std::string, int32_t>, int64_t>& out);
   void handle_supervisor_requests();
   void restart_partition(int32_t p);
+  /// Pauses a partition whose actor has max_in_flight records queued; resumes it at half.
   void apply_back_pressure();
+  /// Makes the broker threads of resumed partitions fetch for them at once.
+  void wake_fetchers(const rd_kafka_topic_partition_list_t* partitions);
   /// Sets partita_consumer_lag_records of every assigned topic-partition.
   void update_lag();
   void pause(int32_t p, channel& ch, bool paused);

@@ -1,5 +1,6 @@
 #include "benchmarks/baseline.hpp"
 
+#include "actors/consumer_pump.hpp"
 #include "runtime/kafka_producer.hpp"
 
 #include <charconv>
@@ -68,20 +69,9 @@ void run_baseline(const baseline_config& cfg, std::atomic<uint64_t>& fetched,
   if (producer == nullptr)
     throw std::runtime_error(err);
   // The consumer: the settings Partita's consumer pump uses.
-  kafka_properties consumer_defaults{
-    {"group.id", cfg.group},
-    {"enable.auto.commit", "true"},
-    {"enable.auto.offset.store", "false"},
-    {"auto.commit.interval.ms", "1000"},
-    {"auto.offset.reset", "earliest"},
-    {"partition.assignment.strategy", "cooperative-sticky"},
-    {"fetch.wait.max.ms", "100"},
-    {"fetch.error.backoff.ms", "100"},
-    {"queued.min.messages", "100000"},
-    {"log_level", "3"},
-  };
+  auto consumer_conf = consumer_defaults(cfg.group, start_from::earliest, false);
   rd_kafka_t* consumer = rd_kafka_new(RD_KAFKA_CONSUMER,
-                                      make_kafka_conf(consumer_defaults, cfg.kafka), err,
+                                      make_kafka_conf(consumer_conf, cfg.kafka), err,
                                       sizeof err);
   if (consumer == nullptr)
     throw std::runtime_error(err);

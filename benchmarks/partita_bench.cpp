@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
   results["settings"] = {
     {"quick", quick},
     {"cluster", "embedded (librdkafka mock), 3 brokers, replication factor 3, in this process"},
-    {"consumer", "fetch.wait.max.ms=100 queued.min.messages=100000 (Partita's defaults)"},
+    {"consumer",
+     "fetch.wait.max.ms=100 queued.min.messages=1000000 (Partita's defaults, both sides)"},
     {"producer", "idempotent, linger.ms=5, batch.num.messages=10000"},
     {"lmdb", "MDB_NOSYNC, one write transaction per fetched batch"},
     {"machine_cores", std::thread::hardware_concurrency()}};
