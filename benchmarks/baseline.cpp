@@ -70,8 +70,11 @@ void run_baseline(const baseline_config& cfg, std::atomic<uint64_t>& fetched,
     throw std::runtime_error(err);
   // The consumer: the settings Partita's consumer pump uses.
   auto consumer_conf = consumer_defaults(cfg.group, start_from::earliest, false);
+  auto consumer_overrides = cfg.kafka;
+  for (const auto& [name, value] : cfg.consumer)
+    consumer_overrides[name] = value;
   rd_kafka_t* consumer = rd_kafka_new(RD_KAFKA_CONSUMER,
-                                      make_kafka_conf(consumer_conf, cfg.kafka), err,
+                                      make_kafka_conf(consumer_conf, consumer_overrides), err,
                                       sizeof err);
   if (consumer == nullptr)
     throw std::runtime_error(err);

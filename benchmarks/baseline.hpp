@@ -16,6 +16,7 @@ namespace partita::bench {
 
 struct baseline_config {
   kafka_properties kafka; // bootstrap.servers and anything else both sides share
+  kafka_properties consumer; // the consumer's own settings (as processor_config::consumer)
   std::string group;
   std::string topic;
   std::filesystem::path state_dir;
