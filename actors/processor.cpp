@@ -140,9 +140,9 @@ void processor::run() {
     std::lock_guard guard{d.mtx};
     d.sys_cfg = std::make_unique<caf::actor_system_config>();
     // CAF's work-stealing workers poll their queues for a while before they sleep; on a small
-    // machine that busy polling takes the cores librdkafka's threads need, and a record's
-    // latency doubled (p99 at half load 1.9-4x the hand-written baseline's in the latency
-    // benchmark; with the sharing scheduler's blocking queue 0.7-1.05x; throughput alike).
+    // machine that polling competes with librdkafka's threads for the cores. In the latency
+    // benchmark, p99 at half load was 1.9-4.1x the hand-written baseline's with work stealing
+    // and 0.7-1.7x with the sharing scheduler's blocking queue (throughput alike).
     d.sys_cfg->set("scheduler.policy", caf::atom("sharing"));
     d.sys_cfg->add_error_category(caf::atom("partita"),
                                [](uint8_t code, caf::atom_value, const caf::message& context) {
