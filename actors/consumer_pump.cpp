@@ -48,8 +48,10 @@ kafka_properties consumer_defaults(const std::string& group, start_from from,
     // consumer queue (every partition's fetch queue forwards into it), and a partition that
     // finds it exceeded is not fetched again until its broker thread next wakes, up to a
     // second later. At 100,000, a consumer of 8 partitions that fell 100k records behind
-    // stalled ~0.5 s at a time (0.2 instead of 1.8 M records/s in the throughput benchmark);
-    // memory stays bounded by queued.max.messages.kbytes and the pump's pausing.
+    // stalled ~0.5 s at a time (0.2 instead of 1.6-1.9 M records/s in the throughput
+    // benchmark). Memory stays bounded by queued.max.messages.kbytes (64 MiB for the whole
+    // queue, checked the same way: records larger than ~64 bytes reach it first, and a user
+    // with large records should raise it) and by the pump's pausing.
     {"queued.min.messages", "1000000"},
     {"log_level", "3"},
   };
@@ -430,9 +432,12 @@ void consumer_pump::wake_fetchers(const rd_kafka_topic_partition_list_t* partiti
   // partition it fetches for was paused, it sleeps until its next timeout, up to a second,
   // and the resumed partitions wait with it (0.4 instead of 0.9 M records/s in the throughput
   // benchmark with 100k keys, where partitions pause often). A request to the partitions'
-  // leaders wakes their threads, which then see the resume. The answer is not needed: the call
-  // waits a millisecond and leaves librdkafka to drop it. (Not after a restart: the partition's
-  // broker thread is awake then, and the request only delayed its next fetch.)
+  // leaders wakes their threads, which then see the resume; a thread that was awake anyway
+  // (other partitions fetching) loses nothing worth measuring. The answer is not needed: the
+  // call waits a millisecond and leaves librdkafka to drop it. Not used after a restart: there
+  // it measurably delayed the restarted partition's first fetch (145-155 instead of 105-115 ms
+  // in the supervision benchmark). With fetch-from-follower the thread woken is the leader's,
+  // not necessarily the fetching one.
   part_list request{rd_kafka_topic_partition_list_copy(partitions),
                     &rd_kafka_topic_partition_list_destroy};
   for (int i = 0; i < request->cnt; ++i)

@@ -2,20 +2,22 @@
 
 // What a behavior's context stands on inside a partition actor: one record at a time over the
 // batch's LMDB write transaction. In a header of its own so that the micro-benchmarks can
-// measure it against a hand-written loop.
+// measure it against a hand-written loop. Engine internals: not part of Partita's API.
 
 #include "persistence/partition_store.hpp"
 #include "runtime/graph_definition.hpp"
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace partita {
+namespace partita::detail {
 
 /// A record's key, empty for a record without one.
 inline std::string_view key_of(const rd_kafka_message_t* m) {
@@ -109,4 +111,4 @@ private:
   std::vector<emitted> emits_;
 };
 
-} // namespace partita
+} // namespace partita::detail

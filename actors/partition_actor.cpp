@@ -11,6 +11,9 @@
 
 namespace partita {
 
+using detail::engine_context;
+using detail::key_of;
+
 namespace {
 
 std::string applied_key(const std::string& topic) {

@@ -69,7 +69,7 @@ void run_baseline(const baseline_config& cfg, std::atomic<uint64_t>& fetched,
   if (producer == nullptr)
     throw std::runtime_error(err);
   // The consumer: the settings Partita's consumer pump uses.
-  auto consumer_conf = consumer_defaults(cfg.group, start_from::earliest, false);
+  auto consumer_conf = consumer_defaults(cfg.group, start_from::earliest, /*co_partitioned=*/false);
   auto consumer_overrides = cfg.kafka;
   for (const auto& [name, value] : cfg.consumer)
     consumer_overrides[name] = value;

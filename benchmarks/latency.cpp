@@ -16,6 +16,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <fstream>

@@ -18,6 +18,8 @@
 namespace {
 
 using namespace partita;
+using detail::engine_context;
+using detail::key_of;
 
 void int64_decode(benchmark::State& state) {
   int64_codec codec;
@@ -44,7 +46,8 @@ void json_roundtrip(benchmark::State& state) {
 BENCHMARK(json_roundtrip);
 
 /// A partition store in a scratch directory and the records of a click count over 1,000 keys,
-/// for the batch benchmarks below.
+/// for the batch benchmarks below. The records are plain structs, not librdkafka's: a behavior
+/// run over them must not ask for their timestamp or headers.
 struct click_batches {
   std::filesystem::path dir = std::filesystem::temp_directory_path() /
                               ("partita-micro-" + std::to_string(::getpid()));
@@ -66,6 +69,8 @@ struct click_batches {
       records[i].len = 5;
     }
   }
+  click_batches(const click_batches&) = delete;
+  click_batches& operator=(const click_batches&) = delete;
   ~click_batches() {
     store.reset();
     std::filesystem::remove_all(dir);
