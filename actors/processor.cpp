@@ -157,9 +157,7 @@ void processor::run() {
                                });
     d.sys = std::make_unique<caf::actor_system>(*d.sys_cfg);
   }
-  kafka_properties consumer = kafka;
-  for (const auto& [name, value] : d.cfg.consumer)
-    consumer[name] = value;
+  auto consumer = overridden(kafka, d.cfg.consumer);
   pump_config pc{d.graph,         consumer,      d.cfg.from, d.cfg.max_in_flight,
                  d.cfg.drain_timeout, d.cfg.restart, d.figures};
   auto spawn = [&](int32_t p, std::shared_ptr<partition_flow> flow, commit_fn commit) {

@@ -324,17 +324,12 @@ void service_options::apply() {
   // librdkafka properties: file, then environment, then flags, per property.
   p.kafka = kafka_file_;
   p.consumer = consumer_file_;
-  for (const auto& [name, value] : properties_from_env("KAFKA"))
-    p.kafka[name] = value;
-  for (const auto& [name, value] : properties_from_env("CONSUMER"))
-    p.consumer[name] = value;
+  p.kafka = overridden(p.kafka, properties_from_env("KAFKA"));
+  p.consumer = overridden(p.consumer, properties_from_env("CONSUMER"));
   parse_kafka_properties(kafka_flags_, p.kafka);
   parse_kafka_properties(consumer_flags_, p.consumer);
   // librdkafka names any property it does not know, or a value it refuses, now.
-  auto merged = p.kafka;
-  for (const auto& [name, value] : p.consumer)
-    merged[name] = value;
-  rd_kafka_conf_destroy(make_kafka_conf({}, merged));
+  rd_kafka_conf_destroy(make_kafka_conf(p.kafka, p.consumer));
   configure_logging(settings_.log_level, settings_.log_format);
 }
 

@@ -69,13 +69,10 @@ void run_baseline(const baseline_config& cfg, std::atomic<uint64_t>& fetched,
   if (producer == nullptr)
     throw std::runtime_error(err);
   // The consumer: the settings Partita's consumer pump uses.
-  auto consumer_conf = consumer_defaults(cfg.group, start_from::earliest, /*co_partitioned=*/false);
-  auto consumer_overrides = cfg.kafka;
-  for (const auto& [name, value] : cfg.consumer)
-    consumer_overrides[name] = value;
-  rd_kafka_t* consumer = rd_kafka_new(RD_KAFKA_CONSUMER,
-                                      make_kafka_conf(consumer_conf, consumer_overrides), err,
-                                      sizeof err);
+  auto consumer_conf =
+    make_kafka_conf(consumer_defaults(cfg.group, start_from::earliest, /*co_partitioned=*/false),
+                    overridden(cfg.kafka, cfg.consumer));
+  rd_kafka_t* consumer = rd_kafka_new(RD_KAFKA_CONSUMER, consumer_conf, err, sizeof err);
   if (consumer == nullptr)
     throw std::runtime_error(err);
   rd_kafka_poll_set_consumer(consumer);

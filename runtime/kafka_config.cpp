@@ -2,11 +2,15 @@
 
 namespace partita {
 
+kafka_properties overridden(kafka_properties base, const kafka_properties& overrides) {
+  for (const auto& [name, value] : overrides)
+    base[name] = value;
+  return base;
+}
+
 rd_kafka_conf_t* make_kafka_conf(const kafka_properties& defaults,
                                  const kafka_properties& overrides) {
-  kafka_properties all = defaults;
-  for (const auto& [k, v] : overrides)
-    all[k] = v;
+  auto all = overridden(defaults, overrides);
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char err[512];
   for (const auto& [k, v] : all) {

@@ -19,6 +19,9 @@ public:
   using std::invalid_argument::invalid_argument;
 };
 
+/// `base` with every property of `overrides` set over it.
+kafka_properties overridden(kafka_properties base, const kafka_properties& overrides);
+
 /// A librdkafka configuration from `defaults` overridden by `overrides`; throws config_error
 /// naming the first property librdkafka refuses. The caller owns the result.
 rd_kafka_conf_t* make_kafka_conf(const kafka_properties& defaults,
