@@ -22,16 +22,17 @@ public:
     pending_.push_back(entry{seq, topic, last_offset, false, fetched});
   }
 
-  /// Marks `seq` acknowledged; returns true if a watermark advanced. `on_passed` learns when
-  /// each batch the watermark passed was fetched.
-  bool ack(uint64_t seq, const std::function<void(time_point fetched)>& on_passed = {}) {
+  /// Marks `seq` acknowledged; returns true if a watermark advanced. `on_passed` learns each
+  /// batch the watermark passed, in order, and when it was fetched.
+  bool ack(uint64_t seq,
+           const std::function<void(uint64_t seq, time_point fetched)>& on_passed = {}) {
     for (auto& e : pending_)
       if (e.seq == seq)
         e.acked = true;
     bool advanced = false;
     while (!pending_.empty() && pending_.front().acked) {
       if (on_passed)
-        on_passed(pending_.front().fetched);
+        on_passed(pending_.front().seq, pending_.front().fetched);
       watermark_[pending_.front().topic] = pending_.front().last_offset;
       pending_.pop_front();
       advanced = true;

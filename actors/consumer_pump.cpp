@@ -27,6 +27,26 @@ void on_consumer_error(rd_kafka_t*, int err, const char* reason, void*) {
                            rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)));
 }
 
+/// A commit sent to renew the lease: when it was sent.
+struct lease_request {
+  std::weak_ptr<member_lease> lease;
+  std::chrono::steady_clock::time_point sent;
+};
+
+void on_lease_commit(rd_kafka_t*, rd_kafka_resp_err_t err,
+                     rd_kafka_topic_partition_list_t* offsets, void* opaque) {
+  std::unique_ptr<lease_request> request{static_cast<lease_request*>(opaque)};
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return;
+  for (int i = 0; offsets != nullptr && i < offsets->cnt; ++i)
+    if (offsets->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR)
+      return;
+  // The coordinator accepted a commit of this member's generation: it will not hand the
+  // member's partitions away for a session timeout after it answered.
+  if (auto lease = request->lease.lock())
+    lease->renew(request->sent);
+}
+
 } // namespace
 
 kafka_properties consumer_defaults(const std::string& group, start_from from,
@@ -73,6 +93,7 @@ consumer_pump::consumer_pump(caf::actor_system& sys, pump_config cfg, partition_
     throw config_error(std::string{"cannot create the Kafka consumer: "} + err);
   }
   rd_kafka_poll_set_consumer(rk_);
+  lease_queue_ = rd_kafka_queue_new(rk_);
   sink_->rk = rk_;
   supervisor_config sc;
   sc.group = graph.group;
@@ -100,6 +121,7 @@ consumer_pump::~consumer_pump() {
     std::lock_guard guard{sink_->mtx};
     sink_->rk = nullptr;
   }
+  rd_kafka_queue_destroy(lease_queue_);
   rd_kafka_destroy(rk_);
 }
 
@@ -141,6 +163,7 @@ caf::actor consumer_pump::start_partition(int32_t p, channel& ch) {
     std::lock_guard guard{s->mtx};
     if (s->rk == nullptr)
       return;
+    s->stored[{topic, partition}] = next;
     auto list = make_list(1);
     rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = next;
     rd_kafka_offsets_store(s->rk, list.get()); // fails harmlessly once revoked
@@ -181,6 +204,10 @@ void consumer_pump::resume_offsets(
     // away); Kafka may be ahead when another process held the partition meanwhile.
     int64_t start = std::max(from_kafka, from_store);
     e.offset = start >= 0 ? start : RD_KAFKA_OFFSET_INVALID;
+    if (from_kafka >= 0) {
+      std::lock_guard guard{sink_->mtx};
+      sink_->stored.try_emplace({e.topic, e.partition}, from_kafka);
+    }
   }
 }
 
@@ -266,6 +293,8 @@ void consumer_pump::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
 }
 
 void consumer_pump::assign(rd_kafka_topic_partition_list_t* parts) {
+  // The coordinator just gave this member its generation.
+  cfg_.lease->renew(std::chrono::steady_clock::now());
   std::map<int32_t, std::vector<std::string>> by_partition;
   for (int i = 0; i < parts->cnt; ++i)
     by_partition[parts->elems[i].partition].push_back(parts->elems[i].topic);
@@ -302,6 +331,8 @@ void consumer_pump::revoke(rd_kafka_topic_partition_list_t* parts) {
   for (int i = 0; i < parts->cnt; ++i)
     revoked.insert(parts->elems[i].partition);
   bool lost = rd_kafka_assignment_lost(rk_);
+  if (lost)
+    cfg_.lease->expire();
   // Drain all revoked partitions at once: each finishes its in-flight records.
   std::vector<std::pair<int32_t, caf::actor>> draining;
   {
@@ -333,6 +364,11 @@ void consumer_pump::revoke(rd_kafka_topic_partition_list_t* parts) {
     if (auto code = rd_kafka_commit(rk_, commits.get(), 0); code != 0)
       log_->warn("commit on revocation failed ({}); the partitions' stores keep the offsets",
                  rd_kafka_err2str(code));
+  }
+  {
+    std::lock_guard guard{sink_->mtx};
+    for (int i = 0; i < parts->cnt; ++i)
+      sink_->stored.erase({parts->elems[i].topic, parts->elems[i].partition});
   }
   {
     std::lock_guard guard{mtx_};
@@ -470,6 +506,30 @@ void consumer_pump::update_lag() {
   }
 }
 
+void consumer_pump::renew_lease() {
+  part_list list = make_list(0);
+  {
+    std::lock_guard guard{sink_->mtx};
+    for (const auto& [where, next] : sink_->stored)
+      rd_kafka_topic_partition_list_add(list.get(), where.first.c_str(), where.second)->offset =
+        next;
+  }
+  auto now = std::chrono::steady_clock::now();
+  if (list->cnt == 0) {
+    // Nothing was ever committed for these partitions: no commit can confirm the member.
+    // Only the changelog's owner epochs fence it then (docs/handover.md).
+    if (partitions() > 0)
+      cfg_.lease->renew(now);
+    return;
+  }
+  auto* request = new lease_request{cfg_.lease, now};
+  if (auto code = rd_kafka_commit_queue(rk_, list.get(), lease_queue_, &on_lease_commit, request);
+      code != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    delete request;
+    log_->debug("lease commit not sent: {}", rd_kafka_err2str(code));
+  }
+}
+
 void consumer_pump::run(const std::atomic<bool>& stop) {
   self_ = std::make_unique<caf::scoped_actor>(sys_);
   auto topics = cfg_.graph->input_topics();
@@ -481,6 +541,7 @@ void consumer_pump::run(const std::atomic<bool>& stop) {
   rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(rk_);
   std::vector<rd_kafka_message_t*> msgs(10000);
   auto next_lag = std::chrono::steady_clock::now();
+  auto next_renewal = next_lag;
   while (!stop && !stop_requested_) {
     // The call waits until its batch is full or the timeout passes: a short timeout keeps a
     // quiet topic's records from waiting for company.
@@ -489,7 +550,13 @@ void consumer_pump::run(const std::atomic<bool>& stop) {
       dispatch(msgs.data(), static_cast<size_t>(n));
     handle_supervisor_requests();
     apply_back_pressure();
-    if (auto now = std::chrono::steady_clock::now(); now >= next_lag) {
+    rd_kafka_queue_poll_callback(lease_queue_, 0);
+    auto now = std::chrono::steady_clock::now();
+    if (now >= next_renewal) {
+      renew_lease();
+      next_renewal = now + cfg_.lease->duration() / 4;
+    }
+    if (now >= next_lag) {
       update_lag();
       next_lag = now + std::chrono::seconds{1};
     }

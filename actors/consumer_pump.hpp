@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/member_lease.hpp"
 #include "actors/messages.hpp"
 #include "runtime/graph_definition.hpp"
 #include "runtime/kafka_config.hpp"
@@ -39,6 +40,8 @@ struct pump_config {
   restart_policy restart;
   /// The processor's metrics: records consumed, lag, and (through the supervisor) restarts.
   std::shared_ptr<metrics> figures = std::make_shared<metrics>();
+  /// The member's lease, renewed by assignments and successful offset commits.
+  std::shared_ptr<member_lease> lease = std::make_shared<member_lease>(std::chrono::seconds{10});
 };
 
 /// The group consumer's librdkafka settings before the user's: offsets stored only once
@@ -91,10 +94,12 @@ private:
     std::vector<int32_t> restart;
     std::vector<int32_t> failed;
   };
-  /// The consumer handle for actors' commits, cut off when the consumer goes away.
+  /// The consumer handle for actors' commits, cut off when the consumer goes away, and the
+  /// last offset handed over for each partition (committed again to renew the lease).
   struct offset_sink {
     std::mutex mtx;
     rd_kafka_t* rk = nullptr;
+    std::map<std::pair<std::string, int32_t>, int64_t> stored;
   };
 
   static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
@@ -121,6 +126,8 @@ private:
   void update_lag();
   void pause(int32_t p, channel& ch, bool paused);
   bool cooperative() const;
+  /// Commits the partitions' offsets again, so that the coordinator's answer renews the lease.
+  void renew_lease();
 
   caf::actor_system& sys_;
   pump_config cfg_;
@@ -129,6 +136,8 @@ private:
   rd_kafka_t* rk_ = nullptr;
   std::shared_ptr<offset_sink> sink_ = std::make_shared<offset_sink>();
   std::unique_ptr<caf::scoped_actor> self_;
+  /// Where the answers to renew_lease()'s commits arrive (served by run()).
+  rd_kafka_queue_t* lease_queue_ = nullptr;
   std::shared_ptr<supervisor_requests> requests_ = std::make_shared<supervisor_requests>();
   caf::actor supervisor_;
   /// Set when a failed partition stops the process (restart_policy::stop_process_on_failure).

@@ -4,6 +4,7 @@
 // batch's LMDB write transaction. In a header of its own so that the micro-benchmarks can
 // measure it against a hand-written loop. Engine internals: not part of Partita's API.
 
+#include "actors/changelog_format.hpp"
 #include "persistence/partition_store.hpp"
 #include "runtime/graph_definition.hpp"
 
@@ -95,8 +96,12 @@ public:
   }
   void table_put(std::string bytes) override { change_ = std::optional{std::move(bytes)}; }
   void table_erase() override { change_ = std::optional<std::string>{}; }
+  /// Each output names its input record, so that a consumer can drop a copy sent again
+  /// after a crash.
   void produce(const output_definition& out, std::string_view key, std::string bytes) override {
-    record_emits_.push_back(emitted{&out.topic, std::string{key}, std::move(bytes), {}});
+    record_emits_.push_back(emitted{&out.topic, std::string{key}, std::move(bytes),
+                                    {{source_header, topic_ + "/" + std::to_string(partition()) +
+                                                       "/" + std::to_string(offset())}}});
   }
   const graph_definition& graph() const override { return graph_; }
 

@@ -19,6 +19,10 @@
 
 namespace partita {
 
+struct handover_result;
+/// What a partition's recovery found (actors/handover.hpp).
+using handover_ptr = std::shared_ptr<handover_result>;
+
 /// Records of one topic-partition, in offset order, fetched by the consumer pump. Owns the
 /// librdkafka messages (no copy of their bytes) and frees them when the last reference goes.
 struct record_batch {
@@ -63,11 +67,14 @@ using batch_atom = caf::atom_constant<caf::atom("batch")>;
 using offsets_atom = caf::atom_constant<caf::atom("offsets")>;
 /// pump -> partition: finish in-flight work, answer the acknowledged offsets and stop.
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
-/// producer thread -> partition: every effect of a batch is acknowledged.
+/// producer thread -> partition: every effect of a batch is acknowledged (uint64_t seq,
+/// int64_t last changelog offset, std::string error, bool foreign writes in between).
 using acked_atom = caf::atom_constant<caf::atom("acked")>;
-/// recovery thread -> partition: the state is rebuilt from the changelog (std::string error,
-/// empty on success).
+/// recovery thread -> partition: the store is reconciled with the changelog (handover_ptr,
+/// std::string error: empty on success).
 using restored_atom = caf::atom_constant<caf::atom("restored")>;
+/// partition -> itself: look at the member's lease again (batches are held while it is out).
+using lease_atom = caf::atom_constant<caf::atom("lease")>;
 /// anyone -> partition: the table's value of a key (answer: std::string, empty if none).
 using get_atom = caf::atom_constant<caf::atom("get")>;
 /// partition -> itself: a drain ran out of time.
@@ -97,4 +104,5 @@ using leader_atom = caf::atom_constant<caf::atom("leader")>;
 } // namespace partita
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(partita::record_batch_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(partita::handover_ptr)
 CAF_ERROR_CODE_ENUM_2(partita::errc, "partita")

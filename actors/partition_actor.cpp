@@ -1,13 +1,14 @@
 #include "actors/partition_actor.hpp"
 
+#include "actors/batch_effects.hpp"
 #include "actors/engine_context.hpp"
+#include "actors/handover.hpp"
+#include "actors/partition_meta.hpp"
 #include "runtime/changelog_reader.hpp"
-#include "runtime/codec.hpp"
+#include "runtime/crash_point.hpp"
 #include "runtime/logger.hpp"
 
 #include <spdlog/spdlog.h>
-
-#include <mutex>
 
 namespace partita {
 
@@ -15,82 +16,6 @@ using detail::engine_context;
 using detail::key_of;
 
 namespace {
-
-std::string applied_key(const std::string& topic) {
-  return "applied:" + topic;
-}
-std::string acked_key(const std::string& topic) {
-  return "acked:" + topic;
-}
-std::string poison_key(const std::string& topic) {
-  return "poison:" + topic;
-}
-std::string poison_attempts_key(const std::string& topic) {
-  return "poison-attempts:" + topic;
-}
-constexpr const char* changelog_key = "changelog";
-
-/// Changelog records with keys under this prefix are not table entries but checkpoints: "the
-/// table values before me include every input record of <topic> up to <offset>". A partition
-/// that moves to another process learns from them where its state stands, even when Kafka's
-/// committed offset lags (a commit refused during a rebalance).
-constexpr std::string_view marker_prefix{"\0partita.applied:", 17};
-
-std::string marker_key(const std::string& topic) {
-  return std::string{marker_prefix} + topic;
-}
-
-/// Counts the delivery reports of one batch's records and tells the partition actor when the
-/// last one is in. Deletes itself then.
-class batch_ack {
-public:
-  batch_ack(caf::actor target, uint64_t seq) : target_(std::move(target)), seq_(seq) {}
-
-  delivery_handler* changelog() { return &changelog_; }
-  delivery_handler* output() { return &output_; }
-  void expect() { ++pending_; }
-  /// Called once every record is handed to the producer.
-  void armed() { done(); }
-
-private:
-  struct part final : delivery_handler {
-    part(batch_ack* owner, bool is_changelog) : owner(owner), is_changelog(is_changelog) {}
-    void delivered(rd_kafka_resp_err_t err, int32_t, int64_t offset) override {
-      owner->delivered(err, is_changelog, offset);
-    }
-    batch_ack* owner;
-    bool is_changelog;
-  };
-
-  void delivered(rd_kafka_resp_err_t err, bool is_changelog, int64_t offset) {
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      std::lock_guard guard{mtx_};
-      if (error_.empty())
-        error_ = rd_kafka_err2str(err);
-    } else if (is_changelog) {
-      auto seen = changelog_last_.load();
-      while (offset > seen && !changelog_last_.compare_exchange_weak(seen, offset)) {
-      }
-    }
-    done();
-  }
-
-  void done() {
-    if (--pending_ == 0) {
-      caf::anon_send(target_, acked_atom::value, seq_, changelog_last_.load(), error_);
-      delete this;
-    }
-  }
-
-  caf::actor target_;
-  uint64_t seq_;
-  std::atomic<int> pending_{1}; // 1: not armed yet
-  std::atomic<int64_t> changelog_last_{-1};
-  std::mutex mtx_;
-  std::string error_;
-  part changelog_{this, true};
-  part output_{this, false};
-};
 
 using self_ptr = caf::stateful_actor<partition_state>*;
 
@@ -102,6 +27,11 @@ struct poison_error : std::runtime_error {
 
 void finish_drain(self_ptr self, bool timed_out);
 
+/// Batches queued for the actor, no longer counted by the pump's back-pressure.
+void release(partition_state& st, const record_batch& batch) {
+  st.cfg.flow->in_flight -= static_cast<int64_t>(batch.records.size());
+}
+
 /// The partition cannot go on: it stops taking records, waits (up to the drain timeout) for the
 /// effects already produced, saves its offsets, and quits with the error, for the supervisor.
 void fail(self_ptr self, const std::string& what, errc code = errc::partition_failed) {
@@ -112,7 +42,7 @@ void fail(self_ptr self, const std::string& what, errc code = errc::partition_fa
   st.failure = caf::make_error(code, what);
   *st.cancel_recovery = true;
   for (const auto& batch : st.stash)
-    st.cfg.flow->in_flight -= static_cast<int64_t>(batch->records.size());
+    release(st, *batch);
   st.stash.clear();
   self->delayed_send(self, st.cfg.drain_timeout, timeout_atom::value);
   finish_drain(self, false);
@@ -121,53 +51,67 @@ void fail(self_ptr self, const std::string& what, errc code = errc::partition_fa
 /// Offsets and the changelog position, written with every batch.
 void write_meta(partition_state& st, partition_store::write_batch& batch) {
   for (const auto& [topic, offset] : st.tracker.watermarks())
-    batch.set_meta(acked_key(topic), offset);
-  batch.set_meta(changelog_key, st.changelog_next);
+    batch.set_meta(meta::acked(topic), offset);
+  batch.set_meta(meta::changelog, st.changelog_next);
 }
 
 /// How many times the record at `offset` of `topic` failed before (stored with the state).
 int64_t earlier_failures(const partition_state& st, const std::string& topic, int64_t offset) {
-  if (st.store->meta(poison_key(topic)).value_or(-1) != offset)
+  if (st.store->meta(meta::poison(topic)).value_or(-1) != offset)
     return 0;
-  return st.store->meta(poison_attempts_key(topic)).value_or(0);
+  return st.store->meta(meta::poison_attempts(topic)).value_or(0);
 }
 
-/// Commits the batch (state, offsets) and produces its effects: the changelog (last value per
-/// key) and the emits; their acknowledgement advances the commit watermark.
+/// Produces a batch's effects, registered with the commit tracker under its sequence number.
+void send_effects(self_ptr self, const pending_batch& effects,
+                  std::chrono::steady_clock::time_point fetched_at) {
+  auto& st = self->state;
+  const auto& graph = *st.cfg.graph;
+  auto table = graph.table_topic();
+  auto count = graph.persist ? static_cast<int64_t>(effects.changes.size()) : 0;
+  auto* ack = new batch_ack{caf::actor_cast<caf::actor>(self), effects.seq,
+                            st.changelog_expected, count};
+  st.changelog_expected += count;
+  st.tracker.add(effects.seq, effects.topic, effects.last_offset, fetched_at);
+  produce_effects({*st.cfg.producer, graph.persist ? &table : nullptr, st.cfg.partition,
+                   st.writer},
+                  effects, ack);
+  if (count > 0)
+    st.figures->emitted(table) += count;
+  for (const auto& o : effects.outputs)
+    ++st.figures->emitted(o.topic);
+}
+
+/// Commits the batch (state, offsets, and its effects as a pending batch) in one transaction,
+/// then produces the effects: the changelog (last value per key) and the emits. Their
+/// acknowledgement advances the commit watermark and forgets the pending batch.
 void commit_batch(self_ptr self, const std::string& topic, partition_store::write_batch& batch,
                   engine_context& ctx, int64_t last,
                   std::chrono::steady_clock::time_point fetched_at) {
   auto& st = self->state;
-  const auto& graph = *st.cfg.graph;
   write_meta(st, batch);
-  batch.commit();
-  if (last < 0)
+  if (last < 0) {
+    batch.commit();
     return; // only metadata changed
-  auto seq = st.next_seq++;
-  auto* ack = new batch_ack{caf::actor_cast<caf::actor>(self), seq};
-  if (graph.persist) {
-    auto table = graph.table_topic();
-    for (const auto& [key, value] : batch.changes()) {
-      ack->expect();
-      st.cfg.producer->produce(table, st.cfg.partition, key,
-                               value ? std::string_view{*value} : std::string_view{},
-                               ack->changelog());
-    }
-    // After the values (one partition, idempotent producer: order is kept).
-    ack->expect();
-    st.cfg.producer->produce(table, st.cfg.partition, marker_key(topic), std::to_string(last),
-                             ack->changelog());
-    st.figures->emitted(table) += static_cast<int64_t>(batch.changes().size()) + 1;
   }
-  for (const auto& e : ctx.emits()) {
-    ack->expect();
-    st.cfg.producer->produce(*e.topic, -1, e.key, e.value, ack->output(),
-                             e.headers.empty() ? nullptr : &e.headers);
-    ++st.figures->emitted(*e.topic);
+  pending_batch effects;
+  effects.seq = st.next_seq++;
+  effects.topic = topic;
+  effects.last_offset = last;
+  if (st.cfg.graph->persist) {
+    effects.changes.reserve(batch.changes().size());
+    for (const auto& [key, value] : batch.changes())
+      effects.changes.push_back({key, batch.before(key), value});
   }
-  st.tracker.add(seq, topic, last, fetched_at);
+  for (auto& e : ctx.emits())
+    effects.outputs.push_back({*e.topic, std::move(e.key), std::move(e.value),
+                               std::move(e.headers)});
+  if (!effects.changes.empty() || !effects.outputs.empty())
+    batch.put_pending(effects.seq, effects.encode());
+  batch.commit();
+  crash_point("after-commit");
+  send_effects(self, effects, fetched_at);
   st.figures->store_bytes = static_cast<int64_t>(st.store->bytes_used());
-  ack->armed();
 }
 
 /// Runs the behaviors over a batch, in one LMDB transaction. A record that fails is handled by
@@ -185,7 +129,7 @@ void process(self_ptr self, const record_batch& in) {
   int64_t last = -1;
   uint64_t count = 0;
   for (const auto* m : in.records) {
-    // Never apply a record twice: after a restart the consumer may start before `applied`.
+    // Never apply a record twice: the consumer may start before what the state holds.
     if (m->offset <= applied)
       continue;
     ctx.set_record(m);
@@ -210,11 +154,11 @@ void process(self_ptr self, const record_batch& in) {
         continue;
       } else {
         // Keep what the records before it did, and count the attempt.
-        batch.set_meta(poison_key(in.topic), m->offset);
-        batch.set_meta(poison_attempts_key(in.topic), attempts);
+        batch.set_meta(meta::poison(in.topic), m->offset);
+        batch.set_meta(meta::poison_attempts(in.topic), attempts);
         if (last >= 0) {
           applied = last;
-          batch.set_meta(applied_key(in.topic), applied);
+          batch.set_meta(meta::applied(in.topic), applied);
         }
         commit_batch(self, in.topic, batch, ctx, last, in.fetched_at);
         *st.cfg.records += count;
@@ -230,17 +174,34 @@ void process(self_ptr self, const record_batch& in) {
   if (last < 0)
     return;
   applied = last;
-  batch.set_meta(applied_key(in.topic), applied);
+  batch.set_meta(meta::applied(in.topic), applied);
   commit_batch(self, in.topic, batch, ctx, last, in.fetched_at);
   *st.cfg.records += count;
   st.figures->processed(in.topic) += static_cast<int64_t>(count);
 }
 
+/// False while the member's lease is out: it may have lost its partitions without knowing.
+bool may_write(self_ptr self) {
+  auto& st = self->state;
+  if (st.holding)
+    return false;
+  if (!st.cfg.lease || st.cfg.lease->valid())
+    return true;
+  {
+    st.holding = true;
+    st.log->warn("[{}] partition {}: the group has not confirmed this member for {} ms; "
+                 "holding its records until it does (or the partition is revoked)",
+                 st.cfg.graph->group, st.cfg.partition, st.cfg.lease->duration().count());
+    self->delayed_send(self, std::chrono::milliseconds{100}, lease_atom::value);
+  }
+  return false;
+}
+
 void handle_batch(self_ptr self, const record_batch_ptr& batch) {
   auto& st = self->state;
-  if (st.failure) {
-    // Dropped: the restarted partition fetches them again from its durable offset.
-  } else if (st.recovering) {
+  if (st.failure || st.drain) {
+    // Dropped: whoever processes the partition next fetches them again.
+  } else if (st.recovering || !may_write(self)) {
     st.stash.push_back(batch);
     return;
   } else {
@@ -252,7 +213,22 @@ void handle_batch(self_ptr self, const record_batch_ptr& batch) {
       fail(self, e.what());
     }
   }
-  st.cfg.flow->in_flight -= static_cast<int64_t>(batch->records.size());
+  release(st, *batch);
+}
+
+/// Processes what was stashed (during recovery, or while the lease was out).
+void process_stash(self_ptr self) {
+  auto& st = self->state;
+  auto stash = std::move(st.stash);
+  st.stash.clear();
+  for (std::size_t i = 0; i < stash.size(); ++i) {
+    handle_batch(self, stash[i]);
+    if (st.holding) { // the lease ran out again: keep the rest, in order
+      st.stash.insert(st.stash.end(), stash.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                      stash.end());
+      return;
+    }
+  }
 }
 
 /// Ends a drain (revocation, stop) or a failure once nothing is in flight (or the time is up):
@@ -261,11 +237,11 @@ void finish_drain(self_ptr self, bool timed_out) {
   auto& st = self->state;
   if (!st.drain && !st.failure)
     return;
-  if (!timed_out && (st.recovering || st.tracker.pending() > 0))
+  if (!timed_out && (st.recovering || (st.tracker.pending() > 0 && !st.abandoned)))
     return;
   if (timed_out && st.tracker.pending() > 0)
     st.log->warn("[{}] partition {}: drain timed out with {} batches unacknowledged; their "
-                 "records will be processed again",
+                 "effects are sent again by the next owner of this store, or processed again",
                  st.cfg.graph->group, st.cfg.partition, st.tracker.pending());
   try {
     partition_store::write_batch batch{*st.store};
@@ -275,6 +251,9 @@ void finish_drain(self_ptr self, bool timed_out) {
     st.log->error("[{}] partition {}: cannot save offsets: {}", st.cfg.graph->group,
                   st.cfg.partition, e.what());
   }
+  for (const auto& batch : st.stash)
+    release(st, *batch);
+  st.stash.clear();
   if (st.drain) {
     offset_map acked{st.tracker.watermarks().begin(), st.tracker.watermarks().end()};
     st.drain->deliver(acked);
@@ -286,6 +265,8 @@ void finish_drain(self_ptr self, bool timed_out) {
     self->quit();
 }
 
+/// Runs the hand-over rule on a thread of its own (the changelog read blocks); the store is
+/// the thread's alone until it reports back with restored_atom.
 void start_recovery(self_ptr self) {
   auto& st = self->state;
   const auto& graph = *st.cfg.graph;
@@ -294,80 +275,54 @@ void start_recovery(self_ptr self) {
   auto cancel = st.cancel_recovery;
   auto kafka = st.cfg.kafka;
   auto topic = graph.table_topic();
+  auto inputs = graph.input_topics();
   auto partition = st.cfg.partition;
-  auto from = st.changelog_next;
   auto parent = caf::actor_cast<caf::actor>(self);
   auto* figures = st.figures.get(); // outlives the thread: the state joins it
   figures->recovery_progress = 0;
   set_partition_status(figures->registry, partition, partition_status::recovering);
-  // The read blocks: it runs on a thread of its own, and is the only user of the store until
-  // it reports back.
   st.recovery = std::thread{[=] {
     auto log = logger("recovery", topic, partition);
     auto started = std::chrono::steady_clock::now();
     try {
       uint64_t done = 0;
       auto last_log = started;
-      // Values count only once a marker vouches for them; values after the last marker belong
-      // to a batch whose input records will be processed again, and are left out.
-      std::vector<std::pair<std::string, std::optional<std::string>>> unvouched;
       int64_t begin = 0;
       int64_t end = 0;
-      auto result = read_partition(kafka, topic, partition, from, *cancel,
-                                   [&](rd_kafka_message_t** msgs, size_t n) {
-        partition_store::write_batch batch{*store};
-        for (size_t i = 0; i < n; ++i) {
-          auto key = key_of(msgs[i]);
-          std::optional<std::string> value;
-          if (msgs[i]->payload != nullptr)
-            value.emplace(static_cast<const char*>(msgs[i]->payload), msgs[i]->len);
-          if (!key.starts_with(marker_prefix)) {
-            unvouched.emplace_back(std::string{key}, std::move(value));
-            continue;
+      changelog_source source = [&](int64_t from, const auto& apply) -> int64_t {
+        return read_partition(kafka, topic, partition, from, *cancel,
+                              [&](rd_kafka_message_t** msgs, size_t n) {
+          std::vector<changelog_record> chunk;
+          chunk.reserve(n);
+          for (size_t i = 0; i < n; ++i)
+            chunk.push_back(parse_changelog_record(msgs[i]));
+          apply(chunk);
+          crash_point("during-recovery");
+          done += n;
+          figures->recovered += static_cast<int64_t>(n);
+          figures->recovery_progress =
+            (msgs[n - 1]->offset + 1 - begin) * 1000 / std::max<int64_t>(1, end - begin);
+          auto now = std::chrono::steady_clock::now();
+          if (now - last_log > std::chrono::seconds{2}) {
+            last_log = now;
+            double secs = std::chrono::duration<double>(now - started).count();
+            log->info("[{}/{}] recovering: {} records at offset {} ({:.0f}/s)", topic,
+                      partition, done, msgs[n - 1]->offset, done / secs);
           }
-          for (auto& [k, v] : unvouched) {
-            if (v)
-              batch.put(k, *v);
-            else
-              batch.erase(k);
-          }
-          unvouched.clear();
-          auto input = std::string{key.substr(marker_prefix.size())};
-          int64_t offset = value ? std::stoll(*value) : -1;
-          for (const auto& name : {applied_key(input), acked_key(input)})
-            if (store->meta(name).value_or(-1) < offset)
-              batch.set_meta(name, offset);
-          batch.set_meta(changelog_key, msgs[i]->offset + 1);
-        }
-        batch.commit();
-        done += n;
-        figures->recovered += static_cast<int64_t>(n);
-        figures->recovery_progress =
-          (msgs[n - 1]->offset + 1 - begin) * 1000 / std::max<int64_t>(1, end - begin);
-        auto now = std::chrono::steady_clock::now();
-        if (now - last_log > std::chrono::seconds{2}) {
-          last_log = now;
-          double secs = std::chrono::duration<double>(now - started).count();
-          log->info("[{}/{}] recovering: {} records at offset {} ({:.0f}/s)", topic, partition,
-                    done, msgs[n - 1]->offset, done / secs);
-        }
-      }, std::chrono::minutes{5}, [&](int64_t b, int64_t e) {
-        begin = b;
-        end = e;
-      });
-      if (!unvouched.empty())
-        log->info("[{}/{}] {} changelog records after the last checkpoint left out: their "
-                  "input records are processed again",
-                  topic, partition, unvouched.size());
+        }, std::chrono::minutes{5}, [&](int64_t b, int64_t e) {
+          begin = b;
+          end = e;
+        }).next_offset;
+      };
+      auto result = std::make_shared<handover_result>(take_over(*store, inputs, source));
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
                       .count();
-      if (result.records > 0)
-        log->info("[{}/{}] recovered {} records ({:.1f} MB) in {:.2f} s ({:.0f} records/s)",
-                  topic, partition, result.records, result.bytes / 1e6, secs,
-                  result.records / std::max(secs, 1e-9));
-      caf::anon_send(parent, restored_atom::value, std::string{});
+      if (done > 0)
+        log->info("[{}/{}] recovered {} records in {:.2f} s ({:.0f} records/s)", topic,
+                  partition, done, secs, done / std::max(secs, 1e-9));
+      caf::anon_send(parent, restored_atom::value, result, std::string{});
     } catch (const std::exception& e) {
-      caf::anon_send(parent, restored_atom::value, std::string{e.what()});
+      caf::anon_send(parent, restored_atom::value, handover_ptr{}, std::string{e.what()});
     }
   }};
 }
@@ -379,6 +334,85 @@ void on_ready(partition_state& st) {
     st.counted_ready = true;
     ++*st.cfg.ready;
   }
+}
+
+/// The store is reconciled: take the position it found, send the pending batches again, and
+/// process what arrived meanwhile.
+void on_restored(self_ptr self, const handover_result& r) {
+  auto& st = self->state;
+  const auto& graph = *st.cfg.graph;
+  static constexpr const char* paths[] = {"current", "stale (another member wrote since)",
+                                          "from Partita 0.1 with unacknowledged records: "
+                                          "rebuilt"};
+  if (r.taken != handover_result::path::current || !r.resend.empty() || r.superseded > 0 ||
+      r.left_out > 0)
+    st.log->info("[{}] partition {}: store {}; {} changelog records read, {} of superseded "
+                 "owners ignored, {} of unfinished batches left out; {} pending batches "
+                 "rolled back, {} sent again; writing as {}",
+                 graph.group, st.cfg.partition, paths[static_cast<int>(r.taken)], r.records,
+                 r.superseded, r.left_out, r.rolled_back, r.resend.size(),
+                 encode_writer(r.writer));
+  st.writer = r.writer;
+  st.changelog_expected = r.changelog_end;
+  st.changelog_next = st.store->meta(meta::changelog).value_or(0);
+  for (const auto& topic : graph.input_topics()) {
+    st.applied[topic] = r.applied.at(topic);
+    // Kafka's commit may lag what the store holds acknowledged (a crash before the commit):
+    // hand it the store's offsets, which nothing fetched from now on may otherwise advance.
+    auto acked = st.store->meta(meta::acked(topic)).value_or(-1);
+    st.tracker.restore(topic, acked);
+    if (acked >= 0)
+      st.cfg.commit(topic, st.cfg.partition, acked + 1);
+  }
+  for (const auto& b : r.resend) {
+    st.next_seq = std::max(st.next_seq, b.seq + 1);
+    send_effects(self, b, std::chrono::steady_clock::now());
+  }
+  on_ready(st);
+  process_stash(self);
+}
+
+/// Every effect of batch `seq` is acknowledged: the watermark moves over the batches now done
+/// in order, whose pending records are forgotten in the same transaction as the new offsets.
+void on_acked(self_ptr self, uint64_t seq, int64_t changelog_last, const std::string& error,
+              bool foreign) {
+  auto& st = self->state;
+  if (!error.empty())
+    return fail(self, "producing effects failed: " + error);
+  if (foreign) {
+    st.abandoned = true;
+    return fail(self, "its changelog records landed after records of another writer: another "
+                      "member owns this partition now");
+  }
+  if (changelog_last >= 0)
+    st.changelog_acked[seq] = changelog_last;
+  auto& latency = st.figures->commit_latency;
+  auto now = std::chrono::steady_clock::now();
+  std::vector<uint64_t> passed;
+  bool advanced = st.tracker.ack(seq, [&](uint64_t done, std::chrono::steady_clock::time_point f) {
+    latency.sum += std::chrono::duration_cast<std::chrono::microseconds>(now - f).count();
+    ++latency.count;
+    passed.push_back(done);
+    if (auto i = st.changelog_acked.find(done); i != st.changelog_acked.end()) {
+      st.changelog_next = std::max(st.changelog_next, i->second + 1);
+      st.changelog_acked.erase(i);
+    }
+  });
+  if (advanced) {
+    try {
+      partition_store::write_batch batch{*st.store};
+      for (auto done : passed)
+        batch.erase_pending(done);
+      write_meta(st, batch);
+      batch.commit();
+    } catch (const std::exception& e) {
+      return fail(self, e.what());
+    }
+    crash_point("before-offset-commit");
+    for (const auto& [topic, offset] : st.tracker.watermarks())
+      st.cfg.commit(topic, st.cfg.partition, offset + 1);
+  }
+  finish_drain(self, false);
 }
 
 } // namespace
@@ -400,75 +434,55 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
   st.figures = std::make_unique<partition_actor_figures>(*st.cfg.figures, st.cfg.partition);
   try {
     st.store = std::make_shared<partition_store>(st.cfg.store);
-    partition_store::write_batch fix{*st.store};
-    for (const auto& topic : graph.input_topics()) {
-      auto applied = st.store->meta(applied_key(topic)).value_or(-1);
-      auto acked = st.store->meta(acked_key(topic)).value_or(-1);
-      if (acked >= 0)
+    // The consumer starts at the acknowledged offsets (or the group's commit, if further): no
+    // later than what the reconciled store will hold, which process() skips.
+    for (const auto& topic : graph.input_topics())
+      if (auto acked = st.store->meta(meta::acked(topic)).value_or(-1); acked >= 0)
         st.tracker.restore(topic, acked);
-      if (applied > acked) {
-        // Stopped before those records' effects were acknowledged: process them again.
-        st.log->warn("[{}] partition {}: {} offsets {}..{} were applied but not acknowledged; "
-                     "processing them again",
-                     graph.group, st.cfg.partition, topic, acked + 1, applied);
-        applied = acked;
-        fix.set_meta(applied_key(topic), applied);
-      }
-      st.applied[topic] = applied;
-    }
-    fix.commit();
-    st.changelog_next = st.store->meta(changelog_key).value_or(0);
     st.figures->store_bytes = static_cast<int64_t>(st.store->bytes_used());
   } catch (const std::exception& e) {
     st.log->error("[{}] partition {} cannot start: {}", graph.group, st.cfg.partition, e.what());
     self->quit(caf::make_error(errc::partition_failed, e.what()));
     return {};
   }
-  if (graph.persist)
+  if (graph.persist) {
     start_recovery(self);
-  else
-    on_ready(st);
+  } else {
+    // No changelog to read: only pending outputs to send again, at once.
+    try {
+      on_restored(self, take_over(*st.store, graph.input_topics(),
+                                  [](int64_t, const auto&) { return int64_t{0}; }));
+    } catch (const std::exception& e) {
+      fail(self, e.what());
+    }
+  }
   return {
     [=](batch_atom, const record_batch_ptr& batch) { handle_batch(self, batch); },
-    [=](acked_atom, uint64_t seq, int64_t changelog_last, const std::string& error) {
-      auto& st = self->state;
-      if (!error.empty())
-        return fail(self, "producing effects failed: " + error);
-      if (changelog_last >= st.changelog_next)
-        st.changelog_next = changelog_last + 1;
-      auto& latency = st.figures->commit_latency;
-      auto now = std::chrono::steady_clock::now();
-      if (st.tracker.ack(seq, [&](std::chrono::steady_clock::time_point fetched) {
-            latency.sum += std::chrono::duration_cast<std::chrono::microseconds>(now - fetched)
-                             .count();
-            ++latency.count;
-          }))
-        for (const auto& [topic, offset] : st.tracker.watermarks())
-          st.cfg.commit(topic, st.cfg.partition, offset + 1);
-      finish_drain(self, false);
-    },
-    [=](restored_atom, const std::string& error) {
+    [=](acked_atom, uint64_t seq, int64_t changelog_last, const std::string& error,
+        bool foreign) { on_acked(self, seq, changelog_last, error, foreign); },
+    [=](restored_atom, const handover_ptr& result, const std::string& error) {
       auto& st = self->state;
       st.recovering = false;
       if (st.drain || st.failure) // cancelled, or no longer needed
         return finish_drain(self, false);
       if (!error.empty())
         return fail(self, "recovery from the changelog failed: " + error);
-      // The changelog's checkpoints may show more applied than this store knew.
-      for (const auto& topic : st.cfg.graph->input_topics()) {
-        auto applied = st.store->meta(applied_key(topic)).value_or(-1);
-        if (applied > st.applied[topic]) {
-          st.applied[topic] = applied;
-          st.tracker.restore(topic, applied);
-          st.cfg.commit(topic, st.cfg.partition, applied + 1);
-        }
-      }
-      st.changelog_next = std::max(st.changelog_next, st.store->meta(changelog_key).value_or(0));
-      on_ready(st);
-      auto stash = std::move(st.stash);
-      for (const auto& batch : stash)
-        handle_batch(self, batch);
+      on_restored(self, *result);
       finish_drain(self, false);
+    },
+    [=](lease_atom) {
+      auto& st = self->state;
+      if (st.failure || st.drain)
+        return;
+      if (!st.cfg.lease->valid()) {
+        self->delayed_send(self, std::chrono::milliseconds{100}, lease_atom::value);
+        return;
+      }
+      st.holding = false;
+      st.log->info("[{}] partition {}: membership confirmed again; processing {} held batches",
+                   st.cfg.graph->group, st.cfg.partition, st.stash.size());
+      if (!st.recovering)
+        process_stash(self);
     },
     [=](offsets_atom) -> offset_map {
       const auto& wm = self->state.tracker.watermarks();

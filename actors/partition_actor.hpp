@@ -1,6 +1,8 @@
 #pragma once
 
+#include "actors/changelog_format.hpp"
 #include "actors/commit_tracker.hpp"
+#include "actors/member_lease.hpp"
 #include "actors/messages.hpp"
 #include "actors/partition_figures.hpp"
 #include "persistence/partition_store.hpp"
@@ -48,6 +50,8 @@ struct partition_config {
   std::shared_ptr<std::atomic<int64_t>> ready;
   /// The processor's metrics: records per topic, state, store size, recovery, commit latency.
   std::shared_ptr<metrics> figures = std::make_shared<metrics>();
+  /// The member's lease on its partitions; null: never fenced (tests of one actor).
+  std::shared_ptr<const member_lease> lease;
 };
 
 /// State of a partition actor. Owns the partition's LMDB store.
@@ -60,13 +64,23 @@ struct partition_state {
   /// Last input offset applied to the table, by topic.
   std::map<std::string, int64_t> applied;
   commit_tracker tracker;
-  /// Next changelog offset not known to be in the table.
+  /// The changelog position of the store: every record before it is in the table.
   int64_t changelog_next = 0;
+  /// Where this writer's next changelog record should land.
+  int64_t changelog_expected = 0;
+  /// Last changelog offset of each acknowledged batch the commit watermark has not passed.
+  std::map<uint64_t, int64_t> changelog_acked;
+  writer_id writer;
   bool recovering = false;
+  /// Batches are held (stashed) because the member's lease ran out.
+  bool holding = false;
+  /// The partition failed because another member writes its changelog: what is in flight
+  /// will never count, so a failure does not wait for it.
+  bool abandoned = false;
   bool counted_ready = false;
   std::shared_ptr<std::atomic<bool>> cancel_recovery = std::make_shared<std::atomic<bool>>(false);
   std::thread recovery;
-  /// Batches that arrived during recovery, processed once it ends.
+  /// Batches that arrived during recovery or while the lease is out, processed after.
   std::vector<record_batch_ptr> stash;
   uint64_t next_seq = 0;
   std::optional<caf::response_promise> drain;
@@ -81,19 +95,21 @@ struct partition_state {
 ///  One Kafka partition of a group (that partition of every input topic), with its LMDB state.
 ///
 ///           spawn
-///             |  open store; applied := acked (re-process what was never acknowledged)
+///             |  open store; answer the acknowledged offsets (where the consumer starts)
 ///             v
 ///       +------------+  restored   +-----------+  drain, nothing pending  +------+
 ///       | recovering | ----------> |  running  | -----------------------> | done |
-///       +------------+             +-----------+                          +------+
-///        batches are stashed        batch: behaviors, one LMDB txn, async produce
-///             |                     acked: advance the commit watermark
-///             |  error                 | error (recovery, LMDB, poison record)
+///       +------------+  re-send    +-----------+                          +------+
+///        the hand-over   pending    batch: behaviors, one LMDB txn (state, offsets, pending
+///        rule (handover  batches    effects), async produce; acked: advance the watermark
+///        .hpp); batches             lease out: hold batches until it is renewed
+///        are stashed                   |
+///             |  error                 | error (recovery, LMDB, poison record, foreign writer)
 ///             +-------------------> failing: drops batches, waits for the acks in flight,
 ///                                   saves offsets, quits with the error (supervisor restarts)
 ///
 /// Handles: batch_atom (record_batch_ptr), acked_atom (from delivery reports), offsets_atom,
-/// drain_atom (answers offset_map, then quits), get_atom (a table value).
+/// drain_atom (answers offset_map, then quits), get_atom (a table value), lease_atom.
 caf::behavior partition_actor(caf::stateful_actor<partition_state>* self, partition_config cfg);
 
 } // namespace partita

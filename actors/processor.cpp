@@ -7,6 +7,7 @@
 #include "actors/partition_actor.hpp"
 #include "runtime/kafka_producer.hpp"
 #include "runtime/logger.hpp"
+#include "persistence/state_dir_lock.hpp"
 #include "runtime/topic_admin.hpp"
 
 #include <caf/all.hpp>
@@ -114,6 +115,12 @@ void processor::run() {
   auto& d = *impl_;
   auto log = logger("processor");
   const auto& graph = *d.graph;
+  std::optional<state_dir_lock> lock;
+  try {
+    lock.emplace(d.cfg.state_dir / graph.group);
+  } catch (const store_error& e) {
+    throw config_error(e.what());
+  }
   kafka_properties kafka = d.cfg.kafka;
   if (!d.cfg.brokers.empty())
     kafka["bootstrap.servers"] = d.cfg.brokers;
@@ -158,8 +165,14 @@ void processor::run() {
     d.sys = std::make_unique<caf::actor_system>(*d.sys_cfg);
   }
   auto consumer = overridden(kafka, d.cfg.consumer);
+  // A member stops writing for its partitions half a session timeout after the coordinator
+  // last confirmed it: well before the group may give them to another member.
+  auto session = consumer.contains("session.timeout.ms")
+                   ? std::chrono::milliseconds{std::stoll(consumer.at("session.timeout.ms"))}
+                   : std::chrono::milliseconds{45000};
+  auto lease = std::make_shared<member_lease>(session / 2);
   pump_config pc{d.graph,         consumer,      d.cfg.from, d.cfg.max_in_flight,
-                 d.cfg.drain_timeout, d.cfg.restart, d.figures};
+                 d.cfg.drain_timeout, d.cfg.restart, d.figures, lease};
   auto spawn = [&](int32_t p, std::shared_ptr<partition_flow> flow, commit_fn commit) {
     partition_config cfg;
     cfg.graph = d.graph;
@@ -177,6 +190,7 @@ void processor::run() {
     cfg.records = d.records;
     cfg.ready = d.ready;
     cfg.figures = d.figures;
+    cfg.lease = lease;
     return d.sys->spawn(partition_actor, std::move(cfg));
   };
   {

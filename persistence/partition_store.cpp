@@ -69,7 +69,7 @@ partition_store::partition_store(store_config cfg) : cfg_(std::move(cfg)) {
     throw store_error("cannot create state directory " + cfg_.dir.string() + ": " + ec.message());
   if (int rc = mdb_env_create(&env_); rc != 0)
     fail("env_create", rc, cfg_.dir);
-  mdb_env_set_maxdbs(env_, 2);
+  mdb_env_set_maxdbs(env_, 3);
   // Never shrink an existing map: LMDB keeps the larger of this and the file's own size.
   mdb_env_set_mapsize(env_, cfg_.initial_map_size);
   // MDB_NOTLS: an actor may run on a different thread for each message.
@@ -84,6 +84,8 @@ partition_store::partition_store(store_config cfg) : cfg_(std::move(cfg)) {
     fail("dbi_open(table)", rc, cfg_.dir);
   if (int rc = mdb_dbi_open(t.get(), "meta", MDB_CREATE, &meta_dbi_); rc != 0)
     fail("dbi_open(meta)", rc, cfg_.dir);
+  if (int rc = mdb_dbi_open(t.get(), "pending", MDB_CREATE, &pending_dbi_); rc != 0)
+    fail("dbi_open(pending)", rc, cfg_.dir);
   if (int rc = t.commit(); rc != 0)
     fail("commit", rc, cfg_.dir);
 }
@@ -92,7 +94,8 @@ partition_store::partition_store(partition_store&& other) noexcept
   : cfg_(std::move(other.cfg_)),
     env_(std::exchange(other.env_, nullptr)),
     table_dbi_(other.table_dbi_),
-    meta_dbi_(other.meta_dbi_) {
+    meta_dbi_(other.meta_dbi_),
+    pending_dbi_(other.pending_dbi_) {
 }
 
 partition_store& partition_store::operator=(partition_store&& other) noexcept {
@@ -103,6 +106,7 @@ partition_store& partition_store::operator=(partition_store&& other) noexcept {
     env_ = std::exchange(other.env_, nullptr);
     table_dbi_ = other.table_dbi_;
     meta_dbi_ = other.meta_dbi_;
+    pending_dbi_ = other.pending_dbi_;
   }
   return *this;
 }
@@ -184,6 +188,39 @@ void partition_store::for_each(
   mdb_cursor_close(cur);
 }
 
+namespace {
+
+/// Sequence numbers as big-endian keys, so that LMDB's order is theirs.
+std::string seq_key(uint64_t seq) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i, seq >>= 8)
+    out[static_cast<std::size_t>(i)] = static_cast<char>(seq & 0xff);
+  return out;
+}
+
+uint64_t seq_of(std::string_view key) {
+  uint64_t seq = 0;
+  for (char c : key)
+    seq = (seq << 8) | static_cast<unsigned char>(c);
+  return seq;
+}
+
+} // namespace
+
+void partition_store::for_each_pending(
+  const std::function<void(uint64_t, std::string_view)>& fn) const {
+  txn t{env_, MDB_RDONLY, cfg_.dir};
+  MDB_cursor* cur = nullptr;
+  if (int rc = mdb_cursor_open(t.get(), pending_dbi_, &cur); rc != 0)
+    fail("cursor_open", rc, cfg_.dir);
+  MDB_val k;
+  MDB_val v;
+  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+    fn(seq_of(to_view(k)), to_view(v));
+  mdb_cursor_close(cur);
+}
+
 void partition_store::clear() {
   txn t{env_, 0, cfg_.dir};
   if (int rc = mdb_drop(t.get(), table_dbi_, 0); rc != 0)
@@ -199,11 +236,9 @@ void partition_store::grow() {
   spdlog::info("[store {}] map full, grown to {} MiB", cfg_.dir.string(), next >> 20);
 }
 
-int partition_store::try_apply(
-  const std::unordered_map<std::string, std::optional<std::string>>& changes,
-  const std::unordered_map<std::string, int64_t>& meta) {
+int partition_store::try_apply(const write_batch& batch) {
   txn t{env_, 0, cfg_.dir};
-  for (const auto& [key, value] : changes) {
+  for (const auto& [key, value] : batch.changes_) {
     MDB_val k = to_val(key);
     int rc = 0;
     if (value) {
@@ -215,22 +250,33 @@ int partition_store::try_apply(
     if (rc != 0)
       return rc; // aborted by txn's destructor
   }
-  for (const auto& [name, value] : meta) {
+  for (const auto& [name, value] : batch.meta_) {
     auto text = std::to_string(value);
     MDB_val k = to_val(name);
     MDB_val v = to_val(text);
     if (int rc = mdb_put(t.get(), meta_dbi_, &k, &v, 0); rc != 0)
       return rc;
   }
+  for (const auto& [seq, bytes] : batch.pending_) {
+    auto name = seq_key(seq);
+    MDB_val k = to_val(name);
+    int rc = 0;
+    if (bytes) {
+      MDB_val v = to_val(*bytes);
+      rc = mdb_put(t.get(), pending_dbi_, &k, &v, 0);
+    } else if (rc = mdb_del(t.get(), pending_dbi_, &k, nullptr); rc == MDB_NOTFOUND) {
+      rc = 0;
+    }
+    if (rc != 0)
+      return rc;
+  }
   return t.commit();
 }
 
-void partition_store::apply(
-  const std::unordered_map<std::string, std::optional<std::string>>& changes,
-  const std::unordered_map<std::string, int64_t>& meta) {
+void partition_store::apply(const write_batch& batch) {
   for (;;) {
     // No transaction is open here, as mdb_env_set_mapsize requires.
-    int rc = try_apply(changes, meta);
+    int rc = try_apply(batch);
     if (rc == 0)
       return;
     if (rc == MDB_MAP_FULL)
@@ -250,6 +296,14 @@ void partition_store::write_batch::erase(std::string_view key) {
   changes_.insert_or_assign(std::string{key}, std::nullopt);
 }
 
+void partition_store::write_batch::put_pending(uint64_t seq, std::string bytes) {
+  pending_.insert_or_assign(seq, std::move(bytes));
+}
+
+void partition_store::write_batch::erase_pending(uint64_t seq) {
+  pending_.insert_or_assign(seq, std::nullopt);
+}
+
 void partition_store::write_batch::set_meta(std::string_view name, int64_t value) {
   meta_.insert_or_assign(std::string{name}, value);
 }
@@ -264,20 +318,36 @@ void partition_store::write_batch::close_reader() {
 }
 
 std::optional<std::string> partition_store::write_batch::get(std::string_view key) {
-  if (auto i = changes_.find(std::string{key}); i != changes_.end())
+  std::string name{key};
+  if (auto i = changes_.find(name); i != changes_.end())
+    return i->second;
+  return read_committed(key);
+}
+
+std::optional<std::string> partition_store::write_batch::read_committed(std::string_view key) {
+  std::string name{key};
+  if (auto i = read_.find(name); i != read_.end())
     return i->second;
   // One read transaction serves all reads of the batch.
   if (reader_ == nullptr)
     if (int rc = mdb_txn_begin(store_->env_, nullptr, MDB_RDONLY, &reader_); rc != 0)
       fail("txn_begin", rc, store_->cfg_.dir);
-  return read(reader_, store_->table_dbi_, key, store_->cfg_.dir);
+  auto value = read(reader_, store_->table_dbi_, key, store_->cfg_.dir);
+  read_.emplace(std::move(name), value);
+  return value;
+}
+
+std::optional<std::string> partition_store::write_batch::before(const std::string& key) {
+  if (auto i = read_.find(key); i != read_.end())
+    return i->second;
+  return read_committed(key);
 }
 
 void partition_store::write_batch::commit() {
   close_reader();
   if (empty())
     return;
-  store_->apply(changes_, meta_);
+  store_->apply(*this);
 }
 
 } // namespace partita

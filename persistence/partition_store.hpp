@@ -32,8 +32,9 @@ struct store_config {
   bool fsync = false;
 };
 
-/// The state of one Kafka partition of a group: its table (key -> value) and metadata (offsets),
-/// in one LMDB environment at `<state-dir>/<group>/<topic>.<partition>`.
+/// The state of one Kafka partition of a group: its table (key -> value), metadata (offsets)
+/// and pending effects (what committed batches produced, until Kafka acknowledges it), in one
+/// LMDB environment at `<state-dir>/<group>/<topic>.<partition>`.
 /// Move-only; closes the environment in its destructor. Not found is an empty optional;
 /// only real failures throw store_error.
 class partition_store {
@@ -68,6 +69,10 @@ public:
   /// Visits every committed key and value in key order.
   void for_each(const std::function<void(std::string_view, std::string_view)>& fn) const;
 
+  /// Visits the pending-effects records (sequence number, bytes) in sequence order: what
+  /// batches committed here and not yet known to be acknowledged by Kafka produced.
+  void for_each_pending(const std::function<void(uint64_t, std::string_view)>& fn) const;
+
   /// Changes collected in memory and applied in one LMDB write transaction by commit().
   /// Reads see the batch's own changes first. Nothing is written unless commit() is called.
   class write_batch {
@@ -80,24 +85,37 @@ public:
     void put(std::string_view key, std::string_view value);
     void erase(std::string_view key);
     void set_meta(std::string_view name, int64_t value);
+    /// Keeps the effects of batch `seq` (the caller's encoding) with the state.
+    void put_pending(uint64_t seq, std::string bytes);
+    /// Forgets the effects of batch `seq` (acknowledged, or rolled back).
+    void erase_pending(uint64_t seq);
     /// The value of `key` as this batch sees it.
     std::optional<std::string> get(std::string_view key);
     /// Applies all changes in one transaction, growing the map when it is full. A batch is
     /// committed once; its changes stay readable through changes().
     void commit();
-    bool empty() const { return changes_.empty() && meta_.empty(); }
+    bool empty() const { return changes_.empty() && meta_.empty() && pending_.empty(); }
     /// The batch's table changes: key -> new value, or nullopt for an erased key.
     const std::unordered_map<std::string, std::optional<std::string>>& changes() const {
       return changes_;
     }
+    /// The committed value of `key` before this batch (nullopt: absent). Call it before
+    /// commit(): the batch's pending-effects record keeps these, to roll the batch back.
+    std::optional<std::string> before(const std::string& key);
 
   private:
+    friend class partition_store;
     void close_reader();
+    std::optional<std::string> read_committed(std::string_view key);
 
     partition_store* store_;
     MDB_txn* reader_ = nullptr;
     std::unordered_map<std::string, std::optional<std::string>> changes_;
+    /// Committed values read by this batch, kept for before().
+    std::unordered_map<std::string, std::optional<std::string>> read_;
     std::unordered_map<std::string, int64_t> meta_;
+    /// Pending-effects records to write (value) or erase (nullopt), by sequence number.
+    std::unordered_map<uint64_t, std::optional<std::string>> pending_;
   };
 
 
@@ -106,16 +124,15 @@ public:
 
 private:
   friend class write_batch;
-  int try_apply(const std::unordered_map<std::string, std::optional<std::string>>& changes,
-                const std::unordered_map<std::string, int64_t>& meta);
-  void apply(const std::unordered_map<std::string, std::optional<std::string>>& changes,
-             const std::unordered_map<std::string, int64_t>& meta);
+  int try_apply(const write_batch& batch);
+  void apply(const write_batch& batch);
   void grow();
 
   store_config cfg_;
   MDB_env* env_ = nullptr;
   unsigned table_dbi_ = 0;
   unsigned meta_dbi_ = 0;
+  unsigned pending_dbi_ = 0;
 };
 
 } // namespace partita

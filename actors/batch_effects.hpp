@@ -1,0 +1,72 @@
+#pragma once
+
+#include "actors/changelog_format.hpp"
+#include "runtime/kafka_producer.hpp"
+
+#include <caf/all.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+namespace partita {
+
+/// Counts the delivery reports of one batch's records and tells the partition actor when the
+/// last one is in (acked_atom, seq, last changelog offset, error, foreign). Deletes itself then.
+/// `foreign` is true when the batch's changelog records did not land at the offsets expected
+/// for them: another writer wrote that changelog partition in between.
+class batch_ack {
+public:
+  batch_ack(caf::actor target, uint64_t seq, int64_t changelog_expected, int64_t changelog_count)
+    : target_(std::move(target)),
+      seq_(seq),
+      expected_(changelog_expected),
+      count_(changelog_count) {}
+
+  delivery_handler* changelog() { return &changelog_; }
+  delivery_handler* output() { return &output_; }
+  void expect() { ++pending_; }
+  /// Called once every record is handed to the producer.
+  void armed() { done(); }
+
+private:
+  struct part final : delivery_handler {
+    part(batch_ack* owner, bool is_changelog) : owner(owner), is_changelog(is_changelog) {}
+    void delivered(rd_kafka_resp_err_t err, int32_t, int64_t offset) override {
+      owner->delivered(err, is_changelog, offset);
+    }
+    batch_ack* owner;
+    bool is_changelog;
+  };
+
+  void delivered(rd_kafka_resp_err_t err, bool is_changelog, int64_t offset);
+  void done();
+
+  caf::actor target_;
+  uint64_t seq_;
+  int64_t expected_;
+  int64_t count_;
+  std::atomic<int> pending_{1}; // 1: not armed yet
+  std::mutex mtx_;
+  int64_t changelog_first_ = -1;
+  int64_t changelog_last_ = -1;
+  int64_t changelog_delivered_ = 0;
+  std::string error_;
+  part changelog_{this, true};
+  part output_{this, false};
+};
+
+/// Where a batch's effects go.
+struct effects_target {
+  kafka_producer& producer;
+  const std::string* table = nullptr; // the changelog topic; null for a group without a table
+  int32_t partition = 0;
+  writer_id writer;
+};
+
+/// Produces a batch's changelog records (the writer on each, the checkpoint on the last) and
+/// its outputs, counted by `ack`, which it arms.
+void produce_effects(const effects_target& to, const pending_batch& batch, batch_ack* ack);
+
+} // namespace partita

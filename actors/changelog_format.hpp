@@ -1,0 +1,94 @@
+#pragma once
+
+// How Partita writes a group's changelog (`<group>-table`) and what it keeps of a batch until
+// Kafka acknowledges it. The table topic holds only the keys behaviors wrote; what the engine
+// needs travels in record headers:
+//
+//   partita.writer      on every record: "<store>.<epoch>", the store (a random id kept in the
+//                       writing partition's LMDB) and the owner's epoch (one more than any epoch
+//                       in the changelog when that owner took the partition)
+//   partita.checkpoint  on the last record of a batch: "<input topic>=<offset>", the last input
+//                       offset whose effects the records up to here hold
+//
+// Changelogs of Partita 0.1 carried checkpoints as records of their own, keyed
+// "\0partita.applied:<input topic>"; they are still read.
+
+#include "runtime/graph_definition.hpp"
+
+#include <librdkafka/rdkafka.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace partita {
+
+inline constexpr const char* writer_header = "partita.writer";
+inline constexpr const char* checkpoint_header = "partita.checkpoint";
+/// The header naming the input record an output record came from: "<topic>/<partition>/<offset>".
+inline constexpr const char* source_header = "partita.source";
+/// Key prefix of the checkpoint records of Partita 0.1's changelogs.
+inline constexpr std::string_view legacy_marker_prefix{"\0partita.applied:", 17};
+
+/// Who wrote a changelog record. {0, 0}: a record without the header (Partita 0.1, or a
+/// producer other than Partita).
+struct writer_id {
+  int64_t store = 0;
+  int64_t epoch = 0;
+  bool operator==(const writer_id&) const = default;
+};
+
+std::string encode_writer(writer_id w);
+
+/// "the records up to here hold every input record of `topic` up to `offset`"
+struct checkpoint {
+  std::string topic;
+  int64_t offset = -1;
+};
+
+std::string encode_checkpoint(const checkpoint& c);
+
+/// One changelog record, as the readers of a changelog see it.
+struct changelog_record {
+  int64_t offset = 0;
+  std::string key;
+  std::optional<std::string> value; // nullopt: a tombstone
+  writer_id writer;
+  std::optional<checkpoint> vouches; // the batch it ends, if it ends one
+  bool legacy_marker = false;        // a 0.1 checkpoint record: `vouches` holds its meaning
+};
+
+/// Reads a fetched record of a changelog. Throws std::invalid_argument for a Partita header
+/// that does not parse.
+changelog_record parse_changelog_record(const rd_kafka_message_t* m);
+
+/// The effects of one batch, kept in LMDB with the state until Kafka acknowledges them: its
+/// changelog records (with each key's value before the batch, to roll it back) and its
+/// outputs. A member restarted on its store sends them again instead of processing the batch
+/// again.
+struct pending_batch {
+  struct change {
+    std::string key;
+    std::optional<std::string> before;
+    std::optional<std::string> after;
+  };
+  struct output {
+    std::string topic;
+    std::string key;
+    std::string value;
+    std::vector<header> headers;
+  };
+  uint64_t seq = 0;
+  std::string topic;      // its input topic
+  int64_t last_offset = -1; // its last input offset
+  std::vector<change> changes;
+  std::vector<output> outputs;
+
+  std::string encode() const;
+  /// Throws std::invalid_argument for bytes that are not a pending batch.
+  static pending_batch decode(uint64_t seq, std::string_view bytes);
+};
+
+} // namespace partita

@@ -1,0 +1,55 @@
+#include "actors/changelog_replay.hpp"
+
+#include "actors/partition_meta.hpp"
+
+#include <algorithm>
+
+namespace partita {
+
+changelog_replay::changelog_replay(partition_store& store)
+  : store_(store), epoch_seen_(store.meta(meta::epoch_seen).value_or(0)) {
+}
+
+void changelog_replay::apply(const std::vector<changelog_record>& records) {
+  partition_store::write_batch batch{store_};
+  for (const auto& r : records) {
+    if (r.legacy_marker) {
+      ++legacy_markers_;
+    } else {
+      if (r.writer.epoch < epoch_seen_) {
+        ++superseded_;
+        continue;
+      }
+      if (!(r.writer == current_)) {
+        left_out_ += buffer_.size();
+        buffer_.clear();
+        current_ = r.writer;
+        epoch_seen_ = std::max(epoch_seen_, r.writer.epoch);
+      }
+      buffer_.push_back(r);
+    }
+    if (!r.vouches)
+      continue;
+    for (auto& v : buffer_) {
+      if (v.value)
+        batch.put(v.key, *v.value);
+      else
+        batch.erase(v.key);
+    }
+    buffer_.clear();
+    const auto& [topic, offset] = *r.vouches;
+    auto known = applied_.find(topic);
+    if (known == applied_.end())
+      known = applied_.emplace(topic, store_.meta(meta::applied(topic)).value_or(-1)).first;
+    if (offset > known->second) {
+      known->second = offset;
+      batch.set_meta(meta::applied(topic), offset);
+      batch.set_meta(meta::acked(topic), offset);
+    }
+    batch.set_meta(meta::changelog, r.offset + 1);
+    batch.set_meta(meta::epoch_seen, epoch_seen_);
+  }
+  batch.commit();
+}
+
+} // namespace partita

@@ -1,0 +1,52 @@
+#pragma once
+
+#include "actors/changelog_format.hpp"
+#include "persistence/partition_store.hpp"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace partita {
+
+/// Applies a changelog partition's records, in offset order, to a partition store by the one
+/// reading rule of Partita's changelogs (docs/handover.md):
+///   - a record of an owner epoch lower than one already seen is ignored: its writer lost the
+///     partition (paused or cut off past its session) and was superseded;
+///   - records count once a checkpoint of their own writer vouches for them; a batch that
+///     never got its checkpoint (its writer crashed mid-batch) is left out when a record of
+///     another writer follows, or the read ends;
+///   - a checkpoint advances the store's applied and acknowledged offsets of its input topic,
+///     and the store's changelog position to the record after it.
+/// Records without Partita's headers (Partita 0.1) are vouched by 0.1's checkpoint records.
+class changelog_replay {
+public:
+  explicit changelog_replay(partition_store& store);
+
+  /// Applies `records` in one LMDB transaction.
+  void apply(const std::vector<changelog_record>& records);
+
+  /// The highest owner epoch seen so far.
+  int64_t epoch_seen() const { return epoch_seen_; }
+  /// Records ignored because a later owner had written before them.
+  uint64_t superseded() const { return superseded_; }
+  /// Records of batches left out because another writer followed them.
+  uint64_t left_out() const { return left_out_; }
+  /// Records read since the last checkpoint (left out if the read ends here).
+  std::size_t unvouched() const { return buffer_.size(); }
+  /// 0.1 checkpoint records read (keys a table topic should no longer hold).
+  uint64_t legacy_markers() const { return legacy_markers_; }
+
+private:
+  partition_store& store_;
+  int64_t epoch_seen_ = 0;
+  std::map<std::string, int64_t> applied_; // by input topic, as the store holds it
+  writer_id current_;
+  std::vector<changelog_record> buffer_;
+  uint64_t superseded_ = 0;
+  uint64_t left_out_ = 0;
+  uint64_t legacy_markers_ = 0;
+};
+
+} // namespace partita

@@ -1,0 +1,56 @@
+#pragma once
+
+#include "actors/changelog_format.hpp"
+#include "persistence/partition_store.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace partita {
+
+/// Reads a changelog partition from an offset to its end as of the start, in chunks of parsed
+/// records. Returns the end (the high watermark when the read began).
+using changelog_source = std::function<int64_t(
+  int64_t from, const std::function<void(std::vector<changelog_record>&)>& apply)>;
+
+/// Where a partition stands once its store is reconciled with the changelog.
+struct handover_result {
+  /// Last input offset, by topic, whose effects the table holds.
+  std::map<std::string, int64_t> applied;
+  /// This store's batches whose effects Kafka never acknowledged, to be sent again (their
+  /// effects are in the table). Empty when another writer wrote the changelog meanwhile.
+  std::vector<pending_batch> resend;
+  /// The identity to write the changelog with from now on (a new epoch).
+  writer_id writer;
+  /// Where the next changelog record of this writer lands, if nobody else writes.
+  int64_t changelog_end = 0;
+  /// What happened, for the log.
+  enum class path { current, rolled_back, rebuilt } taken = path::current;
+  uint64_t records = 0;   // changelog records read
+  uint64_t superseded = 0; // ignored: written by an owner superseded before
+  uint64_t left_out = 0;   // of batches that never got their checkpoint
+  std::size_t rolled_back = 0; // own pending batches undone
+};
+
+/// The hand-over rule (docs/handover.md): makes the store of a partition equal the changelog
+/// as of its last checkpoint plus — only while no other writer has written the changelog
+/// since — this store's own pending batches, which are then to be re-sent, not re-applied.
+///
+///   1. Read the changelog from the store's position (the table equals the changelog up to
+///      there, plus the pending batches). Records of this store's own writer are held back.
+///   2. No record of another writer: the store is current. The held records are a prefix of
+///      the pending batches' records; every pending batch is to be sent again.
+///   3. A record of another writer: the store is stale. Its pending batches are rolled back
+///      (each key to its value before them), then everything read is replayed by the reading
+///      rule (changelog_replay), the held records first.
+///   4. A store of Partita 0.1 with applied but unacknowledged records (no pending batches to
+///      roll back) is rebuilt from the start of the changelog.
+/// The result names the writer identity for the new owner: the store's id, with an epoch one
+/// higher than any in the changelog. Runs on a thread that may block (the read does).
+handover_result take_over(partition_store& store, const std::vector<std::string>& inputs,
+                          const changelog_source& read);
+
+} // namespace partita

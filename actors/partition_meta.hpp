@@ -1,0 +1,33 @@
+#pragma once
+
+// The names of a partition store's metadata (persistence/partition_store.hpp), in one place.
+
+#include <string>
+
+namespace partita::meta {
+
+/// Last input offset of `topic` whose effects the table holds.
+inline std::string applied(const std::string& topic) {
+  return "applied:" + topic;
+}
+/// Last input offset of `topic` whose effects are all acknowledged by Kafka.
+inline std::string acked(const std::string& topic) {
+  return "acked:" + topic;
+}
+/// The record of `topic` that failed last, and how many times.
+inline std::string poison(const std::string& topic) {
+  return "poison:" + topic;
+}
+inline std::string poison_attempts(const std::string& topic) {
+  return "poison-attempts:" + topic;
+}
+/// Next changelog offset not known to be in the table: the table equals the changelog up to
+/// here, plus the pending batches.
+inline constexpr const char* changelog = "changelog";
+/// This store's writer id in the changelog (random, never 0), and its epoch as owner.
+inline constexpr const char* writer = "writer";
+inline constexpr const char* epoch = "epoch";
+/// The highest owner epoch seen in the changelog up to `changelog`.
+inline constexpr const char* epoch_seen = "epoch-seen";
+
+} // namespace partita::meta
