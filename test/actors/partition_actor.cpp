@@ -145,7 +145,7 @@ CAF_TEST(records at or below the applied offset are never applied twice) {
   CAF_CHECK_EQUAL(commits.back().second, 4);
 }
 
-CAF_TEST(applied but unacknowledged records are processed again after a restart) {
+CAF_TEST(a store of Partita 0.1 with unacknowledged records processes them again) {
   {
     partition_store store{store_config{dir / "p0"}};
     partition_store::write_batch b{store};

@@ -27,7 +27,8 @@ std::string slurp(const std::string& path) {
 } // namespace
 
 child_process::child_process(const std::string& program, const std::vector<std::string>& args,
-                             const std::string& output_prefix)
+                             const std::string& output_prefix,
+                             const std::vector<std::string>& env)
   : out_path_(output_prefix + ".out"), err_path_(output_prefix + ".err") {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -40,7 +41,13 @@ child_process::child_process(const std::string& program, const std::vector<std::
   for (const auto& a : args)
     argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  int rc = posix_spawn(&pid_, program.c_str(), &actions, nullptr, argv.data(), environ);
+  std::vector<char*> envp;
+  for (char** e = environ; *e != nullptr; ++e)
+    envp.push_back(*e);
+  for (const auto& e : env)
+    envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  int rc = posix_spawn(&pid_, program.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0)
     throw std::runtime_error("cannot start " + program + ": " + std::strerror(rc));

@@ -11,8 +11,9 @@ namespace partita::test {
 /// kills it (SIGKILL) if it still runs.
 class child_process {
 public:
+  /// `env`: NAME=VALUE entries added to this process's environment for the child.
   child_process(const std::string& program, const std::vector<std::string>& args,
-                const std::string& output_prefix);
+                const std::string& output_prefix, const std::vector<std::string>& env = {});
   child_process(const child_process&) = delete;
   child_process& operator=(const child_process&) = delete;
   ~child_process();

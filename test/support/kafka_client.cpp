@@ -174,8 +174,7 @@ std::vector<int64_t> committed(const std::string& bootstrap, const std::string& 
 std::map<std::string, std::string> latest_by_key(const std::vector<kafka_record>& records) {
   std::map<std::string, std::string> out;
   for (const auto& r : records)
-    if (!r.key.starts_with(std::string_view{"\0partita.", 9})) // Partita's checkpoints
-      out[r.key] = r.value;
+    out[r.key] = r.value;
   return out;
 }
 

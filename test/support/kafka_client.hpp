@@ -38,7 +38,6 @@ std::vector<int64_t> committed(const std::string& bootstrap, const std::string& 
                                const std::string& topic, int partitions);
 
 /// The latest value per key of a topic, as a table would hold it (empty value: deleted).
-/// Partita's checkpoint records (keys starting "\0partita.") are left out.
 std::map<std::string, std::string> latest_by_key(const std::vector<kafka_record>& records);
 
 /// Counts records per key.

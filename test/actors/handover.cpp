@@ -1,0 +1,251 @@
+#define CAF_SUITE actors.handover
+
+// The hand-over rule (actors/handover.hpp) on stores of every kind — empty, current, stale,
+// ahead of the group's commit, of Partita 0.1 — against changelogs made record by record.
+
+#include "actors/handover.hpp"
+
+#include "actors/partition_meta.hpp"
+
+#include <caf/test/unit_test.hpp>
+
+#include <filesystem>
+
+#include <unistd.h>
+
+using namespace partita;
+
+namespace {
+
+const std::vector<std::string> inputs{"clicks"};
+
+changelog_record rec(int64_t offset, writer_id w, std::string key,
+                     std::optional<std::string> value, int64_t vouches = -1) {
+  changelog_record r;
+  r.offset = offset;
+  r.key = std::move(key);
+  r.value = std::move(value);
+  r.writer = w;
+  if (vouches >= 0)
+    r.vouches = checkpoint{"clicks", vouches};
+  return r;
+}
+
+changelog_record legacy_marker(int64_t offset, int64_t vouches) {
+  changelog_record r;
+  r.offset = offset;
+  r.key = std::string{legacy_marker_prefix} + "clicks";
+  r.value = std::to_string(vouches);
+  r.legacy_marker = true;
+  r.vouches = checkpoint{"clicks", vouches};
+  return r;
+}
+
+struct fixture {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("partita-handover-test-" + std::to_string(::getpid()));
+  std::unique_ptr<partition_store> store;
+  /// The changelog partition, from offset 0.
+  std::vector<changelog_record> log;
+  int64_t read_from = -1;
+
+  fixture() {
+    std::filesystem::remove_all(dir);
+    store = std::make_unique<partition_store>(store_config{dir});
+  }
+  ~fixture() {
+    store.reset();
+    std::filesystem::remove_all(dir);
+  }
+
+  handover_result take() {
+    return take_over(*store, inputs, [this](int64_t from, const auto& apply) {
+      read_from = from;
+      std::vector<changelog_record> chunk;
+      for (const auto& r : log)
+        if (r.offset >= from)
+          chunk.push_back(r);
+      if (!chunk.empty())
+        apply(chunk);
+      return static_cast<int64_t>(log.size());
+    });
+  }
+
+  /// Makes the store one that wrote the changelog up to `changelog` as `writer` and has the
+  /// batch `pending` (applied, not acknowledged) in its table.
+  void own(int64_t writer, int64_t changelog, int64_t acked, const pending_batch* pending) {
+    partition_store::write_batch b{*store};
+    b.set_meta(meta::writer, writer);
+    b.set_meta(meta::epoch, 1);
+    b.set_meta(meta::changelog, changelog);
+    b.set_meta(meta::acked("clicks"), acked);
+    b.set_meta(meta::applied("clicks"), pending ? pending->last_offset : acked);
+    if (pending) {
+      for (const auto& c : pending->changes)
+        b.put(c.key, *c.after);
+      b.put_pending(pending->seq, pending->encode());
+    }
+    b.commit();
+  }
+
+  std::string value(const std::string& key) { return store->get(key).value_or("(none)"); }
+};
+
+pending_batch one_pending() {
+  pending_batch p;
+  p.seq = 4;
+  p.topic = "clicks";
+  p.last_offset = 19;
+  p.changes.push_back({"alice", std::string{"2"}, std::string{"5"}});
+  p.changes.push_back({"bob", std::nullopt, std::string{"1"}});
+  p.outputs.push_back({"out", "alice", "five", {{"partita.source", "clicks/0/19"}}});
+  return p;
+}
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(handover_tests, fixture)
+
+CAF_TEST(a pending batch survives its encoding) {
+  auto p = one_pending();
+  auto q = pending_batch::decode(p.seq, p.encode());
+  CAF_CHECK_EQUAL(q.topic, "clicks");
+  CAF_CHECK_EQUAL(q.last_offset, 19);
+  CAF_REQUIRE_EQUAL(q.changes.size(), 2u);
+  CAF_CHECK_EQUAL(*q.changes[0].before, "2");
+  CAF_CHECK(!q.changes[1].before);
+  CAF_CHECK_EQUAL(*q.changes[1].after, "1");
+  CAF_REQUIRE_EQUAL(q.outputs.size(), 1u);
+  CAF_CHECK_EQUAL(q.outputs[0].headers[0].value, "clicks/0/19");
+  bool refused = false;
+  try {
+    pending_batch::decode(1, p.encode().substr(3));
+  } catch (const std::invalid_argument&) {
+    refused = true;
+  }
+  CAF_CHECK(refused);
+}
+
+CAF_TEST(an empty store takes the checkpointed values and leaves an unfinished batch out) {
+  writer_id a{11, 1};
+  log = {rec(0, a, "alice", "1"), rec(1, a, "bob", "1", 9), rec(2, a, "alice", "2")};
+  auto r = take();
+  CAF_CHECK_EQUAL(read_from, 0);
+  CAF_CHECK_EQUAL(value("alice"), "1");
+  CAF_CHECK_EQUAL(value("bob"), "1");
+  CAF_CHECK_EQUAL(r.applied.at("clicks"), 9);
+  CAF_CHECK_EQUAL(store->meta(meta::acked("clicks")).value_or(-1), 9);
+  CAF_CHECK_EQUAL(r.left_out, 1u);
+  CAF_CHECK(r.resend.empty());
+  CAF_CHECK_EQUAL(r.writer.epoch, 2); // above every epoch seen
+  CAF_CHECK_NOT_EQUAL(r.writer.store, 11);
+  CAF_CHECK_EQUAL(r.changelog_end, 3);
+}
+
+CAF_TEST(a current store keeps its pending batch to send again and reapplies nothing) {
+  auto p = one_pending();
+  own(7, 1, 9, &p);
+  writer_id self{7, 1};
+  // Before the crash, alice's record of the pending batch reached the changelog, bob's not.
+  log = {rec(0, self, "alice", "2", 9), rec(1, self, "alice", "5")};
+  auto r = take();
+  CAF_CHECK(r.taken == handover_result::path::current);
+  CAF_CHECK_EQUAL(read_from, 1);
+  CAF_REQUIRE_EQUAL(r.resend.size(), 1u);
+  CAF_CHECK_EQUAL(r.resend[0].seq, 4u);
+  CAF_CHECK_EQUAL(r.applied.at("clicks"), 19); // resumes after the pending batch
+  CAF_CHECK_EQUAL(value("alice"), "5");
+  CAF_CHECK_EQUAL(value("bob"), "1");
+  CAF_CHECK_EQUAL(r.writer.store, 7);
+  CAF_CHECK_EQUAL(r.writer.epoch, 2);
+  CAF_CHECK_EQUAL(r.changelog_end, 2);
+}
+
+CAF_TEST(a stale store rolls its pending batch back and takes what the other writer wrote) {
+  auto p = one_pending();
+  own(7, 1, 9, &p);
+  // Another member owned the partition meanwhile, processed up to 14 and counted alice 3.
+  log = {rec(0, {7, 1}, "alice", "2", 9), rec(1, {8, 2}, "alice", "3", 14)};
+  auto r = take();
+  CAF_CHECK(r.taken == handover_result::path::rolled_back);
+  CAF_CHECK_EQUAL(r.rolled_back, 1u);
+  CAF_CHECK(r.resend.empty());
+  CAF_CHECK_EQUAL(value("alice"), "3");
+  CAF_CHECK_EQUAL(value("bob"), "(none)"); // only the rolled-back batch had it
+  CAF_CHECK_EQUAL(r.applied.at("clicks"), 14);
+  size_t pending = 0;
+  store->for_each_pending([&](uint64_t, std::string_view) { ++pending; });
+  CAF_CHECK_EQUAL(pending, 0u);
+  CAF_CHECK_EQUAL(r.writer.epoch, 3);
+}
+
+CAF_TEST(own records before another writer count once the rollback is done) {
+  auto p = one_pending();
+  own(7, 1, 9, &p);
+  // The pending batch reached the changelog whole (checkpoint 19), then another member went on.
+  log = {rec(0, {7, 1}, "alice", "2", 9), rec(1, {7, 1}, "alice", "5"),
+         rec(2, {7, 1}, "bob", "1", 19), rec(3, {8, 2}, "bob", "2", 25)};
+  auto r = take();
+  CAF_CHECK(r.taken == handover_result::path::rolled_back);
+  CAF_CHECK_EQUAL(value("alice"), "5");
+  CAF_CHECK_EQUAL(value("bob"), "2");
+  CAF_CHECK_EQUAL(r.applied.at("clicks"), 25);
+}
+
+CAF_TEST(a store ahead of the group commit resumes after what it holds) {
+  own(7, 1, 30, nullptr);
+  log = {rec(0, {7, 1}, "alice", "9", 30)};
+  auto r = take();
+  CAF_CHECK_EQUAL(r.applied.at("clicks"), 30);
+  CAF_CHECK(r.taken == handover_result::path::current);
+}
+
+CAF_TEST(records of a superseded owner are ignored) {
+  writer_id old_owner{11, 2};
+  writer_id new_owner{12, 3};
+  log = {rec(0, new_owner, "alice", "1", 5), rec(1, old_owner, "alice", "99", 6),
+         rec(2, new_owner, "alice", "2", 7)};
+  auto r = take();
+  CAF_CHECK_EQUAL(value("alice"), "2");
+  CAF_CHECK_EQUAL(r.applied.at("clicks"), 7);
+  CAF_CHECK_EQUAL(r.superseded, 1u);
+  CAF_CHECK_EQUAL(r.writer.epoch, 4);
+}
+
+CAF_TEST(a batch cut short by its writer is left out when another writer follows) {
+  log = {rec(0, {11, 1}, "alice", "1"), rec(1, {12, 2}, "bob", "1", 3)};
+  auto r = take();
+  CAF_CHECK_EQUAL(value("alice"), "(none)");
+  CAF_CHECK_EQUAL(value("bob"), "1");
+  CAF_CHECK_EQUAL(r.left_out, 1u);
+}
+
+CAF_TEST(a changelog of Partita 0.1 still recovers) {
+  log = {rec(0, {}, "alice", "1"), rec(1, {}, "alice", "2"), legacy_marker(2, 4),
+         rec(3, {}, "bob", "1")};
+  auto r = take();
+  CAF_CHECK_EQUAL(value("alice"), "2");
+  CAF_CHECK_EQUAL(value("bob"), "(none)");
+  CAF_CHECK_EQUAL(value(std::string{legacy_marker_prefix} + "clicks"), "(none)");
+  CAF_CHECK_EQUAL(r.applied.at("clicks"), 4);
+  CAF_CHECK_EQUAL(store->meta(meta::changelog).value_or(-1), 3);
+}
+
+CAF_TEST(a store of Partita 0.1 with unacknowledged records is rebuilt from the changelog) {
+  {
+    partition_store::write_batch b{*store};
+    b.set_meta(meta::applied("clicks"), 9);
+    b.set_meta(meta::acked("clicks"), 4);
+    b.set_meta(meta::changelog, 3);
+    b.put("alice", "7"); // holds records 5..9, which are processed again
+    b.commit();
+  }
+  log = {rec(0, {}, "alice", "2"), legacy_marker(1, 4)};
+  auto r = take();
+  CAF_CHECK(r.taken == handover_result::path::rebuilt);
+  CAF_CHECK_EQUAL(read_from, 0);
+  CAF_CHECK_EQUAL(value("alice"), "2");
+  CAF_CHECK_EQUAL(r.applied.at("clicks"), 4);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
