@@ -10,9 +10,9 @@ changelog_replay::changelog_replay(partition_store& store)
   : store_(store), epoch_seen_(store.meta(meta::epoch_seen).value_or(0)) {
 }
 
-void changelog_replay::apply(const std::vector<changelog_record>& records) {
+void changelog_replay::apply(std::vector<changelog_record>& records) {
   partition_store::write_batch batch{store_};
-  for (const auto& r : records) {
+  for (auto& r : records) {
     if (r.legacy_marker) {
       ++legacy_markers_;
     } else {
@@ -26,9 +26,12 @@ void changelog_replay::apply(const std::vector<changelog_record>& records) {
         current_ = r.writer;
         epoch_seen_ = std::max(epoch_seen_, r.writer.epoch);
       }
-      buffer_.push_back(r);
     }
-    if (!r.vouches)
+    auto vouches = std::move(r.vouches);
+    auto at = r.offset;
+    if (!r.legacy_marker)
+      buffer_.push_back(std::move(r));
+    if (!vouches)
       continue;
     for (auto& v : buffer_) {
       if (v.value)
@@ -37,7 +40,7 @@ void changelog_replay::apply(const std::vector<changelog_record>& records) {
         batch.erase(v.key);
     }
     buffer_.clear();
-    const auto& [topic, offset] = *r.vouches;
+    const auto& [topic, offset] = *vouches;
     auto known = applied_.find(topic);
     if (known == applied_.end())
       known = applied_.emplace(topic, store_.meta(meta::applied(topic)).value_or(-1)).first;
@@ -46,7 +49,7 @@ void changelog_replay::apply(const std::vector<changelog_record>& records) {
       batch.set_meta(meta::applied(topic), offset);
       batch.set_meta(meta::acked(topic), offset);
     }
-    batch.set_meta(meta::changelog, r.offset + 1);
+    batch.set_meta(meta::changelog, at + 1);
     batch.set_meta(meta::epoch_seen, epoch_seen_);
   }
   batch.commit();

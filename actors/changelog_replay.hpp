@@ -24,8 +24,8 @@ class changelog_replay {
 public:
   explicit changelog_replay(partition_store& store);
 
-  /// Applies `records` in one LMDB transaction.
-  void apply(const std::vector<changelog_record>& records);
+  /// Applies `records` (taking them) in one LMDB transaction.
+  void apply(std::vector<changelog_record>& records);
 
   /// The highest owner epoch seen so far.
   int64_t epoch_seen() const { return epoch_seen_; }

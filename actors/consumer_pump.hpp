@@ -102,6 +102,10 @@ private:
     std::map<std::pair<std::string, int32_t>, int64_t> stored;
   };
 
+  using part_list = std::unique_ptr<rd_kafka_topic_partition_list_t,
+                                    decltype(&rd_kafka_topic_partition_list_destroy)>;
+  static part_list make_list(int size);
+
   static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                            rd_kafka_topic_partition_list_t* parts, void* opaque);
   void assign(rd_kafka_topic_partition_list_t* parts);

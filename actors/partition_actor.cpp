@@ -1,10 +1,8 @@
 #include "actors/partition_actor.hpp"
 
-#include "actors/batch_effects.hpp"
-#include "actors/engine_context.hpp"
-#include "actors/handover.hpp"
+#include "actors/changelog_recovery.hpp"
+#include "actors/partition_batch.hpp"
 #include "actors/partition_meta.hpp"
-#include "runtime/changelog_reader.hpp"
 #include "runtime/crash_point.hpp"
 #include "runtime/logger.hpp"
 
@@ -12,18 +10,14 @@
 
 namespace partita {
 
-using detail::engine_context;
-using detail::key_of;
+using detail::poison_error;
+using detail::process;
+using detail::send_effects;
+using detail::write_meta;
 
 namespace {
 
 using self_ptr = caf::stateful_actor<partition_state>*;
-
-/// A record the partition cannot get past now.
-struct poison_error : std::runtime_error {
-  poison_error(const std::string& what, bool stop) : std::runtime_error(what), stop(stop) {}
-  bool stop; // the policy says: stop the partition, do not restart it
-};
 
 void finish_drain(self_ptr self, bool timed_out);
 
@@ -46,138 +40,6 @@ void fail(self_ptr self, const std::string& what, errc code = errc::partition_fa
   st.stash.clear();
   self->delayed_send(self, st.cfg.drain_timeout, timeout_atom::value);
   finish_drain(self, false);
-}
-
-/// Offsets and the changelog position, written with every batch.
-void write_meta(partition_state& st, partition_store::write_batch& batch) {
-  for (const auto& [topic, offset] : st.tracker.watermarks())
-    batch.set_meta(meta::acked(topic), offset);
-  batch.set_meta(meta::changelog, st.changelog_next);
-}
-
-/// How many times the record at `offset` of `topic` failed before (stored with the state).
-int64_t earlier_failures(const partition_state& st, const std::string& topic, int64_t offset) {
-  if (st.store->meta(meta::poison(topic)).value_or(-1) != offset)
-    return 0;
-  return st.store->meta(meta::poison_attempts(topic)).value_or(0);
-}
-
-/// Produces a batch's effects, registered with the commit tracker under its sequence number.
-void send_effects(self_ptr self, const pending_batch& effects,
-                  std::chrono::steady_clock::time_point fetched_at) {
-  auto& st = self->state;
-  const auto& graph = *st.cfg.graph;
-  auto table = graph.table_topic();
-  auto count = graph.persist ? static_cast<int64_t>(effects.changes.size()) : 0;
-  auto* ack = new batch_ack{caf::actor_cast<caf::actor>(self), effects.seq,
-                            st.changelog_expected, count};
-  st.changelog_expected += count;
-  st.tracker.add(effects.seq, effects.topic, effects.last_offset, fetched_at);
-  produce_effects({*st.cfg.producer, graph.persist ? &table : nullptr, st.cfg.partition,
-                   st.writer},
-                  effects, ack);
-  if (count > 0)
-    st.figures->emitted(table) += count;
-  for (const auto& o : effects.outputs)
-    ++st.figures->emitted(o.topic);
-}
-
-/// Commits the batch (state, offsets, and its effects as a pending batch) in one transaction,
-/// then produces the effects: the changelog (last value per key) and the emits. Their
-/// acknowledgement advances the commit watermark and forgets the pending batch.
-void commit_batch(self_ptr self, const std::string& topic, partition_store::write_batch& batch,
-                  engine_context& ctx, int64_t last,
-                  std::chrono::steady_clock::time_point fetched_at) {
-  auto& st = self->state;
-  write_meta(st, batch);
-  if (last < 0) {
-    batch.commit();
-    return; // only metadata changed
-  }
-  pending_batch effects;
-  effects.seq = st.next_seq++;
-  effects.topic = topic;
-  effects.last_offset = last;
-  if (st.cfg.graph->persist) {
-    effects.changes.reserve(batch.changes().size());
-    for (const auto& [key, value] : batch.changes())
-      effects.changes.push_back({key, batch.before(key), value});
-  }
-  for (auto& e : ctx.emits())
-    effects.outputs.push_back({*e.topic, std::move(e.key), std::move(e.value),
-                               std::move(e.headers)});
-  if (!effects.changes.empty() || !effects.outputs.empty())
-    batch.put_pending(effects.seq, effects.encode());
-  batch.commit();
-  crash_point("after-commit");
-  send_effects(self, effects, fetched_at);
-  st.figures->store_bytes = static_cast<int64_t>(st.store->bytes_used());
-}
-
-/// Runs the behaviors over a batch, in one LMDB transaction. A record that fails is handled by
-/// the poison policy: the records before it are kept, then the partition fails (to be
-/// restarted, or stopped), or the record goes to the dead-letter topic and the batch goes on.
-void process(self_ptr self, const record_batch& in) {
-  auto& st = self->state;
-  const auto& graph = *st.cfg.graph;
-  const auto* input = graph.input(in.topic);
-  if (input == nullptr)
-    throw std::logic_error("records of " + in.topic + ", which is not an input");
-  auto& applied = st.applied.try_emplace(in.topic, -1).first->second;
-  partition_store::write_batch batch{*st.store};
-  engine_context ctx{graph, in.topic, batch};
-  int64_t last = -1;
-  uint64_t count = 0;
-  for (const auto* m : in.records) {
-    // Never apply a record twice: the consumer may start before what the state holds.
-    if (m->offset <= applied)
-      continue;
-    ctx.set_record(m);
-    try {
-      input->handle(ctx);
-      ctx.keep();
-    } catch (const std::exception& e) {
-      ctx.drop();
-      auto where = in.topic + "/" + std::to_string(m->partition) + "@" +
-                   std::to_string(m->offset) + " (key '" + std::string{key_of(m)} + "')";
-      auto attempts = earlier_failures(st, in.topic, m->offset) + 1;
-      if (st.cfg.on_poison == poison_policy::dead_letter && attempts > st.cfg.poison_retries) {
-        st.log->warn("[{}] partition {}: {} failed {} times; sent to {}: {}", graph.group,
-                     st.cfg.partition, where, attempts, st.dead_letter_topic, e.what());
-        ctx.forward(st.dead_letter_topic,
-                    {{"partita.error", e.what()},
-                     {"partita.topic", in.topic},
-                     {"partita.partition", std::to_string(m->partition)},
-                     {"partita.offset", std::to_string(m->offset)}});
-        ++st.figures->dead_lettered(in.topic);
-        last = m->offset; // handled, though not applied
-        continue;
-      } else {
-        // Keep what the records before it did, and count the attempt.
-        batch.set_meta(meta::poison(in.topic), m->offset);
-        batch.set_meta(meta::poison_attempts(in.topic), attempts);
-        if (last >= 0) {
-          applied = last;
-          batch.set_meta(meta::applied(in.topic), applied);
-        }
-        commit_batch(self, in.topic, batch, ctx, last, in.fetched_at);
-        *st.cfg.records += count;
-        st.figures->processed(in.topic) += static_cast<int64_t>(count);
-        throw poison_error(where + " failed (attempt " + std::to_string(attempts) +
-                             "): " + e.what(),
-                           st.cfg.on_poison == poison_policy::stop_partition);
-      }
-    }
-    last = m->offset;
-    ++count;
-  }
-  if (last < 0)
-    return;
-  applied = last;
-  batch.set_meta(meta::applied(in.topic), applied);
-  commit_batch(self, in.topic, batch, ctx, last, in.fetched_at);
-  *st.cfg.records += count;
-  st.figures->processed(in.topic) += static_cast<int64_t>(count);
 }
 
 /// False while the member's lease is out: it may have lost its partitions without knowing.
@@ -271,55 +133,17 @@ void start_recovery(self_ptr self) {
   auto& st = self->state;
   const auto& graph = *st.cfg.graph;
   st.recovering = true;
+  recovery_job job{st.cfg.kafka, graph.table_topic(), st.cfg.partition, graph.input_topics()};
   auto store = st.store;
   auto cancel = st.cancel_recovery;
-  auto kafka = st.cfg.kafka;
-  auto topic = graph.table_topic();
-  auto inputs = graph.input_topics();
-  auto partition = st.cfg.partition;
   auto parent = caf::actor_cast<caf::actor>(self);
   auto* figures = st.figures.get(); // outlives the thread: the state joins it
   figures->recovery_progress = 0;
-  set_partition_status(figures->registry, partition, partition_status::recovering);
+  set_partition_status(figures->registry, st.cfg.partition, partition_status::recovering);
   st.recovery = std::thread{[=] {
-    auto log = logger("recovery", topic, partition);
-    auto started = std::chrono::steady_clock::now();
     try {
-      uint64_t done = 0;
-      auto last_log = started;
-      int64_t begin = 0;
-      int64_t end = 0;
-      changelog_source source = [&](int64_t from, const auto& apply) -> int64_t {
-        return read_partition(kafka, topic, partition, from, *cancel,
-                              [&](rd_kafka_message_t** msgs, size_t n) {
-          std::vector<changelog_record> chunk;
-          chunk.reserve(n);
-          for (size_t i = 0; i < n; ++i)
-            chunk.push_back(parse_changelog_record(msgs[i]));
-          apply(chunk);
-          crash_point("during-recovery");
-          done += n;
-          figures->recovered += static_cast<int64_t>(n);
-          figures->recovery_progress =
-            (msgs[n - 1]->offset + 1 - begin) * 1000 / std::max<int64_t>(1, end - begin);
-          auto now = std::chrono::steady_clock::now();
-          if (now - last_log > std::chrono::seconds{2}) {
-            last_log = now;
-            double secs = std::chrono::duration<double>(now - started).count();
-            log->info("[{}/{}] recovering: {} records at offset {} ({:.0f}/s)", topic,
-                      partition, done, msgs[n - 1]->offset, done / secs);
-          }
-        }, std::chrono::minutes{5}, [&](int64_t b, int64_t e) {
-          begin = b;
-          end = e;
-        }).next_offset;
-      };
-      auto result = std::make_shared<handover_result>(take_over(*store, inputs, source));
-      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
-                      .count();
-      if (done > 0)
-        log->info("[{}/{}] recovered {} records in {:.2f} s ({:.0f} records/s)", topic,
-                  partition, done, secs, done / std::max(secs, 1e-9));
+      auto result =
+        std::make_shared<handover_result>(recover_partition(job, *store, *cancel, *figures));
       caf::anon_send(parent, restored_atom::value, result, std::string{});
     } catch (const std::exception& e) {
       caf::anon_send(parent, restored_atom::value, handover_ptr{}, std::string{e.what()});

@@ -1,5 +1,6 @@
 // State recovery: a partition's LMDB state rebuilt from its changelog topic.
 
+#include "actors/changelog_format.hpp"
 #include "benchmarks/bench.hpp"
 #include "runtime/kafka_producer.hpp"
 
@@ -17,16 +18,20 @@ nlohmann::json recovery(const bench_env& env) {
   env.cluster.create_topic(group + "-table", env.partitions, 3);
   uint64_t bytes = 0;
   {
+    // As Partita writes a changelog: a writer on every record, a checkpoint on the last
+    // record of each partition ("the values before me count").
     kafka_producer producer{{{"bootstrap.servers", env.bootstrap}}};
+    std::vector<header> headers{{writer_header, encode_writer({1, 1})}};
+    auto checkpointed = headers;
+    checkpointed.push_back({checkpoint_header, encode_checkpoint({input, -1})});
     for (uint64_t i = 0; i < records; ++i) {
       auto key = "user-" + std::to_string(i % keys);
       auto value = std::to_string(i / keys + 1);
       bytes += key.size() + value.size();
-      producer.produce(group + "-table", -1, key, value, nullptr);
+      auto p = static_cast<int32_t>(i % static_cast<uint64_t>(env.partitions));
+      bool last = i + static_cast<uint64_t>(env.partitions) >= records;
+      producer.produce(group + "-table", p, key, value, nullptr, last ? &checkpointed : &headers);
     }
-    for (int p = 0; p < env.partitions; ++p) // Partita's checkpoint: "the values before me count"
-      producer.produce(group + "-table", p, std::string{"\0partita.applied:", 17} + input, "-1",
-                       nullptr);
     producer.flush(std::chrono::seconds{60});
   }
   clickcount_run run{env, group, input, env.work / group};

@@ -86,6 +86,24 @@ CAF_TEST(bad settings exit with code 2 naming the setting) {
   CAF_CHECK_EQUAL(http.wait(30000), 2);
 }
 
+CAF_TEST(a second process on a state directory in use exits with code 2 naming the holder) {
+  embedded_cluster cluster{1};
+  for (const char* topic : {"clicks", "g-table", "g-dlq"})
+    cluster.create_topic(topic, 2, 1);
+  std::vector<std::string> args{"--brokers", cluster.bootstrap_servers(), "--group", "g",
+                                "--state-dir", (dir / "state").string(), "--stats-interval",
+                                "0"};
+  auto first = start(args, "holder");
+  CAF_REQUIRE(wait_until([&] { return first.err().find("subscribed") != std::string::npos; }));
+  auto second = start(args, "second");
+  CAF_CHECK_EQUAL(second.wait(20000), 2);
+  CAF_CHECK(second.err().find((dir / "state" / "g").string()) != std::string::npos);
+  CAF_CHECK(second.err().find("in use by process") != std::string::npos);
+  CAF_CHECK(first.running());
+  first.signal(SIGTERM);
+  CAF_CHECK_EQUAL(first.wait(30000), 0);
+}
+
 CAF_TEST(sigterm under load drains and commits and a restart reprocesses nothing) {
   embedded_cluster cluster{3};
   for (const char* topic : {"clicks", "g-table", "g-dlq"})

@@ -1,0 +1,60 @@
+#include "actors/changelog_recovery.hpp"
+
+#include "runtime/changelog_reader.hpp"
+#include "runtime/crash_point.hpp"
+#include "runtime/logger.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+namespace partita {
+
+handover_result recover_partition(const recovery_job& job, partition_store& store,
+                                  const std::atomic<bool>& cancel,
+                                  partition_actor_figures& figures) {
+  auto log = logger("recovery", job.changelog, job.partition);
+  auto started = std::chrono::steady_clock::now();
+  auto last_log = started;
+  uint64_t done = 0;
+  int64_t begin = 0;
+  int64_t end = 0;
+  changelog_source source = [&](int64_t from, const auto& apply) -> int64_t {
+    auto on_range = [&](int64_t b, int64_t e) {
+      begin = b;
+      end = e;
+    };
+    auto on_records = [&](rd_kafka_message_t** msgs, size_t n) {
+      std::vector<changelog_record> chunk;
+      chunk.reserve(n);
+      for (size_t i = 0; i < n; ++i)
+        chunk.push_back(parse_changelog_record(msgs[i]));
+      apply(chunk);
+      crash_point("during-recovery");
+      done += n;
+      figures.recovered += static_cast<int64_t>(n);
+      figures.recovery_progress =
+        (msgs[n - 1]->offset + 1 - begin) * 1000 / std::max<int64_t>(1, end - begin);
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_log > std::chrono::seconds{2}) {
+        last_log = now;
+        double secs = std::chrono::duration<double>(now - started).count();
+        log->info("[{}/{}] recovering: {} records at offset {} ({:.0f}/s)", job.changelog,
+                  job.partition, done, msgs[n - 1]->offset, done / secs);
+      }
+    };
+    return read_partition(job.kafka, job.changelog, job.partition, from, cancel, on_records,
+                          std::chrono::minutes{5}, on_range)
+      .next_offset;
+  };
+  auto result = take_over(store, job.inputs, source);
+  double secs =
+    std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (done > 0)
+    log->info("[{}/{}] recovered {} records in {:.2f} s ({:.0f} records/s)", job.changelog,
+              job.partition, done, secs, done / std::max(secs, 1e-9));
+  return result;
+}
+
+} // namespace partita

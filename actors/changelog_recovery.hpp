@@ -1,0 +1,29 @@
+#pragma once
+
+#include "actors/handover.hpp"
+#include "actors/partition_figures.hpp"
+#include "runtime/kafka_config.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace partita {
+
+/// What the recovery of one partition needs.
+struct recovery_job {
+  kafka_properties kafka;
+  std::string changelog; // the table topic
+  int32_t partition = 0;
+  std::vector<std::string> inputs;
+};
+
+/// Reconciles `store` with its changelog partition by the hand-over rule (take_over), reading
+/// the changelog with progress in `figures` and the log. Blocking: runs on a thread of its own.
+/// Throws read_cancelled once `cancel` is set, kafka_error when the changelog cannot be read.
+handover_result recover_partition(const recovery_job& job, partition_store& store,
+                                  const std::atomic<bool>& cancel,
+                                  partition_actor_figures& figures);
+
+} // namespace partita

@@ -1,0 +1,150 @@
+#include "actors/partition_batch.hpp"
+
+#include "actors/batch_effects.hpp"
+#include "actors/engine_context.hpp"
+#include "actors/partition_meta.hpp"
+#include "runtime/crash_point.hpp"
+#include "runtime/logger.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace partita::detail {
+
+namespace {
+
+/// How many times the record at `offset` of `topic` failed before (stored with the state).
+int64_t earlier_failures(const partition_state& st, const std::string& topic, int64_t offset) {
+  if (st.store->meta(meta::poison(topic)).value_or(-1) != offset)
+    return 0;
+  return st.store->meta(meta::poison_attempts(topic)).value_or(0);
+}
+
+/// Commits the batch (state, offsets, and its effects as a pending batch) in one transaction,
+/// then produces the effects: the changelog (last value per key) and the emits. Their
+/// acknowledgement advances the commit watermark and forgets the pending batch.
+void commit_batch(partition_self self, const std::string& topic, partition_store::write_batch& batch,
+                  engine_context& ctx, int64_t last,
+                  std::chrono::steady_clock::time_point fetched_at) {
+  auto& st = self->state;
+  write_meta(st, batch);
+  if (last < 0) {
+    batch.commit();
+    return; // only metadata changed
+  }
+  pending_batch effects;
+  effects.seq = st.next_seq++;
+  effects.topic = topic;
+  effects.last_offset = last;
+  if (st.cfg.graph->persist) {
+    effects.changes.reserve(batch.changes().size());
+    for (const auto& [key, value] : batch.changes())
+      effects.changes.push_back({key, batch.before(key), value});
+  }
+  for (auto& e : ctx.emits())
+    effects.outputs.push_back({*e.topic, std::move(e.key), std::move(e.value),
+                               std::move(e.headers)});
+  if (!effects.changes.empty() || !effects.outputs.empty())
+    batch.put_pending(effects.seq, effects.encode());
+  batch.commit();
+  crash_point("after-commit");
+  send_effects(self, effects, fetched_at);
+  st.figures->store_bytes = static_cast<int64_t>(st.store->bytes_used());
+}
+
+} // namespace
+
+/// Offsets and the changelog position, written with every batch.
+void write_meta(partition_state& st, partition_store::write_batch& batch) {
+  for (const auto& [topic, offset] : st.tracker.watermarks())
+    batch.set_meta(meta::acked(topic), offset);
+  batch.set_meta(meta::changelog, st.changelog_next);
+}
+
+/// Produces a batch's effects, registered with the commit tracker under its sequence number.
+void send_effects(partition_self self, const pending_batch& effects,
+                  std::chrono::steady_clock::time_point fetched_at) {
+  auto& st = self->state;
+  const auto& graph = *st.cfg.graph;
+  auto table = graph.table_topic();
+  auto count = graph.persist ? static_cast<int64_t>(effects.changes.size()) : 0;
+  auto* ack = new batch_ack{caf::actor_cast<caf::actor>(self), effects.seq,
+                            st.changelog_expected, count};
+  st.changelog_expected += count;
+  st.tracker.add(effects.seq, effects.topic, effects.last_offset, fetched_at);
+  produce_effects({*st.cfg.producer, graph.persist ? &table : nullptr, st.cfg.partition,
+                   st.writer},
+                  effects, ack);
+  if (count > 0)
+    st.figures->emitted(table) += count;
+  for (const auto& o : effects.outputs)
+    ++st.figures->emitted(o.topic);
+}
+
+/// Runs the behaviors over a batch, in one LMDB transaction. A record that fails is handled by
+/// the poison policy: the records before it are kept, then the partition fails (to be
+/// restarted, or stopped), or the record goes to the dead-letter topic and the batch goes on.
+void process(partition_self self, const record_batch& in) {
+  auto& st = self->state;
+  const auto& graph = *st.cfg.graph;
+  const auto* input = graph.input(in.topic);
+  if (input == nullptr)
+    throw std::logic_error("records of " + in.topic + ", which is not an input");
+  auto& applied = st.applied.try_emplace(in.topic, -1).first->second;
+  partition_store::write_batch batch{*st.store};
+  engine_context ctx{graph, in.topic, batch};
+  int64_t last = -1;
+  uint64_t count = 0;
+  for (const auto* m : in.records) {
+    // Never apply a record twice: the consumer may start before what the state holds.
+    if (m->offset <= applied)
+      continue;
+    ctx.set_record(m);
+    try {
+      input->handle(ctx);
+      ctx.keep();
+    } catch (const std::exception& e) {
+      ctx.drop();
+      auto where = in.topic + "/" + std::to_string(m->partition) + "@" +
+                   std::to_string(m->offset) + " (key '" + std::string{key_of(m)} + "')";
+      auto attempts = earlier_failures(st, in.topic, m->offset) + 1;
+      if (st.cfg.on_poison == poison_policy::dead_letter && attempts > st.cfg.poison_retries) {
+        st.log->warn("[{}] partition {}: {} failed {} times; sent to {}: {}", graph.group,
+                     st.cfg.partition, where, attempts, st.dead_letter_topic, e.what());
+        ctx.forward(st.dead_letter_topic,
+                    {{"partita.error", e.what()},
+                     {"partita.topic", in.topic},
+                     {"partita.partition", std::to_string(m->partition)},
+                     {"partita.offset", std::to_string(m->offset)}});
+        ++st.figures->dead_lettered(in.topic);
+        last = m->offset; // handled, though not applied
+        continue;
+      } else {
+        // Keep what the records before it did, and count the attempt.
+        batch.set_meta(meta::poison(in.topic), m->offset);
+        batch.set_meta(meta::poison_attempts(in.topic), attempts);
+        if (last >= 0) {
+          applied = last;
+          batch.set_meta(meta::applied(in.topic), applied);
+        }
+        commit_batch(self, in.topic, batch, ctx, last, in.fetched_at);
+        *st.cfg.records += count;
+        st.figures->processed(in.topic) += static_cast<int64_t>(count);
+        throw poison_error(where + " failed (attempt " + std::to_string(attempts) +
+                             "): " + e.what(),
+                           st.cfg.on_poison == poison_policy::stop_partition);
+      }
+    }
+    last = m->offset;
+    ++count;
+  }
+  if (last < 0)
+    return;
+  applied = last;
+  batch.set_meta(meta::applied(in.topic), applied);
+  commit_batch(self, in.topic, batch, ctx, last, in.fetched_at);
+  *st.cfg.records += count;
+  st.figures->processed(in.topic) += static_cast<int64_t>(count);
+}
+
+
+} // namespace partita::detail
