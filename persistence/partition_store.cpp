@@ -91,12 +91,8 @@ partition_store::partition_store(store_config cfg) : cfg_(std::move(cfg)) {
 }
 
 partition_store::partition_store(partition_store&& other) noexcept
-  : cfg_(std::move(other.cfg_)),
-    env_(std::exchange(other.env_, nullptr)),
-    table_dbi_(other.table_dbi_),
-    meta_dbi_(other.meta_dbi_),
-    pending_dbi_(other.pending_dbi_) {
-}
+    : cfg_(std::move(other.cfg_)), env_(std::exchange(other.env_, nullptr)),
+      table_dbi_(other.table_dbi_), meta_dbi_(other.meta_dbi_), pending_dbi_(other.pending_dbi_) {}
 
 partition_store& partition_store::operator=(partition_store&& other) noexcept {
   if (this != &other) {
@@ -176,9 +172,14 @@ std::size_t partition_store::map_size() const {
 
 void partition_store::for_each(
   const std::function<void(std::string_view, std::string_view)>& fn) const {
+  visit(table_dbi_, fn);
+}
+
+void partition_store::visit(
+  unsigned dbi, const std::function<void(std::string_view, std::string_view)>& fn) const {
   txn t{env_, MDB_RDONLY, cfg_.dir};
   MDB_cursor* cur = nullptr;
-  if (int rc = mdb_cursor_open(t.get(), table_dbi_, &cur); rc != 0)
+  if (int rc = mdb_cursor_open(t.get(), dbi, &cur); rc != 0)
     fail("cursor_open", rc, cfg_.dir);
   MDB_val k;
   MDB_val v;
@@ -209,16 +210,7 @@ uint64_t seq_of(std::string_view key) {
 
 void partition_store::for_each_pending(
   const std::function<void(uint64_t, std::string_view)>& fn) const {
-  txn t{env_, MDB_RDONLY, cfg_.dir};
-  MDB_cursor* cur = nullptr;
-  if (int rc = mdb_cursor_open(t.get(), pending_dbi_, &cur); rc != 0)
-    fail("cursor_open", rc, cfg_.dir);
-  MDB_val k;
-  MDB_val v;
-  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-    fn(seq_of(to_view(k)), to_view(v));
-  mdb_cursor_close(cur);
+  visit(pending_dbi_, [&](std::string_view k, std::string_view v) { fn(seq_of(k), v); });
 }
 
 void partition_store::clear() {
@@ -236,20 +228,27 @@ void partition_store::grow() {
   spdlog::info("[store {}] map full, grown to {} MiB", cfg_.dir.string(), next >> 20);
 }
 
+namespace {
+
+/// Writes `value` at `key`, or deletes the key (absent or not) for nullopt; the LMDB code.
+int put_or_erase(MDB_txn* t, unsigned dbi, std::string_view key,
+                 const std::optional<std::string>& value) {
+  MDB_val k = to_val(key);
+  if (value) {
+    MDB_val v = to_val(*value);
+    return mdb_put(t, dbi, &k, &v, 0);
+  }
+  int rc = mdb_del(t, dbi, &k, nullptr);
+  return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+} // namespace
+
 int partition_store::try_apply(const write_batch& batch) {
   txn t{env_, 0, cfg_.dir};
-  for (const auto& [key, value] : batch.changes_) {
-    MDB_val k = to_val(key);
-    int rc = 0;
-    if (value) {
-      MDB_val v = to_val(*value);
-      rc = mdb_put(t.get(), table_dbi_, &k, &v, 0);
-    } else if (rc = mdb_del(t.get(), table_dbi_, &k, nullptr); rc == MDB_NOTFOUND) {
-      rc = 0;
-    }
-    if (rc != 0)
+  for (const auto& [key, value] : batch.changes_)
+    if (int rc = put_or_erase(t.get(), table_dbi_, key, value); rc != 0)
       return rc; // aborted by txn's destructor
-  }
   for (const auto& [name, value] : batch.meta_) {
     auto text = std::to_string(value);
     MDB_val k = to_val(name);
@@ -257,19 +256,9 @@ int partition_store::try_apply(const write_batch& batch) {
     if (int rc = mdb_put(t.get(), meta_dbi_, &k, &v, 0); rc != 0)
       return rc;
   }
-  for (const auto& [seq, bytes] : batch.pending_) {
-    auto name = seq_key(seq);
-    MDB_val k = to_val(name);
-    int rc = 0;
-    if (bytes) {
-      MDB_val v = to_val(*bytes);
-      rc = mdb_put(t.get(), pending_dbi_, &k, &v, 0);
-    } else if (rc = mdb_del(t.get(), pending_dbi_, &k, nullptr); rc == MDB_NOTFOUND) {
-      rc = 0;
-    }
-    if (rc != 0)
+  for (const auto& [seq, bytes] : batch.pending_)
+    if (int rc = put_or_erase(t.get(), pending_dbi_, seq_key(seq), bytes); rc != 0)
       return rc;
-  }
   return t.commit();
 }
 

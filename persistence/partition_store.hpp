@@ -127,6 +127,9 @@ private:
   int try_apply(const write_batch& batch);
   void apply(const write_batch& batch);
   void grow();
+  /// Visits every entry of a database in key order, in one read transaction.
+  void visit(unsigned dbi,
+             const std::function<void(std::string_view, std::string_view)>& fn) const;
 
   store_config cfg_;
   MDB_env* env_ = nullptr;

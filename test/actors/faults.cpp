@@ -16,13 +16,14 @@
 
 #include "runtime/embedded_cluster.hpp"
 #include "runtime/group_graph.hpp"
+#include "test/support/broker_faults.hpp"
 #include "test/support/kafka_client.hpp"
 #include "test/support/stored_counts.hpp"
 
 #include <caf/test/unit_test.hpp>
 
-#include <filesystem>
 #include <atomic>
+#include <filesystem>
 #include <functional>
 #include <thread>
 
@@ -50,8 +51,8 @@ group_graph<int64_codec> counting_graph() {
 }
 
 struct fixture {
-  std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                              ("partita-faults-test-" + std::to_string(::getpid()));
+  std::filesystem::path dir =
+    std::filesystem::temp_directory_path() / ("partita-faults-test-" + std::to_string(::getpid()));
   embedded_cluster cluster{3};
   std::string bootstrap = cluster.bootstrap_servers();
   std::unique_ptr<processor> proc;
@@ -125,8 +126,8 @@ struct fixture {
           last = n;
           since = now;
         } else {
-          longest_stall = std::max(longest_stall,
-                                   std::chrono::duration_cast<std::chrono::milliseconds>(now - since));
+          longest_stall = std::max(
+            longest_stall, std::chrono::duration_cast<std::chrono::milliseconds>(now - since));
         }
       }
     }};
@@ -148,12 +149,7 @@ struct fixture {
   /// the test does what a real cluster's controller would: it moves every partition's
   /// leadership, and the group coordinator, to the two brokers left.
   void crash_broker(int32_t b) {
-    cluster.broker_down(b);
-    int32_t others[2] = {b % 3 + 1, (b + 1) % 3 + 1};
-    for (const char* topic : {"clicks", "faults-table", "faults-dlq"})
-      for (int p = 0; p < partitions; ++p)
-        cluster.move_leader(topic, p, others[p % 2]);
-    cluster.move_coordinator("faults", others[0]);
+    test::crash_broker(cluster, b, {"clicks", "faults-table", "faults-dlq"}, partitions, "faults");
   }
 
   /// Holds a fault for at least `duration` and until the processor has made progress with the
@@ -163,9 +159,9 @@ struct fixture {
     auto before = processed();
     for (int i = 0; i < steps; ++i)
       load_step();
-    CAF_CHECK(wait_until([&] {
-      return processed() > before && std::chrono::steady_clock::now() >= until;
-    }, duration + 60s));
+    CAF_CHECK(
+      wait_until([&] { return processed() > before && std::chrono::steady_clock::now() >= until; },
+                 duration + 60s));
     CAF_CHECK(!run_returned);
   }
 
@@ -182,13 +178,15 @@ struct fixture {
     for (const auto& [k, n] : expected)
       total += n;
     CAF_MESSAGE("input holds " << input.size() << " records (" << produced << " produced)");
-    CAF_REQUIRE(wait_until([&] {
-      auto c = committed(bootstrap, "faults", "clicks", partitions);
-      for (int p = 0; p < partitions; ++p)
-        if (c[static_cast<size_t>(p)] != watermarks(bootstrap, "clicks", p).second)
-          return false;
-      return true;
-    }, 120s));
+    CAF_REQUIRE(wait_until(
+      [&] {
+        auto c = committed(bootstrap, "faults", "clicks", partitions);
+        for (int p = 0; p < partitions; ++p)
+          if (c[static_cast<size_t>(p)] != watermarks(bootstrap, "clicks", p).second)
+            return false;
+        return true;
+      },
+      120s));
     CAF_CHECK(!run_returned);
     CAF_CHECK_EQUAL(proc->stats().failed, 0u);
     stop();
@@ -203,7 +201,6 @@ struct fixture {
     CAF_CHECK_EQUAL(state, expected);
     CAF_CHECK_EQUAL(changelog, expected);
   }
-
 };
 
 } // namespace
@@ -274,16 +271,15 @@ CAF_TEST(transient request errors lose and duplicate nothing) {
   start();
   for (const char* api : {"Fetch", "OffsetCommit", "Heartbeat", "JoinGroup", "Metadata"}) {
     load_step();
-    cluster.push_request_errors(api_key_by_name(api),
-                                RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, 3);
-    cluster.push_request_errors(api_key_by_name(api),
-                                RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, 2);
+    cluster.push_request_errors(api_key_by_name(api), RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                3);
+    cluster.push_request_errors(api_key_by_name(api), RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, 2);
   }
   load_step();
   check_exact();
 }
 
-CAF_TEST(a poison record is dead-lettered and the other partitions never stall) {
+CAF_TEST(a poison record is dead - lettered and the other partitions never stall) {
   start();
   load_step();
   produce(bootstrap, "clicks", {{"poison", "click"}});

@@ -8,8 +8,9 @@
 //
 // PARTITA_CHAOS_SECONDS sets the length of the chaos test (default 60).
 
-#include "runtime/embedded_cluster.hpp"
 #include "runtime/codec.hpp"
+#include "runtime/embedded_cluster.hpp"
+#include "test/support/broker_faults.hpp"
 #include "test/support/child_process.hpp"
 #include "test/support/kafka_client.hpp"
 #include "test/support/stored_counts.hpp"
@@ -25,9 +26,6 @@
 #include <sstream>
 #include <thread>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 using namespace partita;
@@ -39,23 +37,11 @@ namespace {
 constexpr int partitions = 12;
 constexpr int keys = 500;
 
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 /// One member of the group: a partita-clickcount process on a state directory of its own,
 /// started again on the same directory after each kill.
 struct member {
   member(std::string name, std::filesystem::path state)
-    : name(std::move(name)), state(std::move(state)) {}
+      : name(std::move(name)), state(std::move(state)) {}
   std::string name;
   std::filesystem::path state;
   int port = free_port();
@@ -84,8 +70,8 @@ struct member {
 };
 
 struct fixture {
-  std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                              ("partita-group-test-" + std::to_string(::getpid()));
+  std::filesystem::path dir =
+    std::filesystem::temp_directory_path() / ("partita-group-test-" + std::to_string(::getpid()));
   embedded_cluster cluster{3};
   std::string bootstrap = cluster.bootstrap_servers();
   std::vector<member> members;
@@ -111,14 +97,22 @@ struct fixture {
   void start(member& m, std::vector<std::string> env = {}) {
     if (m.proc)
       m.logs += m.proc->err();
-    std::vector<std::string> args{"--brokers",          bootstrap,
-                                  "--group",            "g",
-                                  "--state-dir",        m.state.string(),
-                                  "--http",             "127.0.0.1:" + std::to_string(m.port),
-                                  "--consumer",         "session.timeout.ms=6000",
-                                  "--consumer",         "heartbeat.interval.ms=1000",
-                                  "--stats-interval",   "0",
-                                  "--shutdown-timeout", "20s"};
+    std::vector<std::string> args{"--brokers",
+                                  bootstrap,
+                                  "--group",
+                                  "g",
+                                  "--state-dir",
+                                  m.state.string(),
+                                  "--http",
+                                  "127.0.0.1:" + std::to_string(m.port),
+                                  "--consumer",
+                                  "session.timeout.ms=6000",
+                                  "--consumer",
+                                  "heartbeat.interval.ms=1000",
+                                  "--stats-interval",
+                                  "0",
+                                  "--shutdown-timeout",
+                                  "20s"};
     m.proc = std::make_unique<child_process>(
       PARTITA_CLICKCOUNT_BIN, args, (dir / (m.name + "-" + std::to_string(m.runs++))).string(),
       env);
@@ -153,17 +147,6 @@ struct fixture {
       load.join();
   }
 
-  /// Takes broker `b` down as a crash would, electing leaders and the coordinator elsewhere
-  /// (the mock elects none).
-  void crash_broker(int32_t b) {
-    cluster.broker_down(b);
-    int32_t others[2] = {b % 3 + 1, (b + 1) % 3 + 1};
-    for (const char* topic : {"clicks", "g-table", "g-dlq"})
-      for (int p = 0; p < partitions; ++p)
-        cluster.move_leader(topic, p, others[p % 2]);
-    cluster.move_coordinator("g", others[0]);
-  }
-
   int64_t committed_total() {
     int64_t sum = 0;
     for (auto o : committed(bootstrap, "g", "clicks", partitions))
@@ -188,8 +171,7 @@ struct fixture {
         end(m, SIGTERM);
     if (!last.proc->running())
       start(last);
-    CAF_REQUIRE(wait_until([&] { return last.running_partitions() == partitions; }, 120s,
-                           200ms));
+    CAF_REQUIRE(wait_until([&] { return last.running_partitions() == partitions; }, 120s, 200ms));
     CAF_REQUIRE(wait_until([&] { return all_committed(); }, 120s, 200ms));
     end(last, SIGTERM);
     auto input = read_topic(bootstrap, "clicks");
@@ -246,14 +228,14 @@ CAF_TEST(members killed and restarted while brokers fail lose and double nothing
     ++kills;
     if (step % 3 == 0) {
       auto broker = 1 + bounces % 3;
-      crash_broker(broker);
+      crash_broker(cluster, broker, {"clicks", "g-table", "g-dlq"}, partitions, "g");
       std::this_thread::sleep_for(4s); // how long the broker stays down
       cluster.broker_up(broker);
       ++bounces;
     }
   }
-  CAF_MESSAGE(seconds << " s of chaos: " << produced << " records, " << kills
-                      << " members ended, " << bounces << " brokers bounced");
+  CAF_MESSAGE(seconds << " s of chaos: " << produced << " records, " << kills << " members ended, "
+                      << bounces << " brokers bounced");
   check_exact(members[0]);
 }
 
@@ -269,8 +251,8 @@ CAF_TEST(members paused past their session go on without writing for partitions 
     CAF_REQUIRE(wait_until([&] { return committed_total() > before + 4000; }, 60s, 200ms));
     std::this_thread::sleep_for(12s); // the fault itself: paused past the session timeout
     m->proc->signal(SIGCONT);
-    CAF_REQUIRE(wait_until([&] { return m->log().find("revoked (lost)") != std::string::npos; },
-                           60s, 200ms));
+    CAF_REQUIRE(
+      wait_until([&] { return m->log().find("revoked (lost)") != std::string::npos; }, 60s, 200ms));
     CAF_CHECK(m->proc->running());
   }
   check_exact(members[2]);

@@ -16,28 +16,12 @@
 #include <sstream>
 #include <thread>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 using namespace partita;
 using namespace partita::test;
 
 namespace {
-
-/// A TCP port nobody listens on right now.
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 struct fixture {
   std::filesystem::path dir = std::filesystem::temp_directory_path() /
@@ -90,9 +74,9 @@ CAF_TEST(a second process on a state directory in use exits with code 2 naming t
   embedded_cluster cluster{1};
   for (const char* topic : {"clicks", "g-table", "g-dlq"})
     cluster.create_topic(topic, 2, 1);
-  std::vector<std::string> args{"--brokers", cluster.bootstrap_servers(), "--group", "g",
-                                "--state-dir", (dir / "state").string(), "--stats-interval",
-                                "0"};
+  std::vector<std::string> args{
+    "--brokers",   cluster.bootstrap_servers(), "--group",          "g",
+    "--state-dir", (dir / "state").string(),    "--stats-interval", "0"};
   auto first = start(args, "holder");
   CAF_REQUIRE(wait_until([&] { return first.err().find("subscribed") != std::string::npos; }));
   auto second = start(args, "second");
@@ -123,14 +107,22 @@ CAF_TEST(sigterm under load drains and commits and a restart reprocesses nothing
     }
   }};
   auto port = free_port();
-  std::vector<std::string> args{"--brokers",          bootstrap,
-                                "--group",            "g",
-                                "--state-dir",        (dir / "state").string(),
-                                "--http",             "127.0.0.1:" + std::to_string(port),
-                                "--consumer",         "session.timeout.ms=6000",
-                                "--stats-interval",   "0",
-                                "--shutdown-timeout", "20s",
-                                "--log-format",       "json"};
+  std::vector<std::string> args{"--brokers",
+                                bootstrap,
+                                "--group",
+                                "g",
+                                "--state-dir",
+                                (dir / "state").string(),
+                                "--http",
+                                "127.0.0.1:" + std::to_string(port),
+                                "--consumer",
+                                "session.timeout.ms=6000",
+                                "--stats-interval",
+                                "0",
+                                "--shutdown-timeout",
+                                "20s",
+                                "--log-format",
+                                "json"};
   httplib::Client http{"127.0.0.1", port};
   auto metrics = [&] {
     auto res = http.Get("/metrics");

@@ -2,9 +2,12 @@
 
 #include "test/support/kafka_client.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,10 +29,21 @@ std::string slurp(const std::string& path) {
 
 } // namespace
 
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
 child_process::child_process(const std::string& program, const std::vector<std::string>& args,
-                             const std::string& output_prefix,
-                             const std::vector<std::string>& env)
-  : out_path_(output_prefix + ".out"), err_path_(output_prefix + ".err") {
+                             const std::string& output_prefix, const std::vector<std::string>& env)
+    : out_path_(output_prefix + ".out"), err_path_(output_prefix + ".err") {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 1, out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,

@@ -7,6 +7,9 @@
 
 namespace partita::test {
 
+/// A TCP port on 127.0.0.1 nobody listens on right now (for a child's HTTP endpoint).
+int free_port();
+
 /// A program run as a child process for a test; stdout and stderr go to files. The destructor
 /// kills it (SIGKILL) if it still runs.
 class child_process {
