@@ -6,18 +6,19 @@
 namespace partita {
 
 void batch_ack::delivered(rd_kafka_resp_err_t err, bool is_changelog, int64_t offset) {
-  {
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     std::lock_guard guard{mtx_};
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      if (error_.empty())
-        error_ = rd_kafka_err2str(err);
-    } else if (is_changelog) {
-      if (changelog_first_ < 0 || offset < changelog_first_)
-        changelog_first_ = offset;
-      changelog_last_ = std::max(changelog_last_, offset);
-      if (++changelog_delivered_ < count_)
-        crash_point("mid-changelog");
+    if (error_.empty())
+      error_ = rd_kafka_err2str(err);
+  } else if (is_changelog) {
+    for (auto seen = changelog_first_.load();
+         offset < seen && !changelog_first_.compare_exchange_weak(seen, offset);) {
     }
+    for (auto seen = changelog_last_.load();
+         offset > seen && !changelog_last_.compare_exchange_weak(seen, offset);) {
+    }
+    if (++changelog_delivered_ < count_)
+      crash_point("mid-changelog");
   }
   done();
 }
@@ -25,9 +26,10 @@ void batch_ack::delivered(rd_kafka_resp_err_t err, bool is_changelog, int64_t of
 void batch_ack::done() {
   if (--pending_ != 0)
     return;
+  // Every report is in (the last decrement): the error and the offsets are settled.
   bool foreign = count_ > 0 && error_.empty() &&
                  (changelog_first_ != expected_ || changelog_last_ != expected_ + count_ - 1);
-  caf::anon_send(target_, acked_atom::value, seq_, changelog_last_, error_, foreign);
+  caf::anon_send(target_, acked_atom::value, seq_, changelog_last_.load(), error_, foreign);
   delete this;
 }
 

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <limits>
 #include <mutex>
 #include <string>
 
@@ -48,10 +49,11 @@ private:
   int64_t expected_;
   int64_t count_;
   std::atomic<int> pending_{1}; // 1: not armed yet
-  std::mutex mtx_;
-  int64_t changelog_first_ = -1;
-  int64_t changelog_last_ = -1;
-  int64_t changelog_delivered_ = 0;
+  // Delivery reports come on the producer's thread, one per record: atomics, no lock.
+  std::atomic<int64_t> changelog_first_{std::numeric_limits<int64_t>::max()};
+  std::atomic<int64_t> changelog_last_{-1};
+  std::atomic<int64_t> changelog_delivered_{0};
+  std::mutex mtx_; // guards error_
   std::string error_;
   part changelog_{this, true};
   part output_{this, false};

@@ -73,6 +73,8 @@ using acked_atom = caf::atom_constant<caf::atom("acked")>;
 /// recovery thread -> partition: the store is reconciled with the changelog (handover_ptr,
 /// std::string error: empty on success).
 using restored_atom = caf::atom_constant<caf::atom("restored")>;
+/// partition -> itself: save what acknowledgements changed (offsets, pending batches forgotten).
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
 /// partition -> itself: look at the member's lease again (batches are held while it is out).
 using lease_atom = caf::atom_constant<caf::atom("lease")>;
 /// anyone -> partition: the table's value of a key (answer: std::string, empty if none).

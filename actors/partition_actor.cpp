@@ -223,14 +223,13 @@ void on_acked(self_ptr self, uint64_t seq, int64_t changelog_last, const std::st
     }
   });
   if (advanced) {
-    try {
-      partition_store::write_batch batch{*st.store};
-      for (auto done : passed)
-        batch.erase_pending(done);
-      write_meta(st, batch);
-      batch.commit();
-    } catch (const std::exception& e) {
-      return fail(self, e.what());
+    // The pending records of the batches passed are forgotten, and the offsets saved, with the
+    // next batch's transaction, or by a flush soon after when no batch comes: one transaction
+    // per acknowledgement would cost as much as the batches themselves at high rates.
+    st.forget.insert(st.forget.end(), passed.begin(), passed.end());
+    if (!st.flush_scheduled) {
+      st.flush_scheduled = true;
+      self->delayed_send(self, std::chrono::milliseconds{20}, flush_atom::value);
     }
     crash_point("before-offset-commit");
     for (const auto& [topic, offset] : st.tracker.watermarks())
@@ -320,6 +319,19 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
       finish_drain(self, false);
     },
     [=](timeout_atom) { finish_drain(self, true); },
+    [=](flush_atom) {
+      auto& st = self->state;
+      st.flush_scheduled = false;
+      if (st.forget.empty() || st.failure || st.drain)
+        return; // written by the batch since, or by the drain
+      try {
+        partition_store::write_batch batch{*st.store};
+        write_meta(st, batch);
+        batch.commit();
+      } catch (const std::exception& e) {
+        fail(self, e.what());
+      }
+    },
     [=](get_atom, const std::string& key) -> std::vector<std::string> {
       auto& st = self->state;
       if (st.recovering)

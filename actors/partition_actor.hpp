@@ -70,6 +70,9 @@ struct partition_state {
   int64_t changelog_expected = 0;
   /// Last changelog offset of each acknowledged batch the commit watermark has not passed.
   std::map<uint64_t, int64_t> changelog_acked;
+  /// Pending batches acknowledged, to forget in the next transaction (a batch's or a flush's).
+  std::vector<uint64_t> forget;
+  bool flush_scheduled = false;
   writer_id writer;
   bool recovering = false;
   /// Batches are held (stashed) because the member's lease ran out.
@@ -109,7 +112,8 @@ struct partition_state {
 ///                                   saves offsets, quits with the error (supervisor restarts)
 ///
 /// Handles: batch_atom (record_batch_ptr), acked_atom (from delivery reports), offsets_atom,
-/// drain_atom (answers offset_map, then quits), get_atom (a table value), lease_atom.
+/// drain_atom (answers offset_map, then quits), get_atom (a table value), lease_atom,
+/// flush_atom.
 caf::behavior partition_actor(caf::stateful_actor<partition_state>* self, partition_config cfg);
 
 } // namespace partita

@@ -55,6 +55,9 @@ void commit_batch(partition_self self, const std::string& topic, partition_store
 
 /// Offsets and the changelog position, written with every batch.
 void write_meta(partition_state& st, partition_store::write_batch& batch) {
+  for (auto seq : st.forget)
+    batch.erase_pending(seq);
+  st.forget.clear();
   for (const auto& [topic, offset] : st.tracker.watermarks())
     batch.set_meta(meta::acked(topic), offset);
   batch.set_meta(meta::changelog, st.changelog_next);

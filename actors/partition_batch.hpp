@@ -20,7 +20,8 @@ struct poison_error : std::runtime_error {
   bool stop; // the policy says: stop the partition, do not restart it
 };
 
-/// Offsets and the changelog position, written with every batch.
+/// Offsets, the changelog position and the pending batches to forget (acknowledged), written
+/// with every batch.
 void write_meta(partition_state& st, partition_store::write_batch& batch);
 
 /// Produces a batch's effects, registered with the commit tracker under its sequence number.
