@@ -49,13 +49,11 @@ bool may_write(self_ptr self) {
     return false;
   if (!st.cfg.lease || st.cfg.lease->valid())
     return true;
-  {
-    st.holding = true;
-    st.log->warn("[{}] partition {}: the group has not confirmed this member for {} ms; "
-                 "holding its records until it does (or the partition is revoked)",
-                 st.cfg.graph->group, st.cfg.partition, st.cfg.lease->duration().count());
-    self->delayed_send(self, std::chrono::milliseconds{100}, lease_atom::value);
-  }
+  st.holding = true;
+  st.log->warn("[{}] partition {}: the group has not confirmed this member for {} ms; "
+               "holding its records until it does (or the partition is revoked)",
+               st.cfg.graph->group, st.cfg.partition, st.cfg.lease->duration().count());
+  self->delayed_send(self, std::chrono::milliseconds{100}, lease_atom::value);
   return false;
 }
 
