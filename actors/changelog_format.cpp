@@ -25,8 +25,10 @@ std::optional<std::string_view> header_value(rd_kafka_headers_t* hdrs, const cha
 
 // Pending batches: fixed-width lengths, a flag byte before every optional string.
 void put_u64(std::string& out, uint64_t v) {
+  char bytes[8];
   for (int i = 0; i < 8; ++i, v >>= 8)
-    out.push_back(static_cast<char>(v & 0xff));
+    bytes[i] = static_cast<char>(v & 0xff);
+  out.append(bytes, sizeof bytes);
 }
 void put_str(std::string& out, std::string_view s) {
   put_u64(out, s.size());
@@ -110,6 +112,13 @@ changelog_record parse_changelog_record(const rd_kafka_message_t* m) {
 
 std::string pending_batch::encode() const {
   std::string out;
+  std::size_t size = topic.size() + 32;
+  for (const auto& c : changes)
+    size += c.key.size() + (c.before ? c.before->size() : 0) + (c.after ? c.after->size() : 0) +
+            26;
+  for (const auto& o : outputs)
+    size += o.topic.size() + o.key.size() + o.value.size() + 32 + 32 * o.headers.size();
+  out.reserve(size);
   put_str(out, topic);
   put_u64(out, static_cast<uint64_t>(last_offset));
   put_u64(out, changes.size());

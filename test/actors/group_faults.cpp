@@ -254,6 +254,12 @@ CAF_TEST(members paused past their session go on without writing for partitions 
     CAF_REQUIRE(
       wait_until([&] { return m->log().find("revoked (lost)") != std::string::npos; }, 60s, 200ms));
     CAF_CHECK(m->proc->running());
+    auto log = m->log();
+    CAF_MESSAGE(m->name << ": held records on an expired lease: "
+                        << (log.find("holding its records") != std::string::npos) << "; saw "
+                        << "another writer after its own: "
+                        << (log.find("landed after records of another writer") !=
+                            std::string::npos));
   }
   check_exact(members[2]);
 }
