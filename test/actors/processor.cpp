@@ -4,6 +4,7 @@
 
 #include "apps/clickcount_graph.hpp"
 #include "runtime/embedded_cluster.hpp"
+#include "runtime/kafka_producer.hpp"
 #include "test/support/child_process.hpp"
 #include "test/support/kafka_client.hpp"
 #include "test/support/stored_counts.hpp"
@@ -241,6 +242,34 @@ CAF_TEST(a killed process loses nothing and counts nothing twice) {
   // are sent again from the store's pending batches.
   CAF_CHECK_EQUAL(duplicates, 0);
   CAF_CHECK_EQUAL(table("state", "clickcount"), counts);
+}
+
+CAF_TEST(a changelog written by Partita 0.1 recovers and is continued in the new form) {
+  // 0.1 wrote checkpoints as records of their own: every user counted 5 up to input offset -1
+  // (the input is new), then an unfinished batch (a value after the last checkpoint).
+  cluster.create_topic("clickcount-table", partitions, 3);
+  {
+    kafka_producer producer{{{"bootstrap.servers", bootstrap}}};
+    for (int u = 0; u < 40; ++u)
+      producer.produce("clickcount-table", -1, "user-" + std::to_string(u), "5", nullptr);
+    for (int p = 0; p < partitions; ++p)
+      producer.produce("clickcount-table", p, std::string{"\0partita.applied:clicks", 23}, "-1",
+                       nullptr);
+    producer.produce("clickcount-table", -1, "user-0", "999", nullptr);
+    CAF_REQUIRE(producer.flush(std::chrono::seconds{30}));
+  }
+  clicks(4000, 40);
+  running_processor a{config(), "clickcount"};
+  CAF_REQUIRE(wait_until([&] { return all_committed("clickcount"); }));
+  a.stop();
+  check_counts(table("state", "clickcount"), 40, 105);
+  // The new records carry their checkpoints in headers: the only engine keys in the topic are
+  // the 0.1 ones, and the table's latest values are the counts.
+  std::map<std::string, int64_t> latest;
+  for (const auto& [k, v] : latest_by_key(read_topic(bootstrap, "clickcount-table")))
+    if (!k.starts_with(std::string_view{"\0partita.", 9}))
+      latest[k] = int64_codec{}.decode(v);
+  check_counts(latest, 40, 105);
 }
 
 CAF_TEST(topics that are not co-partitioned are a clear error) {
