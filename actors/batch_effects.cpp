@@ -33,7 +33,7 @@ void batch_ack::done() {
   delete this;
 }
 
-void produce_effects(const effects_target& to, const pending_batch& batch, batch_ack* ack) {
+void produce_effects(const effects_target& to, const pending_batch& batch, batch_ack* ack) try {
   if (to.table != nullptr && !batch.changes.empty()) {
     std::vector<header> headers{{writer_header, encode_writer(to.writer)}};
     const auto* last = &batch.changes.back();
@@ -52,6 +52,8 @@ void produce_effects(const effects_target& to, const pending_batch& batch, batch
                         o.headers.empty() ? nullptr : &o.headers);
   }
   ack->armed();
+} catch (const std::exception& e) {
+  ack->aborted(e.what());
 }
 
 } // namespace partita

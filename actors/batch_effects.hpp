@@ -30,6 +30,15 @@ public:
   void expect() { ++pending_; }
   /// Called once every record is handed to the producer.
   void armed() { done(); }
+  /// A record could not be handed to the producer: the batch fails once the others report.
+  void aborted(const std::string& why) {
+    {
+      std::lock_guard guard{mtx_};
+      if (error_.empty())
+        error_ = why;
+    }
+    done();
+  }
 
 private:
   struct part final : delivery_handler {

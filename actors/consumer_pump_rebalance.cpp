@@ -26,7 +26,12 @@ caf::actor consumer_pump::start_partition(int32_t p, channel& ch) {
     std::lock_guard guard{s->mtx};
     if (s->rk == nullptr)
       return;
-    s->stored[{topic, partition}] = next;
+    // Never below what the group has or was given: a store behind the group's commit (the
+    // batches after its last checkpoint changed nothing) must not move the commit back.
+    auto [known, added] = s->stored.try_emplace({topic, partition}, next);
+    if (!added && known->second > next)
+      return;
+    known->second = next;
     auto list = make_list(1);
     rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = next;
     rd_kafka_offsets_store(s->rk, list.get()); // fails harmlessly once revoked

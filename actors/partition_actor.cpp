@@ -103,13 +103,18 @@ void finish_drain(self_ptr self, bool timed_out) {
     st.log->warn("[{}] partition {}: drain timed out with {} batches unacknowledged; their "
                  "effects are sent again by the next owner of this store, or processed again",
                  st.cfg.graph->group, st.cfg.partition, st.tracker.pending());
-  try {
-    partition_store::write_batch batch{*st.store};
-    write_meta(st, batch);
-    batch.commit();
-  } catch (const std::exception& e) {
-    st.log->error("[{}] partition {}: cannot save offsets: {}", st.cfg.graph->group,
-                  st.cfg.partition, e.what());
+  // Before the store is reconciled (or while the recovery thread still owns it), nothing of
+  // this actor's is worth saving: the next start reconciles again.
+  if (st.restored && !st.recovering) {
+    try {
+      partition_store::write_batch batch{*st.store};
+      write_meta(st, batch);
+      batch.commit();
+      st.forget.clear();
+    } catch (const std::exception& e) {
+      st.log->error("[{}] partition {}: cannot save offsets: {}", st.cfg.graph->group,
+                    st.cfg.partition, e.what());
+    }
   }
   for (const auto& batch : st.stash)
     release(st, *batch);
@@ -174,6 +179,7 @@ void on_restored(self_ptr self, const handover_result& r) {
                  graph.group, st.cfg.partition, paths[static_cast<int>(r.taken)], r.records,
                  r.superseded, r.left_out, r.rolled_back, r.resend.size(),
                  encode_writer(r.writer));
+  st.restored = true;
   st.writer = r.writer;
   st.changelog_expected = r.changelog_end;
   st.changelog_next = st.store->meta(meta::changelog).value_or(0);
@@ -186,10 +192,10 @@ void on_restored(self_ptr self, const handover_result& r) {
     if (acked >= 0)
       st.cfg.commit(topic, st.cfg.partition, acked + 1);
   }
-  for (const auto& b : r.resend) {
+  for (const auto& b : r.resend)
     st.next_seq = std::max(st.next_seq, b.seq + 1);
+  for (const auto& b : r.resend)
     send_effects(self, b, std::chrono::steady_clock::now());
-  }
   on_ready(st);
   process_stash(self);
 }
@@ -218,6 +224,7 @@ void on_acked(self_ptr self, uint64_t seq, int64_t changelog_last, const std::st
     if (auto i = st.changelog_acked.find(done); i != st.changelog_acked.end()) {
       st.changelog_next = std::max(st.changelog_next, i->second + 1);
       st.changelog_acked.erase(i);
+      st.wrote = true;
     }
   });
   if (advanced) {
@@ -326,6 +333,7 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
         partition_store::write_batch batch{*st.store};
         write_meta(st, batch);
         batch.commit();
+        st.forget.clear();
       } catch (const std::exception& e) {
         fail(self, e.what());
       }

@@ -74,7 +74,12 @@ struct partition_state {
   std::vector<uint64_t> forget;
   bool flush_scheduled = false;
   writer_id writer;
+  /// This writer's records are in the changelog before `changelog_next`: readers of the store's
+  /// position on ignore lower epochs.
+  bool wrote = false;
   bool recovering = false;
+  /// The store is reconciled with the changelog (on_restored ran).
+  bool restored = false;
   /// Batches are held (stashed) because the member's lease ran out.
   bool holding = false;
   /// The partition failed because another member writes its changelog: what is in flight

@@ -29,6 +29,7 @@ void commit_batch(partition_self self, const std::string& topic, partition_store
   write_meta(st, batch);
   if (last < 0) {
     batch.commit();
+    st.forget.clear();
     return; // only metadata changed
   }
   pending_batch effects;
@@ -46,6 +47,7 @@ void commit_batch(partition_self self, const std::string& topic, partition_store
   if (!effects.changes.empty() || !effects.outputs.empty())
     batch.put_pending(effects.seq, effects.encode());
   batch.commit();
+  st.forget.clear();
   crash_point("after-commit");
   send_effects(self, effects, fetched_at);
   st.figures->store_bytes = static_cast<int64_t>(st.store->bytes_used());
@@ -56,8 +58,9 @@ void commit_batch(partition_self self, const std::string& topic, partition_store
 /// Offsets and the changelog position, written with every batch.
 void write_meta(partition_state& st, partition_store::write_batch& batch) {
   for (auto seq : st.forget)
-    batch.erase_pending(seq);
-  st.forget.clear();
+    batch.erase_pending(seq); // cleared by the caller once the transaction is committed
+  if (st.wrote)
+    batch.set_meta(meta::epoch_seen, st.writer.epoch);
   for (const auto& [topic, offset] : st.tracker.watermarks())
     batch.set_meta(meta::acked(topic), offset);
   batch.set_meta(meta::changelog, st.changelog_next);
