@@ -71,7 +71,7 @@ struct reader {
 } // namespace
 
 std::string encode_writer(writer_id w) {
-  return std::to_string(w.store) + "." + std::to_string(w.epoch);
+  return std::to_string(w.store) + "." + std::to_string(w.epoch) + "." + std::to_string(w.base);
 }
 
 std::string encode_checkpoint(const checkpoint& c) {
@@ -98,7 +98,12 @@ changelog_record parse_changelog_record(const rd_kafka_message_t* m) {
     auto dot = w->find('.');
     if (dot == std::string_view::npos)
       throw std::invalid_argument("bad partita.writer header '" + std::string{*w} + "'");
-    r.writer = {parse_int(w->substr(0, dot), "writer"), parse_int(w->substr(dot + 1), "epoch")};
+    auto rest = w->substr(dot + 1);
+    auto second = rest.find('.');
+    r.writer.store = parse_int(w->substr(0, dot), "writer");
+    r.writer.epoch = parse_int(rest.substr(0, second), "epoch");
+    if (second != std::string_view::npos)
+      r.writer.base = parse_int(rest.substr(second + 1), "base");
   }
   if (auto c = header_value(hdrs, checkpoint_header)) {
     auto eq = c->rfind('=');

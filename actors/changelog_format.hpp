@@ -4,9 +4,11 @@
 // Kafka acknowledges it. The table topic holds only the keys behaviors wrote; what the engine
 // needs travels in record headers:
 //
-//   partita.writer      on every record: "<store>.<epoch>", the store (a random id kept in the
-//                       writing partition's LMDB) and the owner's epoch (one more than any epoch
-//                       in the changelog when that owner took the partition)
+//   partita.writer      on every record: "<store>.<epoch>.<base>", the store (a random id kept
+//                       in the writing partition's LMDB), the owner's epoch (one more than any
+//                       epoch in the changelog when that owner took the partition), and its
+//                       base: the changelog offset its state was taken from (every record
+//                       before it that the owner's state holds was vouched for then)
 //   partita.checkpoint  on the last record of a batch: "<input topic>=<offset>", the last input
 //                       offset whose effects the records up to here hold
 //
@@ -32,12 +34,17 @@ inline constexpr const char* source_header = "partita.source";
 /// Key prefix of the checkpoint records of Partita 0.1's changelogs.
 inline constexpr std::string_view legacy_marker_prefix{"\0partita.applied:", 17};
 
-/// Who wrote a changelog record. {0, 0}: a record without the header (Partita 0.1, or a
+/// Who wrote a changelog record. {0, 0, 0}: a record without the header (Partita 0.1, or a
 /// producer other than Partita).
 struct writer_id {
   int64_t store = 0;
   int64_t epoch = 0;
-  bool operator==(const writer_id&) const = default;
+  /// The changelog offset this writer's state was taken from.
+  int64_t base = 0;
+  /// The same writer: the same store in the same epoch.
+  bool same(const writer_id& other) const {
+    return store == other.store && epoch == other.epoch;
+  }
 };
 
 std::string encode_writer(writer_id w);

@@ -20,8 +20,19 @@ void changelog_replay::apply(std::vector<changelog_record>& records) {
         ++superseded_;
         continue;
       }
-      if (!(r.writer == current_)) {
-        left_out_ += buffer_.size();
+      if (!r.writer.same(current_)) {
+        // The previous writer's batch without its checkpoint: what lies before the new
+        // writer's base was vouched for when the new writer took over (its checkpoint record
+        // may since have been compacted away); the rest is an unfinished batch.
+        for (auto& v : buffer_) {
+          if (v.offset >= r.writer.base) {
+            ++left_out_;
+          } else if (v.value) {
+            batch.put(v.key, *v.value);
+          } else {
+            batch.erase(v.key);
+          }
+        }
         buffer_.clear();
         current_ = r.writer;
         epoch_seen_ = std::max(epoch_seen_, r.writer.epoch);

@@ -14,9 +14,10 @@ namespace partita {
 /// reading rule of Partita's changelogs (docs/handover.md):
 ///   - a record of an owner epoch lower than one already seen is ignored: its writer lost the
 ///     partition (paused or cut off past its session) and was superseded;
-///   - records count once a checkpoint of their own writer vouches for them; a batch that
-///     never got its checkpoint (its writer crashed mid-batch) is left out when a record of
-///     another writer follows, or the read ends;
+///   - records count once a checkpoint of their own writer vouches for them, or when the next
+///     writer's base (the changelog offset its state was taken from) lies after them; a batch
+///     that never got its checkpoint (its writer crashed mid-batch) is left out when a record
+///     of another writer follows, or the read ends;
 ///   - a checkpoint advances the store's applied and acknowledged offsets of its input topic,
 ///     and the store's changelog position to the record after it.
 /// Records without Partita's headers (Partita 0.1) are vouched by 0.1's checkpoint records.

@@ -119,6 +119,7 @@ handover_result take_over(partition_store& store, const std::vector<std::string>
   }
   for (const auto& topic : inputs)
     out.applied[topic] = store.meta(meta::applied(topic)).value_or(-1);
+  out.writer.base = store.meta(meta::changelog).value_or(0);
   out.resend = std::move(pending);
   return out;
 }

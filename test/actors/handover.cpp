@@ -158,6 +158,7 @@ CAF_TEST(a current store keeps its pending batch to send again and reapplies not
   CAF_CHECK_EQUAL(value("bob"), "1");
   CAF_CHECK_EQUAL(r.writer.store, 7);
   CAF_CHECK_EQUAL(r.writer.epoch, 2);
+  CAF_CHECK_EQUAL(r.writer.base, 1); // the own records after it are sent again
   CAF_CHECK_EQUAL(r.changelog_end, 2);
 }
 
@@ -218,6 +219,17 @@ CAF_TEST(a batch cut short by its writer is left out when another writer follows
   CAF_CHECK_EQUAL(value("alice"), "(none)");
   CAF_CHECK_EQUAL(value("bob"), "1");
   CAF_CHECK_EQUAL(r.left_out, 1u);
+}
+
+CAF_TEST(a batch whose checkpoint was compacted away counts when the next writer started after it) {
+  // Writer 11 wrote alice (0) and bob (1, the checkpoint); writer 12 took over from offset 2 and
+  // wrote bob again, and compaction removed offset 1.
+  log = {rec(0, {11, 1}, "alice", "1"), rec(2, {12, 2, 2}, "bob", "2", 8)};
+  auto r = take();
+  CAF_CHECK_EQUAL(value("alice"), "1");
+  CAF_CHECK_EQUAL(value("bob"), "2");
+  CAF_CHECK_EQUAL(r.left_out, 0u);
+  CAF_CHECK_EQUAL(r.applied.at("clicks"), 8);
 }
 
 CAF_TEST(a changelog of Partita 0.1 still recovers) {
