@@ -12,8 +12,8 @@ namespace partita {
 
 using detail::poison_error;
 using detail::process;
+using detail::save_meta;
 using detail::send_effects;
-using detail::write_meta;
 
 namespace {
 
@@ -107,10 +107,7 @@ void finish_drain(self_ptr self, bool timed_out) {
   // this actor's is worth saving: the next start reconciles again.
   if (st.restored && !st.recovering) {
     try {
-      partition_store::write_batch batch{*st.store};
-      write_meta(st, batch);
-      batch.commit();
-      st.forget.clear();
+      save_meta(st);
     } catch (const std::exception& e) {
       st.log->error("[{}] partition {}: cannot save offsets: {}", st.cfg.graph->group,
                     st.cfg.partition, e.what());
@@ -330,10 +327,7 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
       if (st.forget.empty() || st.failure || st.drain)
         return; // written by the batch since, or by the drain
       try {
-        partition_store::write_batch batch{*st.store};
-        write_meta(st, batch);
-        batch.commit();
-        st.forget.clear();
+        save_meta(st);
       } catch (const std::exception& e) {
         fail(self, e.what());
       }

@@ -66,6 +66,13 @@ void write_meta(partition_state& st, partition_store::write_batch& batch) {
   batch.set_meta(meta::changelog, st.changelog_next);
 }
 
+void save_meta(partition_state& st) {
+  partition_store::write_batch batch{*st.store};
+  write_meta(st, batch);
+  batch.commit();
+  st.forget.clear();
+}
+
 /// Produces a batch's effects, registered with the commit tracker under its sequence number.
 void send_effects(partition_self self, const pending_batch& effects,
                   std::chrono::steady_clock::time_point fetched_at) {

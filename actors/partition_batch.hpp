@@ -24,6 +24,9 @@ struct poison_error : std::runtime_error {
 /// with every batch.
 void write_meta(partition_state& st, partition_store::write_batch& batch);
 
+/// Writes the metadata (write_meta) in a transaction of its own. Throws store_error.
+void save_meta(partition_state& st);
+
 /// Produces a batch's effects, registered with the commit tracker under its sequence number.
 void send_effects(partition_self self, const pending_batch& effects,
                   std::chrono::steady_clock::time_point fetched_at);
