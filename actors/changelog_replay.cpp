@@ -25,13 +25,10 @@ void changelog_replay::apply(std::vector<changelog_record>& records) {
         // writer's base was vouched for when the new writer took over (its checkpoint record
         // may since have been compacted away); the rest is an unfinished batch.
         for (auto& v : buffer_) {
-          if (v.offset >= r.writer.base) {
+          if (v.offset >= r.writer.base)
             ++left_out_;
-          } else if (v.value) {
-            batch.put(v.key, *v.value);
-          } else {
-            batch.erase(v.key);
-          }
+          else
+            batch.set(v.key, v.value);
         }
         buffer_.clear();
         current_ = r.writer;
@@ -44,12 +41,8 @@ void changelog_replay::apply(std::vector<changelog_record>& records) {
       buffer_.push_back(std::move(r));
     if (!vouches)
       continue;
-    for (auto& v : buffer_) {
-      if (v.value)
-        batch.put(v.key, *v.value);
-      else
-        batch.erase(v.key);
-    }
+    for (auto& v : buffer_)
+      batch.set(v.key, v.value);
     buffer_.clear();
     const auto& [topic, offset] = *vouches;
     auto known = applied_.find(topic);

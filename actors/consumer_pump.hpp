@@ -110,6 +110,9 @@ private:
                            rd_kafka_topic_partition_list_t* parts, void* opaque);
   void assign(rd_kafka_topic_partition_list_t* parts);
   void revoke(rd_kafka_topic_partition_list_t* parts);
+  /// Adds `parts` to the assignment or takes them out (cooperative), or sets the whole
+  /// assignment to `parts` or to nothing (eager).
+  void change_assignment(rd_kafka_topic_partition_list_t* parts, bool add);
   void dispatch(rd_kafka_message_t** msgs, size_t n);
   /// Starts the actor of partition p, watched by the supervisor.
   caf::actor start_partition(int32_t p, channel& ch);

@@ -179,19 +179,25 @@ void consumer_pump::assign(rd_kafka_topic_partition_list_t* parts) {
   for (const auto& [p, actor] : started)
     ask_offsets(p, actor, acked);
   resume_offsets(parts, acked);
-  if (cooperative()) {
-    if (auto* error = rd_kafka_incremental_assign(rk_, parts)) {
-      log_->error("assign: {}", rd_kafka_error_string(error));
-      rd_kafka_error_destroy(error);
-    }
-  } else {
-    rd_kafka_assign(rk_, parts);
-  }
+  change_assignment(parts, true);
   std::string what;
   for (int i = 0; i < parts->cnt; ++i)
     what += fmt::format(" {}/{}@{}", parts->elems[i].topic, parts->elems[i].partition,
                         parts->elems[i].offset);
   log_->info("assigned:{}", what);
+}
+
+void consumer_pump::change_assignment(rd_kafka_topic_partition_list_t* parts, bool add) {
+  if (!cooperative()) {
+    rd_kafka_assign(rk_, add ? parts : nullptr); // eager: the whole assignment at once
+    return;
+  }
+  auto* error = add ? rd_kafka_incremental_assign(rk_, parts)
+                    : rd_kafka_incremental_unassign(rk_, parts);
+  if (error != nullptr) {
+    log_->error("{}: {}", add ? "assign" : "unassign", rd_kafka_error_string(error));
+    rd_kafka_error_destroy(error);
+  }
 }
 
 void consumer_pump::revoke(rd_kafka_topic_partition_list_t* parts) {
@@ -245,14 +251,7 @@ void consumer_pump::revoke(rd_kafka_topic_partition_list_t* parts) {
       cfg_.figures->retire({"partition", std::to_string(p)});
     }
   }
-  if (cooperative()) {
-    if (auto* error = rd_kafka_incremental_unassign(rk_, parts)) {
-      log_->error("unassign: {}", rd_kafka_error_string(error));
-      rd_kafka_error_destroy(error);
-    }
-  } else {
-    rd_kafka_assign(rk_, nullptr);
-  }
+  change_assignment(parts, false);
   std::string what;
   for (int i = 0; i < parts->cnt; ++i)
     what += fmt::format(" {}/{}", parts->elems[i].topic, parts->elems[i].partition);

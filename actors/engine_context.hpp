@@ -47,12 +47,8 @@ public:
 
   /// The record succeeded: its table change and emits join the batch.
   void keep() {
-    if (change_) {
-      if (*change_)
-        batch_.put(key(), **change_);
-      else
-        batch_.erase(key());
-    }
+    if (change_)
+      batch_.set(key(), *change_);
     std::move(record_emits_.begin(), record_emits_.end(), std::back_inserter(emits_));
     drop();
   }

@@ -33,12 +33,8 @@ void roll_back(partition_store& store, const std::vector<pending_batch>& pending
       restored[c.key] = c.before;
     batch.erase_pending(b->seq);
   }
-  for (const auto& [key, value] : restored) {
-    if (value)
-      batch.put(key, *value);
-    else
-      batch.erase(key);
-  }
+  for (const auto& [key, value] : restored)
+    batch.set(key, value);
   for (const auto& topic : inputs)
     batch.set_meta(meta::applied(topic), store.meta(meta::acked(topic)).value_or(-1));
   batch.commit();

@@ -26,12 +26,8 @@ void commit_batch(partition_self self, const std::string& topic, partition_store
                   engine_context& ctx, int64_t last,
                   std::chrono::steady_clock::time_point fetched_at) {
   auto& st = self->state;
-  write_meta(st, batch);
-  if (last < 0) {
-    batch.commit();
-    st.forget.clear();
-    return; // only metadata changed
-  }
+  if (last < 0)
+    return commit_meta(st, batch); // only metadata changed
   pending_batch effects;
   effects.seq = st.next_seq++;
   effects.topic = topic;
@@ -46,8 +42,7 @@ void commit_batch(partition_self self, const std::string& topic, partition_store
                                std::move(e.headers)});
   if (!effects.changes.empty() || !effects.outputs.empty())
     batch.put_pending(effects.seq, effects.encode());
-  batch.commit();
-  st.forget.clear();
+  commit_meta(st, batch);
   crash_point("after-commit");
   send_effects(self, effects, fetched_at);
   st.figures->store_bytes = static_cast<int64_t>(st.store->bytes_used());
@@ -55,22 +50,21 @@ void commit_batch(partition_self self, const std::string& topic, partition_store
 
 } // namespace
 
-/// Offsets and the changelog position, written with every batch.
-void write_meta(partition_state& st, partition_store::write_batch& batch) {
+void commit_meta(partition_state& st, partition_store::write_batch& batch) {
   for (auto seq : st.forget)
-    batch.erase_pending(seq); // cleared by the caller once the transaction is committed
+    batch.erase_pending(seq);
   if (st.wrote)
     batch.set_meta(meta::epoch_seen, st.writer.epoch);
   for (const auto& [topic, offset] : st.tracker.watermarks())
     batch.set_meta(meta::acked(topic), offset);
   batch.set_meta(meta::changelog, st.changelog_next);
+  batch.commit();
+  st.forget.clear(); // only once they are gone from the store
 }
 
 void save_meta(partition_state& st) {
   partition_store::write_batch batch{*st.store};
-  write_meta(st, batch);
-  batch.commit();
-  st.forget.clear();
+  commit_meta(st, batch);
 }
 
 /// Produces a batch's effects, registered with the commit tracker under its sequence number.
@@ -158,6 +152,5 @@ void process(partition_self self, const record_batch& in) {
   *st.cfg.records += count;
   st.figures->processed(in.topic) += static_cast<int64_t>(count);
 }
-
 
 } // namespace partita::detail

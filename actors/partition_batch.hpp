@@ -20,11 +20,12 @@ struct poison_error : std::runtime_error {
   bool stop; // the policy says: stop the partition, do not restart it
 };
 
-/// Offsets, the changelog position and the pending batches to forget (acknowledged), written
-/// with every batch.
-void write_meta(partition_state& st, partition_store::write_batch& batch);
+/// Commits `batch` with the metadata acknowledgements changed: the acknowledged offsets, the
+/// changelog position, the pending batches to forget (forgotten here only once committed).
+/// Throws store_error.
+void commit_meta(partition_state& st, partition_store::write_batch& batch);
 
-/// Writes the metadata (write_meta) in a transaction of its own. Throws store_error.
+/// commit_meta() in a transaction of its own.
 void save_meta(partition_state& st);
 
 /// Produces a batch's effects, registered with the commit tracker under its sequence number.

@@ -5,9 +5,9 @@
 #include "actors/broker_monitor.hpp"
 #include "actors/consumer_pump.hpp"
 #include "actors/partition_actor.hpp"
+#include "persistence/state_dir_lock.hpp"
 #include "runtime/kafka_producer.hpp"
 #include "runtime/logger.hpp"
-#include "persistence/state_dir_lock.hpp"
 #include "runtime/topic_admin.hpp"
 
 #include <caf/all.hpp>

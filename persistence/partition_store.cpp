@@ -285,6 +285,11 @@ void partition_store::write_batch::erase(std::string_view key) {
   changes_.insert_or_assign(std::string{key}, std::nullopt);
 }
 
+void partition_store::write_batch::set(std::string_view key,
+                                       const std::optional<std::string>& value) {
+  changes_.insert_or_assign(std::string{key}, value);
+}
+
 void partition_store::write_batch::put_pending(uint64_t seq, std::string bytes) {
   pending_.insert_or_assign(seq, std::move(bytes));
 }

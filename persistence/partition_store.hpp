@@ -84,6 +84,8 @@ public:
 
     void put(std::string_view key, std::string_view value);
     void erase(std::string_view key);
+    /// put() for a value, erase() for nullopt.
+    void set(std::string_view key, const std::optional<std::string>& value);
     void set_meta(std::string_view name, int64_t value);
     /// Keeps the effects of batch `seq` (the caller's encoding) with the state.
     void put_pending(uint64_t seq, std::string bytes);
