@@ -9,6 +9,7 @@
 // PARTITA_CHAOS_SECONDS sets the length of the chaos test (default 60).
 
 #include "runtime/codec.hpp"
+#include "runtime/kafka_producer.hpp"
 #include "runtime/embedded_cluster.hpp"
 #include "test/support/broker_faults.hpp"
 #include "test/support/child_process.hpp"
@@ -124,16 +125,19 @@ struct fixture {
     CAF_CHECK_NOT_EQUAL(m.proc->wait(40000), -1);
   }
 
-  /// Steady load: 200 clicks over the keys every 100 ms, on a thread of its own.
+  /// Steady load: 200 clicks over the keys every 100 ms, on a thread of its own, through one
+  /// producer (a client per chunk would take ephemeral ports, which a mock broker coming back
+  /// up needs to bind again).
   void start_load() {
     loading = true;
     load = std::thread{[this] {
+      kafka_producer producer{{{"bootstrap.servers", bootstrap}}};
       auto next = std::chrono::steady_clock::now();
       while (loading) {
-        std::vector<std::pair<std::string, std::string>> chunk;
         for (int i = 0; i < 200; ++i)
-          chunk.emplace_back("user-" + std::to_string((produced + i) % keys), "click");
-        produce(bootstrap, "clicks", chunk);
+          producer.produce("clicks", -1, "user-" + std::to_string((produced + i) % keys),
+                           "click", nullptr);
+        producer.flush(std::chrono::seconds{60});
         produced += 200;
         next += 100ms;
         std::this_thread::sleep_until(next); // the load's pace
