@@ -6,13 +6,20 @@
 
 namespace partita {
 
-changelog_replay::changelog_replay(partition_store& store)
-  : store_(store), epoch_seen_(store.meta(meta::epoch_seen).value_or(0)) {
+changelog_replay::changelog_replay(partition_store& store, plain_records plain)
+  : store_(store), plain_(plain), epoch_seen_(store.meta(meta::epoch_seen).value_or(0)) {
 }
 
 void changelog_replay::apply(std::vector<changelog_record>& records) {
   partition_store::write_batch batch{store_};
   for (auto& r : records) {
+    if (plain_ == plain_records::count_at_once && r.writer.store == 0) {
+      if (!r.legacy_marker) // a 0.1 checkpoint record is no key of the table
+        batch.set(r.key, r.value);
+      if (buffer_.empty()) // else the position stays before the unfinished batch
+        batch.set_meta(meta::changelog, r.offset + 1);
+      continue;
+    }
     if (r.legacy_marker) {
       ++legacy_markers_;
     } else {

@@ -20,10 +20,14 @@ namespace partita {
 ///     of another writer follows, or the read ends;
 ///   - a checkpoint advances the store's applied and acknowledged offsets of its input topic,
 ///     and the store's changelog position to the record after it.
-/// Records without Partita's headers (Partita 0.1) are vouched by 0.1's checkpoint records.
+/// Records without Partita's headers are vouched by 0.1's checkpoint records (a group's own
+/// changelog of Partita 0.1), or — for a `followed` topic, written by any producer — count at
+/// once, as every record of a plain compacted topic does.
 class changelog_replay {
 public:
-  explicit changelog_replay(partition_store& store);
+  enum class plain_records { wait_for_checkpoint, count_at_once };
+  explicit changelog_replay(partition_store& store,
+                            plain_records plain = plain_records::wait_for_checkpoint);
 
   /// Applies `records` (taking them) in one LMDB transaction.
   void apply(std::vector<changelog_record>& records);
@@ -41,6 +45,7 @@ public:
 
 private:
   partition_store& store_;
+  plain_records plain_;
   int64_t epoch_seen_ = 0;
   std::map<std::string, int64_t> applied_; // by input topic, as the store holds it
   writer_id current_;

@@ -42,6 +42,10 @@ struct pump_config {
   std::shared_ptr<metrics> figures = std::make_shared<metrics>();
   /// The member's lease, renewed by assignments and successful offset commits.
   std::shared_ptr<member_lease> lease = std::make_shared<member_lease>(std::chrono::seconds{10});
+  /// Called on the pump's thread with partitions newly assigned (before their actors start)
+  /// and with partitions given up (once drained): the joined tables follow the assignment.
+  std::function<void(const std::vector<int32_t>&)> on_assigned = [](const auto&) {};
+  std::function<void(const std::vector<int32_t>&)> on_revoked = [](const auto&) {};
 };
 
 /// The group consumer's librdkafka settings before the user's: offsets stored only once

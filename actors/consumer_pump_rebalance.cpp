@@ -166,6 +166,15 @@ void consumer_pump::assign(rd_kafka_topic_partition_list_t* parts) {
   std::map<int32_t, std::vector<std::string>> by_partition;
   for (int i = 0; i < parts->cnt; ++i)
     by_partition[parts->elems[i].partition].push_back(parts->elems[i].topic);
+  std::vector<int32_t> fresh;
+  {
+    std::lock_guard guard{mtx_};
+    for (const auto& [p, topics] : by_partition)
+      if (!partitions_.contains(p))
+        fresh.push_back(p);
+  }
+  if (!fresh.empty())
+    cfg_.on_assigned(fresh);
   // Start the partition actors; each answers what its store has acknowledged.
   std::vector<std::pair<int32_t, caf::actor>> started;
   for (auto& [p, topics] : by_partition) {
@@ -252,6 +261,7 @@ void consumer_pump::revoke(rd_kafka_topic_partition_list_t* parts) {
     }
   }
   change_assignment(parts, false);
+  cfg_.on_revoked({revoked.begin(), revoked.end()});
   std::string what;
   for (int i = 0; i < parts->cnt; ++i)
     what += fmt::format(" {}/{}", parts->elems[i].topic, parts->elems[i].partition);

@@ -5,6 +5,7 @@
 // measure it against a hand-written loop. Engine internals: not part of Partita's API.
 
 #include "actors/changelog_format.hpp"
+#include "actors/group_tables.hpp"
 #include "persistence/partition_store.hpp"
 #include "runtime/graph_definition.hpp"
 
@@ -39,8 +40,8 @@ public:
   };
 
   engine_context(const graph_definition& graph, const std::string& topic,
-                 partition_store::write_batch& batch)
-    : graph_(graph), topic_(topic), batch_(batch) {}
+                 partition_store::write_batch& batch, const group_tables* tables = nullptr)
+    : graph_(graph), topic_(topic), batch_(batch), tables_(tables) {}
 
   void set_record(const rd_kafka_message_t* m) { msg_ = m; }
   std::vector<emitted>& emits() { return emits_; }
@@ -99,12 +100,19 @@ public:
                                     {{source_header, topic_ + "/" + std::to_string(partition()) +
                                                        "/" + std::to_string(offset())}}});
   }
+  std::optional<std::string> table_read(const table_definition& table,
+                                        std::string_view key) override {
+    if (tables_ == nullptr)
+      throw graph_error("table " + table.topic + " is read outside a processor");
+    return tables_->read(table, key, partition());
+  }
   const graph_definition& graph() const override { return graph_; }
 
 private:
   const graph_definition& graph_;
   const std::string& topic_;
   partition_store::write_batch& batch_;
+  const group_tables* tables_;
   const rd_kafka_message_t* msg_ = nullptr;
   /// The current record's table change: a value, or nullopt for an erase.
   std::optional<std::optional<std::string>> change_;

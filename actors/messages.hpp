@@ -79,6 +79,9 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using lease_atom = caf::atom_constant<caf::atom("lease")>;
 /// anyone -> partition: the table's value of a key (answer: std::string, empty if none).
 using get_atom = caf::atom_constant<caf::atom("get")>;
+/// table follower -> table partition: the topic partition ends at this offset (int64_t), and
+/// every record before it was sent.
+using eof_atom = caf::atom_constant<caf::atom("eof")>;
 /// partition -> itself: a drain ran out of time.
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 

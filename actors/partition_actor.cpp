@@ -42,18 +42,42 @@ void fail(self_ptr self, const std::string& what, errc code = errc::partition_fa
   finish_drain(self, false);
 }
 
-/// False while the member's lease is out: it may have lost its partitions without knowing.
+/// Why the partition may not process now (nullptr: it may): the member's lease is out (it may
+/// have lost its partitions without knowing), or a table its behaviors read is recovering.
+const char* hold_reason(const partition_state& st) {
+  if (st.cfg.lease && !st.cfg.lease->valid())
+    return "lease";
+  if (st.cfg.tables && !st.cfg.tables->ready(st.cfg.partition))
+    return "tables";
+  return nullptr;
+}
+
+/// Looks again in a while why the partition holds its records (lease_atom).
+void look_again(self_ptr self, const char* reason) {
+  self->delayed_send(self,
+                     std::string_view{reason} == "lease" ? std::chrono::milliseconds{100}
+                                                         : std::chrono::milliseconds{20},
+                     lease_atom::value);
+}
+
+/// False while the partition holds its records (hold_reason()).
 bool may_write(self_ptr self) {
   auto& st = self->state;
   if (st.holding)
     return false;
-  if (!st.cfg.lease || st.cfg.lease->valid())
+  auto reason = hold_reason(st);
+  if (reason == nullptr)
     return true;
   st.holding = true;
-  st.log->warn("[{}] partition {}: the group has not confirmed this member for {} ms; "
-               "holding its records until it does (or the partition is revoked)",
-               st.cfg.graph->group, st.cfg.partition, st.cfg.lease->duration().count());
-  self->delayed_send(self, std::chrono::milliseconds{100}, lease_atom::value);
+  if (std::string_view{reason} == "lease")
+    st.log->warn("[{}] partition {}: the group has not confirmed this member for {} ms; "
+                 "holding its records until it does (or the partition is revoked)",
+                 st.cfg.graph->group, st.cfg.partition, st.cfg.lease->duration().count());
+  else
+    st.log->info("[{}] partition {}: holding its records until tables {} are recovered",
+                 st.cfg.graph->group, st.cfg.partition,
+                 st.cfg.tables->waiting_for(st.cfg.partition));
+  look_again(self, reason);
   return false;
 }
 
@@ -299,12 +323,12 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
       auto& st = self->state;
       if (st.failure || st.drain)
         return;
-      if (!st.cfg.lease->valid()) {
-        self->delayed_send(self, std::chrono::milliseconds{100}, lease_atom::value);
+      if (auto reason = hold_reason(st)) {
+        look_again(self, reason);
         return;
       }
       st.holding = false;
-      st.log->info("[{}] partition {}: membership confirmed again; processing {} held batches",
+      st.log->info("[{}] partition {}: may process again; processing {} held batches",
                    st.cfg.graph->group, st.cfg.partition, st.stash.size());
       if (!st.recovering)
         process_stash(self);

@@ -2,6 +2,7 @@
 
 #include "actors/changelog_format.hpp"
 #include "actors/commit_tracker.hpp"
+#include "actors/group_tables.hpp"
 #include "actors/member_lease.hpp"
 #include "actors/messages.hpp"
 #include "actors/partition_figures.hpp"
@@ -52,6 +53,8 @@ struct partition_config {
   std::shared_ptr<metrics> figures = std::make_shared<metrics>();
   /// The member's lease on its partitions; null: never fenced (tests of one actor).
   std::shared_ptr<const member_lease> lease;
+  /// The joined and looked-up tables; null: the graph reads none.
+  std::shared_ptr<const group_tables> tables;
 };
 
 /// State of a partition actor. Owns the partition's LMDB store.
@@ -80,7 +83,8 @@ struct partition_state {
   bool recovering = false;
   /// The store is reconciled with the changelog (on_restored ran).
   bool restored = false;
-  /// Batches are held (stashed) because the member's lease ran out.
+  /// Batches are held (stashed) because the member's lease ran out, or the tables the
+  /// behaviors read are not recovered yet.
   bool holding = false;
   /// The partition failed because another member writes its changelog: what is in flight
   /// will never count, so a failure does not wait for it.
@@ -110,7 +114,8 @@ struct partition_state {
 ///       +------------+  re-send    +-----------+                          +------+
 ///        the hand-over   pending    batch: behaviors, one LMDB txn (state, offsets, pending
 ///        rule (handover  batches    effects), async produce; acked: advance the watermark
-///        .hpp); batches             lease out: hold batches until it is renewed
+///        .hpp); batches             lease out, or joined/looked-up tables recovering: hold
+///                                   batches until it is renewed, or they are recovered
 ///        are stashed                   |
 ///             |  error                 | error (recovery, LMDB, poison record, foreign writer)
 ///             +-------------------> failing: drops batches, waits for the acks in flight,

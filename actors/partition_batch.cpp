@@ -98,7 +98,7 @@ void process(partition_self self, const record_batch& in) {
     throw std::logic_error("records of " + in.topic + ", which is not an input");
   auto& applied = st.applied.try_emplace(in.topic, -1).first->second;
   partition_store::write_batch batch{*st.store};
-  engine_context ctx{graph, in.topic, batch};
+  engine_context ctx{graph, in.topic, batch, st.cfg.tables.get()};
   int64_t last = -1;
   uint64_t count = 0;
   for (const auto* m : in.records) {

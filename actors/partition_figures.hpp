@@ -18,19 +18,29 @@ inline constexpr std::array<const char*, 5> partition_status_names{"recovering",
                                                                    "waiting", "failed",
                                                                    "stopped"};
 
-inline metrics::labels partition_labels(int32_t partition) {
-  return {{"partition", std::to_string(partition)}};
+/// A partition's labels: its number, then `extra` (a followed table's `table` label).
+inline metrics::labels partition_labels(int32_t partition, const metrics::labels& extra = {}) {
+  metrics::labels out{{"partition", std::to_string(partition)}};
+  out.insert(out.end(), extra.begin(), extra.end());
+  return out;
 }
 
-/// Sets the one-hot gauge partita_partition_state{partition, state}: 1 for `status`, 0 for the
-/// others.
-inline void set_partition_status(metrics& m, int32_t partition, partition_status status) {
-  for (size_t i = 0; i < partition_status_names.size(); ++i)
+/// Sets the one-hot gauge partita_partition_state{partition, ..., state}: 1 for `status`, 0
+/// for the others. `labels` name the partition (partition_labels()).
+inline void set_partition_status(metrics& m, const metrics::labels& labels,
+                                 partition_status status) {
+  for (size_t i = 0; i < partition_status_names.size(); ++i) {
+    auto l = labels;
+    l.emplace_back("state", partition_status_names[i]);
     m.gauge("partita_partition_state",
-            "State of each assigned partition (1 for its current state): recovering, running, "
-            "waiting (restart backoff), failed (too many restarts), stopped (poison record).",
-            {{"partition", std::to_string(partition)}, {"state", partition_status_names[i]}}) =
-      static_cast<size_t>(status) == i ? 1 : 0;
+            "State of each partition (1 for its current state): recovering, running, waiting "
+            "(restart backoff), failed (too many restarts), stopped (poison record). Followed "
+            "tables' partitions carry a `table` label.",
+            l) = static_cast<size_t>(status) == i ? 1 : 0;
+  }
+}
+inline void set_partition_status(metrics& m, int32_t partition, partition_status status) {
+  set_partition_status(m, partition_labels(partition), status);
 }
 
 /// The figures one partition actor keeps up to date.

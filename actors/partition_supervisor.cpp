@@ -11,10 +11,14 @@ namespace {
 
 using self_ptr = caf::stateful_actor<supervisor_state>*;
 
-metrics::figure& backoff(metrics& m, int32_t p) {
-  return m.gauge("partita_partition_backoff_seconds",
-                 "Delay before a failed partition's next restart (0: not waiting).",
-                 partition_labels(p), 0.001);
+metrics::labels labels_of(const supervisor_state& st, int32_t p) {
+  return partition_labels(p, st.cfg.labels);
+}
+
+metrics::figure& backoff(const supervisor_state& st, int32_t p) {
+  return st.cfg.figures->gauge("partita_partition_backoff_seconds",
+                               "Delay before a failed partition's next restart (0: not waiting).",
+                               labels_of(st, p), 0.001);
 }
 
 void restart_now(self_ptr self, int32_t p, supervised_partition& sp, const char* why) {
@@ -24,10 +28,10 @@ void restart_now(self_ptr self, int32_t p, supervised_partition& sp, const char*
   st.log->info("[{}] partition {}: restarting ({})", st.cfg.group, p, why);
   ++st.cfg.figures->counter("partita_partition_restarts_total",
                             "Restarts of each partition's actor after a failure.",
-                            partition_labels(p));
-  backoff(*st.cfg.figures, p) = 0;
+                            labels_of(st, p));
+  backoff(st, p) = 0;
   st.cfg.figures->gauge("partita_partition_last_restart_timestamp_seconds",
-                        "When each partition last restarted (Unix time).", partition_labels(p)) =
+                        "When each partition last restarted (Unix time).", labels_of(st, p)) =
     std::chrono::duration_cast<std::chrono::seconds>(
       std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -52,7 +56,7 @@ void on_down(self_ptr self, const caf::down_msg& msg) {
   st.cfg.on_down(p);
   if (msg.reason == caf::make_error(errc::partition_stopped)) {
     sp.status = supervised_partition::failed; // stopped on purpose: not restarted
-    set_partition_status(*st.cfg.figures, p, partition_status::stopped);
+    set_partition_status(*st.cfg.figures, labels_of(st, p), partition_status::stopped);
     st.log->error("[{}] partition {} stopped by its poison policy; it stays down: {}",
                   st.cfg.group, p, reason);
     st.cfg.on_failed(p, reason);
@@ -61,7 +65,7 @@ void on_down(self_ptr self, const caf::down_msg& msg) {
   auto delay = sp.schedule.failed(self->clock().now(), st.cfg.random());
   if (!delay) {
     sp.status = supervised_partition::failed;
-    set_partition_status(*st.cfg.figures, p, partition_status::failed);
+    set_partition_status(*st.cfg.figures, labels_of(st, p), partition_status::failed);
     st.log->error("[{}] partition {} failed {} times within {} s; it stays down: {}",
                   st.cfg.group, p, st.cfg.policy.max_restarts + 1,
                   std::chrono::duration_cast<std::chrono::seconds>(st.cfg.policy.window).count(),
@@ -70,8 +74,8 @@ void on_down(self_ptr self, const caf::down_msg& msg) {
     return;
   }
   sp.status = supervised_partition::waiting;
-  set_partition_status(*st.cfg.figures, p, partition_status::waiting);
-  backoff(*st.cfg.figures, p) = delay->count();
+  set_partition_status(*st.cfg.figures, labels_of(st, p), partition_status::waiting);
+  backoff(st, p) = delay->count();
   ++sp.generation;
   st.log->warn("[{}] partition {} failed; restart {} in {} ms: {}", st.cfg.group, p,
                sp.schedule.attempt(), delay->count(), reason);
@@ -112,8 +116,11 @@ caf::behavior partition_supervisor(self_ptr self, supervisor_config cfg) {
           i->second.generation == generation)
         restart_now(self, p, i->second, "backoff over");
     },
-    [=](leader_atom, const std::string&, int32_t p, int32_t, int32_t to) {
+    [=](leader_atom, const std::string& topic, int32_t p, int32_t, int32_t to) {
       auto& st = self->state;
+      const auto& topics = st.cfg.topics;
+      if (!topics.empty() && std::find(topics.begin(), topics.end(), topic) == topics.end())
+        return;
       auto i = st.partitions.find(p);
       if (to >= 0 && i != st.partitions.end() &&
           i->second.status == supervised_partition::waiting)

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace spdlog {
 class logger;
@@ -34,6 +35,10 @@ struct supervisor_config {
   std::function<double()> random;
   /// Where restarts, backoff and waiting/failed states are counted.
   std::shared_ptr<metrics> figures = std::make_shared<metrics>();
+  /// Labels added to each partition's figures (a followed table's name).
+  metrics::labels labels;
+  /// Only leader moves of these topics restart a waiting partition early (empty: any topic).
+  std::vector<std::string> topics;
 };
 
 /// One supervised partition.

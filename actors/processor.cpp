@@ -4,6 +4,7 @@
 
 #include "actors/broker_monitor.hpp"
 #include "actors/consumer_pump.hpp"
+#include "actors/group_tables.hpp"
 #include "actors/partition_actor.hpp"
 #include "persistence/state_dir_lock.hpp"
 #include "runtime/kafka_producer.hpp"
@@ -16,6 +17,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <thread>
 
 namespace partita {
 
@@ -141,6 +143,24 @@ void processor::run() {
   d.partition_count = ensure_topics(kafka, need, d.cfg.cluster, d.cfg.startup_timeout);
   log->info("group {}: {} partitions, state in {}", graph.group, d.partition_count.load(),
             d.cfg.state_dir.string());
+  std::map<std::string, int> table_partitions;
+  if (!graph.tables.empty()) {
+    auto counts = partition_counts(kafka, d.cfg.startup_timeout);
+    for (const auto& t : graph.tables) {
+      auto i = counts.find(t.topic);
+      if (i == counts.end())
+        throw config_error(std::string{t.kind_name()} + " table '" + t.topic + "' of group " +
+                           graph.group + " does not exist; start the group that writes it "
+                           "first, or create the topic (compacted)");
+      if (t.kind == table_definition::kind_t::join && i->second != d.partition_count)
+        throw config_error("join table '" + t.topic + "' is not co-partitioned with the inputs "
+                           "of group " + graph.group + " (partition counts: " + t.topic + "=" +
+                           std::to_string(i->second) + " " + graph.input_topics().front() +
+                           "=" + std::to_string(d.partition_count.load()) +
+                           "); read it with graph.lookup, or repartition it");
+      table_partitions[t.topic] = i->second;
+    }
+  }
 
   auto producer = std::make_shared<kafka_producer>(kafka);
   {
@@ -171,8 +191,19 @@ void processor::run() {
                    ? std::chrono::milliseconds{std::stoll(consumer.at("session.timeout.ms"))}
                    : std::chrono::milliseconds{45000};
   auto lease = std::make_shared<member_lease>(session / 2);
+  std::shared_ptr<group_tables> tables;
+  if (!graph.tables.empty())
+    tables = std::make_shared<group_tables>(
+      *d.sys, graph,
+      follower_config{"", kafka, d.cfg.state_dir, graph.group, d.cfg.fsync, d.cfg.restart,
+                      d.cfg.max_in_flight, d.figures},
+      table_partitions);
   pump_config pc{d.graph,         consumer,      d.cfg.from, d.cfg.max_in_flight,
                  d.cfg.drain_timeout, d.cfg.restart, d.figures, lease};
+  if (tables) {
+    pc.on_assigned = [t = tables.get()](const std::vector<int32_t>& ps) { t->assigned(ps); };
+    pc.on_revoked = [t = tables.get()](const std::vector<int32_t>& ps) { t->revoked(ps); };
+  }
   auto spawn = [&](int32_t p, std::shared_ptr<partition_flow> flow, commit_fn commit) {
     partition_config cfg;
     cfg.graph = d.graph;
@@ -191,6 +222,7 @@ void processor::run() {
     cfg.ready = d.ready;
     cfg.figures = d.figures;
     cfg.lease = lease;
+    cfg.tables = tables;
     return d.sys->spawn(partition_actor, std::move(cfg));
   };
   {
@@ -206,6 +238,12 @@ void processor::run() {
     auto watched = graph.input_topics();
     if (graph.persist)
       watched.push_back(graph.table_topic());
+    if (tables) {
+      for (const auto& s : tables->supervisors())
+        caf::anon_send(monitor, subscribe_atom::value, s);
+      for (const auto& t : graph.tables)
+        watched.push_back(t.topic);
+    }
     broker_poller poller{kafka, watched, monitor, d.cfg.monitor_interval};
     {
       std::lock_guard guard{d.mtx};
@@ -220,6 +258,13 @@ void processor::run() {
     }
     std::lock_guard guard{d.mtx};
     d.pump = nullptr;
+  }
+  if (tables) {
+    // The partition actors let go of the tables as they finish; the followers stop here, not
+    // on an actor's thread.
+    for (int i = 0; tables.use_count() > 1 && i < 10000; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds{1});
+    tables.reset();
   }
   if (!producer->flush(d.cfg.drain_timeout))
     log->warn("{} records not acknowledged at shutdown; their inputs are not committed",

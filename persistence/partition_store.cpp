@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <mutex>
 #include <utility>
 
 namespace partita {
@@ -92,7 +93,8 @@ partition_store::partition_store(store_config cfg) : cfg_(std::move(cfg)) {
 
 partition_store::partition_store(partition_store&& other) noexcept
     : cfg_(std::move(other.cfg_)), env_(std::exchange(other.env_, nullptr)),
-      table_dbi_(other.table_dbi_), meta_dbi_(other.meta_dbi_), pending_dbi_(other.pending_dbi_) {}
+      table_dbi_(other.table_dbi_), meta_dbi_(other.meta_dbi_), pending_dbi_(other.pending_dbi_),
+      resizing_(std::move(other.resizing_)) {}
 
 partition_store& partition_store::operator=(partition_store&& other) noexcept {
   if (this != &other) {
@@ -103,6 +105,7 @@ partition_store& partition_store::operator=(partition_store&& other) noexcept {
     table_dbi_ = other.table_dbi_;
     meta_dbi_ = other.meta_dbi_;
     pending_dbi_ = other.pending_dbi_;
+    resizing_ = std::move(other.resizing_);
   }
   return *this;
 }
@@ -132,13 +135,18 @@ std::filesystem::path partition_store::path_for(const std::filesystem::path& sta
 }
 
 std::optional<std::string> partition_store::get(std::string_view key) const {
+  std::shared_lock guard{*resizing_};
   txn t{env_, MDB_RDONLY, cfg_.dir};
   return read(t.get(), table_dbi_, key, cfg_.dir);
 }
 
 std::optional<int64_t> partition_store::meta(std::string_view name) const {
-  txn t{env_, MDB_RDONLY, cfg_.dir};
-  auto text = read(t.get(), meta_dbi_, name, cfg_.dir);
+  std::optional<std::string> text;
+  {
+    std::shared_lock guard{*resizing_};
+    txn t{env_, MDB_RDONLY, cfg_.dir};
+    text = read(t.get(), meta_dbi_, name, cfg_.dir);
+  }
   if (!text)
     return std::nullopt;
   int64_t value = 0;
@@ -149,6 +157,7 @@ std::optional<int64_t> partition_store::meta(std::string_view name) const {
 }
 
 std::size_t partition_store::size() const {
+  std::shared_lock guard{*resizing_};
   txn t{env_, MDB_RDONLY, cfg_.dir};
   MDB_stat st;
   if (int rc = mdb_stat(t.get(), table_dbi_, &st); rc != 0)
@@ -172,20 +181,34 @@ std::size_t partition_store::map_size() const {
 
 void partition_store::for_each(
   const std::function<void(std::string_view, std::string_view)>& fn) const {
-  visit(table_dbi_, fn);
+  visit(table_dbi_, {}, [&](std::string_view k, std::string_view v) {
+    fn(k, v);
+    return true;
+  });
+}
+
+void partition_store::scan(
+  std::string_view from, std::string_view to,
+  const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  visit(table_dbi_, from, [&](std::string_view k, std::string_view v) {
+    return (to.empty() || k < to) && fn(k, v);
+  });
 }
 
 void partition_store::visit(
-  unsigned dbi, const std::function<void(std::string_view, std::string_view)>& fn) const {
+  unsigned dbi, std::string_view from,
+  const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  std::shared_lock guard{*resizing_};
   txn t{env_, MDB_RDONLY, cfg_.dir};
   MDB_cursor* cur = nullptr;
   if (int rc = mdb_cursor_open(t.get(), dbi, &cur); rc != 0)
     fail("cursor_open", rc, cfg_.dir);
-  MDB_val k;
+  MDB_val k = to_val(from);
   MDB_val v;
-  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-    fn(to_view(k), to_view(v));
+  // LMDB orders keys bytewise, as std::string_view compares them.
+  for (int rc = mdb_cursor_get(cur, &k, &v, from.empty() ? MDB_FIRST : MDB_SET_RANGE);
+       rc == 0 && fn(to_view(k), to_view(v)); rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+  }
   mdb_cursor_close(cur);
 }
 
@@ -210,10 +233,14 @@ uint64_t seq_of(std::string_view key) {
 
 void partition_store::for_each_pending(
   const std::function<void(uint64_t, std::string_view)>& fn) const {
-  visit(pending_dbi_, [&](std::string_view k, std::string_view v) { fn(seq_of(k), v); });
+  visit(pending_dbi_, {}, [&](std::string_view k, std::string_view v) {
+    fn(seq_of(k), v);
+    return true;
+  });
 }
 
 void partition_store::clear() {
+  std::shared_lock guard{*resizing_};
   txn t{env_, 0, cfg_.dir};
   if (int rc = mdb_drop(t.get(), table_dbi_, 0); rc != 0)
     fail("drop", rc, cfg_.dir);
@@ -222,6 +249,7 @@ void partition_store::clear() {
 }
 
 void partition_store::grow() {
+  std::unique_lock guard{*resizing_};
   auto next = map_size() * 2;
   if (int rc = mdb_env_set_mapsize(env_, next); rc != 0)
     fail("set_mapsize", rc, cfg_.dir);
@@ -245,6 +273,7 @@ int put_or_erase(MDB_txn* t, unsigned dbi, std::string_view key,
 } // namespace
 
 int partition_store::try_apply(const write_batch& batch) {
+  std::shared_lock guard{*resizing_};
   txn t{env_, 0, cfg_.dir};
   for (const auto& [key, value] : batch.changes_)
     if (int rc = put_or_erase(t.get(), table_dbi_, key, value); rc != 0)
@@ -270,8 +299,10 @@ void partition_store::apply(const write_batch& batch) {
       return;
     if (rc == MDB_MAP_FULL)
       grow();
-    else if (rc == MDB_MAP_RESIZED) // another handle grew the file: adopt its size
+    else if (rc == MDB_MAP_RESIZED) { // another handle grew the file: adopt its size
+      std::unique_lock guard{*resizing_};
       mdb_env_set_mapsize(env_, 0);
+    }
     else
       fail("write", rc, cfg_.dir);
   }

@@ -4,7 +4,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -36,7 +38,8 @@ struct store_config {
 /// and pending effects (what committed batches produced, until Kafka acknowledges it), in one
 /// LMDB environment at `<state-dir>/<group>/<topic>.<partition>`.
 /// Move-only; closes the environment in its destructor. Not found is an empty optional;
-/// only real failures throw store_error.
+/// only real failures throw store_error. Reads are safe from any thread while one thread
+/// writes (a table followed by one thread and read by others).
 class partition_store {
 public:
   explicit partition_store(store_config cfg);
@@ -68,6 +71,11 @@ public:
 
   /// Visits every committed key and value in key order.
   void for_each(const std::function<void(std::string_view, std::string_view)>& fn) const;
+
+  /// Visits the committed keys in [from, to) in key order (an empty `to`: to the end) until
+  /// `fn` returns false.
+  void scan(std::string_view from, std::string_view to,
+            const std::function<bool(std::string_view, std::string_view)>& fn) const;
 
   /// Visits the pending-effects records (sequence number, bytes) in sequence order: what
   /// batches committed here and not yet known to be acknowledged by Kafka produced.
@@ -130,14 +138,17 @@ private:
   void apply(const write_batch& batch);
   void grow();
   /// Visits every entry of a database in key order, in one read transaction.
-  void visit(unsigned dbi,
-             const std::function<void(std::string_view, std::string_view)>& fn) const;
+  void visit(unsigned dbi, std::string_view from,
+             const std::function<bool(std::string_view, std::string_view)>& fn) const;
 
   store_config cfg_;
   MDB_env* env_ = nullptr;
   unsigned table_dbi_ = 0;
   unsigned meta_dbi_ = 0;
   unsigned pending_dbi_ = 0;
+  /// Growing the map needs every transaction of the process closed: readers share this lock,
+  /// grow() takes it alone.
+  std::unique_ptr<std::shared_mutex> resizing_ = std::make_unique<std::shared_mutex>();
 };
 
 } // namespace partita

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <typeindex>
 #include <variant>
 
 namespace partita {
@@ -74,6 +75,19 @@ public:
     emit(rc_.graph().loop_topic(), key, value);
   }
 
+  /// The value of the record's key in the joined table `topic` (graph.join), if it has one.
+  /// Throws decode_error for a value its codec cannot read (the poison policy applies).
+  template <class T>
+  std::optional<T> join(std::string_view topic) const {
+    return read_table<T>(rc_.graph().table(topic, table_definition::kind_t::join), key());
+  }
+
+  /// The value of `key` in the looked-up table `topic` (graph.lookup), if it has one.
+  template <class T>
+  std::optional<T> lookup(std::string_view topic, std::string_view key) const {
+    return read_table<T>(rc_.graph().table(topic, table_definition::kind_t::lookup), key);
+  }
+
   const std::string& topic() const { return rc_.topic(); }
   int32_t partition() const { return rc_.partition(); }
   int64_t offset() const { return rc_.offset(); }
@@ -82,6 +96,24 @@ public:
   std::vector<header> headers() const { return rc_.headers(); }
 
 private:
+  template <class T>
+  std::optional<T> read_table(const table_definition& t, std::string_view key) const {
+    if (t.type != std::type_index{typeid(T)})
+      throw graph_error(std::string{"ctx."} + t.kind_name() + "<T>(\"" + t.topic +
+                        "\"): T is not the value type of the table's " + t.codec + " codec");
+    std::optional<T> out;
+    auto bytes = rc_.table_read(t, key);
+    if (!bytes)
+      return out;
+    try {
+      t.decode(*bytes, &out);
+    } catch (const decode_error& e) {
+      throw decode_error(std::string{t.kind_name()} + " table " + t.topic + ", key '" +
+                         std::string{key.substr(0, 200)} + "': " + e.what());
+    }
+    return out;
+  }
+
   record_context& rc_;
   const TableCodec& table_;
 };

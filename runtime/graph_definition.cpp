@@ -39,6 +39,25 @@ std::vector<std::string> graph_definition::input_topics() const {
   return out;
 }
 
+const table_definition& graph_definition::table(std::string_view topic,
+                                                table_definition::kind_t kind) const {
+  for (const auto& t : tables)
+    if (t.topic == topic && t.kind == kind)
+      return t;
+  auto name = kind == table_definition::kind_t::join ? "join" : "lookup";
+  throw graph_error("group '" + group + "': ctx." + name + "(\"" + std::string{topic} +
+                    "\") reads a table the graph does not declare; add graph." + name + "(\"" +
+                    std::string{topic} + "\", codec)");
+}
+
+std::vector<std::string> graph_definition::table_topics(table_definition::kind_t kind) const {
+  std::vector<std::string> out;
+  for (const auto& t : tables)
+    if (t.kind == kind)
+      out.push_back(t.topic);
+  return out;
+}
+
 void graph_definition::validate() const {
   if (!valid_topic_name(group))
     throw graph_error("group name '" + group +
@@ -69,6 +88,23 @@ void graph_definition::validate() const {
     if (out.topic == table_topic())
       throw graph_error("group '" + group + "': '" + out.topic +
                         "' is the table's changelog; change the table with ctx.set_value");
+  }
+  std::set<std::string> tabs;
+  for (const auto& t : tables) {
+    std::string what = std::string{t.kind_name()} + " table '" + t.topic + "'";
+    if (!valid_topic_name(t.topic))
+      throw graph_error("group '" + group + "': " + what +
+                        " is not a valid topic name (1-249 characters of [a-zA-Z0-9._-])");
+    if (!tabs.insert(t.topic).second)
+      throw graph_error("group '" + group + "': " + what +
+                        " is declared twice; declare each table once, as a join or a lookup");
+    if (t.topic == table_topic())
+      throw graph_error("group '" + group + "': " + what +
+                        " is the group's own table; read it with ctx.value()");
+    if (seen.contains(t.topic) || outs.contains(t.topic))
+      throw graph_error("group '" + group + "': " + what +
+                        " is also an input or an output of the group; a table is written by "
+                        "another group (or producer) and only read here");
   }
 }
 

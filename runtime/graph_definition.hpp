@@ -29,6 +29,7 @@ struct header {
 
 struct graph_definition;
 struct output_definition;
+struct table_definition;
 
 /// What the engine hands a behavior for one record: the record, the table row of its key, and
 /// a way to produce. Implemented by the partition actor; behaviors see it through context<T>.
@@ -47,6 +48,9 @@ public:
   virtual void table_put(std::string bytes) = 0;
   virtual void table_erase() = 0;
   virtual void produce(const output_definition& out, std::string_view key, std::string bytes) = 0;
+  /// The value of `key` in a joined or looked-up table (raw bytes), if it has one.
+  virtual std::optional<std::string> table_read(const table_definition& table,
+                                                std::string_view key) = 0;
   virtual const graph_definition& graph() const = 0;
 };
 
@@ -67,11 +71,27 @@ struct output_definition {
   std::function<std::string(const void*)> encode;
 };
 
+/// A table the behaviors read and another group (or any producer) writes: a join is
+/// co-partitioned with the inputs (partition p of the table beside partition p of the inputs),
+/// a lookup is not (the process holds all of its partitions).
+struct table_definition {
+  enum class kind_t { join, lookup };
+  kind_t kind;
+  std::string topic;
+  std::string codec;
+  std::type_index type;
+  /// Decodes a value into the std::optional<type> at `out`; throws decode_error.
+  std::function<void(std::string_view bytes, void* out)> decode;
+
+  const char* kind_name() const { return kind == kind_t::join ? "join" : "lookup"; }
+};
+
 /// A group graph in the form the engine runs.
 struct graph_definition {
   std::string group;
   std::vector<input_definition> inputs; // the loop topic, if any, is one of them
   std::vector<output_definition> outputs; // the loop topic, if any, is one of them
+  std::vector<table_definition> tables; // joined and looked-up tables
   bool persist = false;
   std::string table_codec;
 
@@ -83,6 +103,10 @@ struct graph_definition {
   const output_definition& output(std::string_view topic) const;
   /// The input named `topic`, or nullptr.
   const input_definition* input(std::string_view topic) const;
+  /// The declared table `topic` of `kind`; throws graph_error naming it if there is none.
+  const table_definition& table(std::string_view topic, table_definition::kind_t kind) const;
+  /// The topics of the tables of `kind`.
+  std::vector<std::string> table_topics(table_definition::kind_t kind) const;
   /// Every topic the group consumes.
   std::vector<std::string> input_topics() const;
   /// Throws graph_error with what is wrong and how to fix it.

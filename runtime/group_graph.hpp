@@ -62,10 +62,37 @@ public:
     return input(def_.loop_topic(), std::move(c), std::move(behavior));
   }
 
+  /// A co-partitioned table written by another group (its `<group>-table`) or any compacted
+  /// topic, with the codec of its values: partition p of it is kept beside partition p of the
+  /// inputs, recovered before they are processed, then kept current. Behaviors read the
+  /// record's key with ctx.join<value_type>(topic). The topic must exist with the inputs'
+  /// partition count.
+  template <codec C>
+  group_graph& join(std::string topic, C c) {
+    return table(table_definition::kind_t::join, std::move(topic), std::move(c));
+  }
+
+  /// A table not co-partitioned with the inputs: the process holds all of its partitions,
+  /// recovered before the inputs are processed. Behaviors read any key with
+  /// ctx.lookup<value_type>(topic, key). The topic must exist.
+  template <codec C>
+  group_graph& lookup(std::string topic, C c) {
+    return table(table_definition::kind_t::lookup, std::move(topic), std::move(c));
+  }
+
   /// The graph as the engine runs it; validate() throws graph_error for a graph that cannot run.
   const graph_definition& definition() const { return def_; }
 
 private:
+  template <codec C>
+  group_graph& table(table_definition::kind_t kind, std::string topic, C c) {
+    using V = typename C::value_type;
+    def_.tables.push_back(table_definition{
+      kind, std::move(topic), C::name, std::type_index{typeid(V)},
+      [c](std::string_view bytes, void* out) { *static_cast<std::optional<V>*>(out) = c.decode(bytes); }});
+    return *this;
+  }
+
   template <class C, class Behavior>
   std::function<void(record_context&)> make_handler(C c, Behavior behavior) {
     // The table codec is shared: the handlers outlive this builder.

@@ -72,14 +72,18 @@ void create_with_admin_api(rd_kafka_t* rk, const std::vector<std::string>& topic
 
 } // namespace
 
-std::map<std::string, int> partition_counts(const kafka_properties& properties,
-                                            std::chrono::milliseconds timeout) {
-  auto rk = admin_client(properties);
+metadata_client::metadata_client(const kafka_properties& properties)
+  : servers_(servers(properties)), rk_(admin_client(properties).release()) {}
+
+metadata_client::~metadata_client() {
+  rd_kafka_destroy(rk_);
+}
+
+std::map<std::string, int> metadata_client::partition_counts(std::chrono::milliseconds timeout) {
   const rd_kafka_metadata_t* md = nullptr;
-  auto err = rd_kafka_metadata(rk.get(), 1, nullptr, &md, static_cast<int>(timeout.count()));
+  auto err = rd_kafka_metadata(rk_, 1, nullptr, &md, static_cast<int>(timeout.count()));
   if (err)
-    throw config_error("cannot reach Kafka at " + servers(properties) + ": " +
-                       rd_kafka_err2str(err) +
+    throw config_error("cannot reach Kafka at " + servers_ + ": " + rd_kafka_err2str(err) +
                        " (check --brokers and that the brokers are running)");
   std::map<std::string, int> out;
   for (int i = 0; i < md->topic_cnt; ++i)
@@ -87,6 +91,11 @@ std::map<std::string, int> partition_counts(const kafka_properties& properties,
       out[md->topics[i].topic] = md->topics[i].partition_cnt;
   rd_kafka_metadata_destroy(md);
   return out;
+}
+
+std::map<std::string, int> partition_counts(const kafka_properties& properties,
+                                            std::chrono::milliseconds timeout) {
+  return metadata_client{properties}.partition_counts(timeout);
 }
 
 int ensure_topics(const kafka_properties& properties, const topic_requirements& need,
@@ -125,8 +134,15 @@ int ensure_topics(const kafka_properties& properties, const topic_requirements& 
     if (cluster != nullptr) {
       int rf = need.replication_factor > 0 ? need.replication_factor
                                            : std::min(3, cluster->brokers());
-      for (const auto& t : missing)
-        cluster->create_topic(t, partitions, rf);
+      for (const auto& t : missing) {
+        try {
+          cluster->create_topic(t, partitions, rf);
+        } catch (const kafka_error& e) {
+          // Another member of the group created it first.
+          if (e.code() != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+            throw;
+        }
+      }
     } else {
       auto rk = admin_client(properties);
       create_with_admin_api(rk.get(), missing, need, partitions, timeout);

@@ -33,8 +33,25 @@ int ensure_topics(const kafka_properties& properties, const topic_requirements& 
                   embedded_cluster* cluster,
                   std::chrono::milliseconds timeout = std::chrono::seconds{30});
 
-/// Partition counts of the topics that exist, by name (others absent).
+/// Partition counts of the topics that exist, by name (others absent). Throws config_error
+/// when the brokers cannot be reached within `timeout`.
 std::map<std::string, int> partition_counts(const kafka_properties& properties,
                                             std::chrono::milliseconds timeout);
+
+/// One client for repeated questions about the cluster's topics (one connection, not one per
+/// question).
+class metadata_client {
+public:
+  explicit metadata_client(const kafka_properties& properties);
+  metadata_client(const metadata_client&) = delete;
+  metadata_client& operator=(const metadata_client&) = delete;
+  ~metadata_client();
+  /// As partition_counts() above.
+  std::map<std::string, int> partition_counts(std::chrono::milliseconds timeout);
+
+private:
+  std::string servers_;
+  rd_kafka_t* rk_;
+};
 
 } // namespace partita

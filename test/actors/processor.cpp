@@ -7,6 +7,7 @@
 #include "runtime/kafka_producer.hpp"
 #include "test/support/child_process.hpp"
 #include "test/support/kafka_client.hpp"
+#include "test/support/running.hpp"
 #include "test/support/stored_counts.hpp"
 
 #include <caf/test/unit_test.hpp>
@@ -25,33 +26,12 @@ namespace {
 
 constexpr int partitions = 8;
 
-/// A processor running on a thread of its own.
-class running_processor {
-public:
+/// A click counter running on a thread of its own.
+struct running_processor : running<processor> {
   running_processor(processor_config cfg, const std::string& group)
-    : proc_(std::move(cfg), apps::clickcount_graph(group, "clicks")) {
-    thread_ = std::thread{[this] {
-      try {
-        proc_.run();
-      } catch (const std::exception& e) {
-        error_ = e.what();
-      }
-    }};
-  }
-  ~running_processor() { stop(); }
-  void stop() {
-    proc_.stop();
-    if (thread_.joinable())
-      thread_.join();
-    CAF_CHECK_EQUAL(error_, "");
-  }
-  processor& get() { return proc_; }
-  processor_stats stats() const { return proc_.stats(); }
-
-private:
-  processor proc_;
-  std::thread thread_;
-  std::string error_;
+    : running<processor>(std::move(cfg), apps::clickcount_graph(group, "clicks")) {}
+  processor& get() { return **this; }
+  processor_stats stats() { return (*this)->stats(); }
 };
 
 struct fixture {
@@ -278,13 +258,7 @@ CAF_TEST(topics that are not co-partitioned are a clear error) {
   auto count = [](auto& ctx, const std::string&) { ctx.set_value(ctx.value().value_or(0) + 1); };
   graph.input("clicks", bytes_codec{}, count).input("views", bytes_codec{}, count);
   processor proc{config(), graph};
-  std::string message;
-  try {
-    proc.run();
-  } catch (const config_error& e) {
-    message = e.what();
-  }
-  CAF_CHECK_EQUAL(message, "topics are not co-partitioned (partition counts: clicks=8 views=4); "
+  CAF_CHECK_EQUAL(run_error(proc), "topics are not co-partitioned (partition counts: clicks=8 views=4); "
                            "a group's inputs, table and loop need the same partition count");
 }
 

@@ -14,6 +14,8 @@ std::string error_of(F f) {
     f();
   } catch (const graph_error& e) {
     return e.what();
+  } catch (const decode_error& e) {
+    return e.what();
   }
   return "";
 }
@@ -44,6 +46,11 @@ struct fake_record final : record_context {
   void table_erase() override { table.erase(k); }
   void produce(const output_definition& out, std::string_view key, std::string b) override {
     produced.emplace_back(out.topic, std::string{key}, std::move(b));
+  }
+  std::map<std::pair<std::string, std::string>, std::string> tables; // (topic, key) -> value
+  std::optional<std::string> table_read(const table_definition& t, std::string_view key) override {
+    auto i = tables.find({t.topic, std::string{key}});
+    return i == tables.end() ? std::nullopt : std::optional<std::string>{i->second};
   }
   const graph_definition& graph() const override { return *def; }
 };
@@ -149,4 +156,73 @@ CAF_TEST(an undecodable record is a decode error) {
   }
   CAF_CHECK(threw);
   CAF_CHECK(rec.table.empty());
+}
+
+CAF_TEST(behaviors read joined and looked up tables through their codecs) {
+  group_graph<int64_codec> g{"orders"};
+  std::vector<std::string> seen;
+  g.join("users-table", string_codec{})
+    .lookup("prices", int64_codec{})
+    .input("orders", string_codec{}, [&](auto& ctx, const std::string& item) {
+      auto user = ctx.template join<std::string>("users-table");
+      auto price = ctx.template lookup<int64_t>("prices", item);
+      seen.push_back(user.value_or("?") + ":" + std::to_string(price.value_or(-1)));
+    });
+  g.definition().validate();
+  fake_record rec;
+  rec.def = &g.definition();
+  rec.tables[{"users-table", "alice"}] = "Alice";
+  rec.tables[{"prices", "book"}] = "12";
+  rec.v = "book";
+  g.definition().inputs[0].handle(rec);
+  rec.k = "bob";
+  rec.v = "pen";
+  g.definition().inputs[0].handle(rec);
+  CAF_CHECK_EQUAL(seen, (std::vector<std::string>{"Alice:12", "?:-1"}));
+  rec.tables[{"prices", "pen"}] = "twelve";
+  CAF_CHECK_EQUAL(error_of([&] { g.definition().inputs[0].handle(rec); }),
+                  "lookup table prices, key 'pen': int64 codec: not a decimal 64-bit integer: "
+                  "'twelve'");
+}
+
+CAF_TEST(a table read must be declared with its value type) {
+  group_graph<> g{"orders"};
+  g.join("users-table", string_codec{}).input("orders", string_codec{}, [](auto& ctx, auto&) {
+    if (ctx.key() == "undeclared")
+      ctx.template lookup<std::string>("users-table", "x");
+    else
+      ctx.template join<int64_t>("users-table");
+  });
+  fake_record rec;
+  rec.def = &g.definition();
+  CAF_CHECK_EQUAL(error_of([&] { g.definition().inputs[0].handle(rec); }),
+                  "ctx.join<T>(\"users-table\"): T is not the value type of the table's string "
+                  "codec");
+  rec.k = "undeclared";
+  CAF_CHECK_EQUAL(error_of([&] { g.definition().inputs[0].handle(rec); }),
+                  "group 'orders': ctx.lookup(\"users-table\") reads a table the graph does not "
+                  "declare; add graph.lookup(\"users-table\", codec)");
+}
+
+CAF_TEST(tables are checked with the graph) {
+  auto build = [](auto&& add) {
+    group_graph<int64_codec> g{"orders"};
+    g.input("orders", string_codec{}, count);
+    add(g);
+    return error_of([&] { g.definition().validate(); });
+  };
+  CAF_CHECK_EQUAL(build([](auto& g) { g.join("orders-table", int64_codec{}); }),
+                  "group 'orders': join table 'orders-table' is the group's own table; read it "
+                  "with ctx.value()");
+  CAF_CHECK_EQUAL(build([](auto& g) { g.lookup("orders", string_codec{}); }),
+                  "group 'orders': lookup table 'orders' is also an input or an output of the "
+                  "group; a table is written by another group (or producer) and only read here");
+  CAF_CHECK_EQUAL(build([](auto& g) {
+                    g.join("users", string_codec{}).lookup("users", string_codec{});
+                  }),
+                  "group 'orders': lookup table 'users' is declared twice; declare each table "
+                  "once, as a join or a lookup");
+  CAF_CHECK_EQUAL(build([](auto& g) { g.lookup("bad/name", string_codec{}); }),
+                  "group 'orders': lookup table 'bad/name' is not a valid topic name (1-249 "
+                  "characters of [a-zA-Z0-9._-])");
 }

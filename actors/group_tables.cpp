@@ -1,0 +1,92 @@
+#include "actors/group_tables.hpp"
+
+#include <librdkafka/rdkafka.h>
+
+namespace partita {
+
+group_tables::group_tables(caf::actor_system& sys, const graph_definition& graph,
+                           follower_config base, const std::map<std::string, int>& partitions) {
+  for (const auto& t : graph.tables) {
+    auto cfg = base;
+    cfg.topic = t.topic;
+    int count = partitions.at(t.topic);
+    auto& entry = followers_[t.topic];
+    entry.kind = t.kind;
+    entry.partitions = count;
+    entry.follower = std::make_unique<table_follower>(sys, std::move(cfg));
+    if (t.kind == table_definition::kind_t::lookup) {
+      std::vector<int32_t> all;
+      for (int32_t p = 0; p < count; ++p)
+        all.push_back(p);
+      entry.follower->follow(all);
+    }
+  }
+}
+
+void group_tables::assigned(const std::vector<int32_t>& partitions) {
+  for (auto& [topic, t] : followers_)
+    if (t.kind == table_definition::kind_t::join)
+      t.follower->follow(partitions);
+}
+
+void group_tables::revoked(const std::vector<int32_t>& partitions) {
+  for (auto& [topic, t] : followers_)
+    if (t.kind == table_definition::kind_t::join)
+      t.follower->release(partitions);
+}
+
+bool group_tables::ready(int32_t p) const {
+  for (const auto& [topic, t] : followers_) {
+    if (t.kind == table_definition::kind_t::lookup) {
+      if (!t.follower->recovered())
+        return false;
+    } else {
+      auto h = t.follower->partition(p);
+      if (!h || !h->recovered)
+        return false;
+    }
+  }
+  return true;
+}
+
+std::string group_tables::waiting_for(int32_t p) const {
+  std::string out;
+  for (const auto& [topic, t] : followers_) {
+    bool done = t.kind == table_definition::kind_t::lookup
+                  ? t.follower->recovered()
+                  : [&] {
+                      auto h = t.follower->partition(p);
+                      return h && h->recovered;
+                    }();
+    if (!done)
+      out += (out.empty() ? "" : ", ") + topic;
+  }
+  return out;
+}
+
+std::optional<std::string> group_tables::read(const table_definition& def, std::string_view key,
+                                              int32_t p) const {
+  auto i = followers_.find(def.topic);
+  if (i == followers_.end())
+    return std::nullopt;
+  const auto& t = i->second;
+  int32_t at = p;
+  if (t.kind == table_definition::kind_t::lookup)
+    at = rd_kafka_msg_partitioner_fnv1a(nullptr, key.data(), key.size(), t.partitions, nullptr,
+                                        nullptr);
+  auto h = t.follower->partition(at);
+  auto store = h ? h->store() : nullptr;
+  if (!store)
+    throw store_error(std::string{def.kind_name()} + " table " + def.topic + "/" +
+                      std::to_string(at) + " is not open on this member");
+  return store->get(key);
+}
+
+std::vector<caf::actor> group_tables::supervisors() const {
+  std::vector<caf::actor> out;
+  for (const auto& [topic, t] : followers_)
+    out.push_back(t.follower->supervisor());
+  return out;
+}
+
+} // namespace partita
