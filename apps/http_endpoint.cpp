@@ -18,8 +18,8 @@ void reply(httplib::Response& res, int status, const nlohmann::json& body) {
   res.set_content(body.dump() + "\n", "application/json");
 }
 
-/// The figures of the processor as a whole, next to the engine's own.
-std::string prometheus(const processor& proc) {
+/// The figures of the processor as a whole, next to the engine's own, and the views'.
+std::string prometheus(const processor& proc, const std::vector<const raw_view*>& views) {
   auto s = proc.stats();
   metrics whole;
   whole.gauge("partita_up", "1 while the processor runs (between joining the group and leaving "
@@ -31,7 +31,10 @@ std::string prometheus(const processor& proc) {
   whole.gauge("partita_partitions_failed",
               "Assigned partitions that failed too often, or were stopped, and stay down.") =
     static_cast<int64_t>(s.failed);
-  return whole.prometheus() + proc.metrics().prometheus();
+  auto out = whole.prometheus() + proc.metrics().prometheus();
+  for (const auto* v : views)
+    out += v->metrics().prometheus();
+  return out;
 }
 
 std::string label(const metrics::sample& s, const std::string& name) {
@@ -42,7 +45,8 @@ std::string label(const metrics::sample& s, const std::string& name) {
 }
 
 /// What the status page shows, from the processor's figures.
-nlohmann::json status(const processor& proc, const std::string& group) {
+nlohmann::json status(const processor& proc, const std::string& group,
+                      const std::vector<const raw_view*>& views) {
   auto stats = proc.stats();
   std::map<int, nlohmann::json> partitions;
   std::map<int, nlohmann::json> brokers;
@@ -63,9 +67,34 @@ nlohmann::json status(const processor& proc, const std::string& group) {
     return t;
   };
   std::vector<metrics::sample> leaders;
-  for (const auto& s : proc.metrics().samples()) {
+  // Followed tables' partitions (joins, lookups, views), by table and partition.
+  std::map<std::pair<std::string, int>, nlohmann::json> tables;
+  auto table_partition = [&](const metrics::sample& s) -> nlohmann::json& {
+    auto& t = tables[{label(s, "table"), std::stoi(label(s, "partition"))}];
+    if (t.is_null())
+      t = {{"table", label(s, "table")}, {"partition", std::stoi(label(s, "partition"))},
+           {"state", "unknown"}, {"position", 0}, {"lag", 0}, {"store_bytes", 0}};
+    return t;
+  };
+  auto samples = proc.metrics().samples();
+  for (const auto* v : views) {
+    auto more = v->metrics().samples();
+    samples.insert(samples.end(), more.begin(), more.end());
+  }
+  for (const auto& s : samples) {
     const auto& n = s.name;
     auto value = static_cast<int64_t>(s.value);
+    if (!label(s, "table").empty() && !label(s, "partition").empty()) {
+      if (n == "partita_partition_state" && s.value == 1)
+        table_partition(s)["state"] = label(s, "state");
+      else if (n == "partita_table_position")
+        table_partition(s)["position"] = value;
+      else if (n == "partita_table_lag_records")
+        table_partition(s)["lag"] = value;
+      else if (n == "partita_store_bytes")
+        table_partition(s)["store_bytes"] = value;
+      continue;
+    }
     if (n == "partita_partition_state" && s.value == 1)
       partition(s)["state"] = label(s, "state");
     else if (n == "partita_consumer_lag_records")
@@ -107,7 +136,8 @@ nlohmann::json status(const processor& proc, const std::string& group) {
                      {"records", stats.records},
                      {"partition_list", nlohmann::json::array()},
                      {"brokers", nlohmann::json::array()},
-                     {"topics", nlohmann::json::array()}};
+                     {"topics", nlohmann::json::array()},
+                     {"tables", nlohmann::json::array()}};
   for (auto& [_, p] : partitions)
     if (p["state"] != "unknown") // only the partitions this process holds
       out["partition_list"].push_back(std::move(p));
@@ -115,6 +145,8 @@ nlohmann::json status(const processor& proc, const std::string& group) {
     out["brokers"].push_back(std::move(b));
   for (auto& [_, t] : topics)
     out["topics"].push_back(std::move(t));
+  for (auto& [_, t] : tables)
+    out["tables"].push_back(std::move(t));
   return out;
 }
 
@@ -170,29 +202,45 @@ http_endpoint::http_endpoint(const processor& proc, http_endpoint_config cfg)
       body["reason"] = reason;
     reply(res, reason.empty() ? 200 : 503, body);
   });
-  srv.Get("/metrics", [&proc](const httplib::Request&, httplib::Response& res) {
-    res.set_content(prometheus(proc), "text/plain; version=0.0.4; charset=utf-8");
+  srv.Get("/metrics", [&proc, views = cfg.views](const httplib::Request&,
+                                                  httplib::Response& res) {
+    res.set_content(prometheus(proc, views), "text/plain; version=0.0.4; charset=utf-8");
   });
-  srv.Get("/status.json", [&proc, group = cfg.group](const httplib::Request&,
-                                                      httplib::Response& res) {
-    reply(res, 200, status(proc, group));
+  srv.Get("/status.json", [&proc, group = cfg.group, views = cfg.views](
+                            const httplib::Request&, httplib::Response& res) {
+    reply(res, 200, status(proc, group, views));
   });
   srv.Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(status_page_html, "text/html; charset=utf-8");
   });
   srv.Get(R"(/tables/([^/]+)/(.+))",
-          [&proc, table, render](const httplib::Request& req, httplib::Response& res) {
+          [&proc, table, render, views = cfg.views](const httplib::Request& req,
+                                                    httplib::Response& res) {
             auto name = req.matches[1].str();
             auto key = req.matches[2].str();
-            if (name != table)
-              return reply(res, 404, {{"error", "no table '" + name + "'; this service has '" +
-                                                  table + "'"}});
-            auto value = proc.get(key);
+            const raw_view* view = nullptr;
+            std::string names = "'" + table + "'";
+            for (const auto* v : views) {
+              names += ", '" + v->topic() + "'";
+              if (v->topic() == name)
+                view = v;
+            }
+            if (name != table && view == nullptr)
+              return reply(res, 404, {{"error", "no table '" + name + "'; this service has " +
+                                                  names}});
+            std::optional<std::string> value;
+            try {
+              value = view ? view->get(key) : proc.get(key);
+            } catch (const std::exception& e) {
+              return reply(res, 500, {{"error", std::string{"cannot read the table: "} +
+                                                  e.what()}});
+            }
             if (!value)
               return reply(res, 404,
-                           {{"error", "key '" + key +
-                                        "' not found in this process (absent, or its "
-                                        "partition is held by another process)"}});
+                           {{"error", "key '" + key.substr(0, 200) +
+                                        (view ? "' not found in the view"
+                                              : "' not found in this process (absent, or its "
+                                                "partition is held by another process)")}});
             nlohmann::json rendered;
             try {
               rendered = render(*value);
@@ -208,7 +256,12 @@ http_endpoint::http_endpoint(const processor& proc, http_endpoint_config cfg)
   srv.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty())
       return; // a handler's own error answer
-    if (req.method != "GET" && req.method != "HEAD")
+    if (req.method.empty()) // the request line was not read: too long, or not HTTP
+      reply(res, 414,
+            {{"error", "the request line could not be read: it is longer than the server "
+                       "reads (8 KB), or not HTTP; keys longer than a few kilobytes cannot be "
+                       "queried here"}});
+    else if (req.method != "GET" && req.method != "HEAD")
       reply(res, 405, {{"error", "only GET is served"}});
     else if (res.status == 404)
       reply(res, 404,

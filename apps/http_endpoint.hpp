@@ -4,6 +4,7 @@
 // Prometheus metrics, and the group table's values.
 
 #include "runtime/processor.hpp"
+#include "runtime/view.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -13,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 namespace httplib {
 class Server;
@@ -28,6 +30,10 @@ struct http_endpoint_config {
   std::string group;
   /// Turns a table value's bytes into JSON (default: the bytes as a string).
   std::function<nlohmann::json(std::string_view)> render_value;
+  /// Views served beside the group's table as `/tables/<topic>/<key>` (values rendered the
+  /// same way), their figures in /metrics and on the status page. They must outlive the
+  /// endpoint.
+  std::vector<const raw_view*> views;
 };
 
 /// Serves, on a thread of its own:
@@ -37,8 +43,9 @@ struct http_endpoint_config {
 ///   GET /readyz               200 when every assigned partition is recovered and running, else
 ///                             503 with a JSON reason
 ///   GET /metrics              Prometheus text format
-///   GET /tables/<table>/<key> the key's value as JSON; 404 for an unknown table or key, 400 for
-///                             a request without a key
+///   GET /tables/<table>/<key> the key's value as JSON, from the group's table or a view; 404
+///                             for an unknown table or key, 400 for a request without a key,
+///                             414 for a request line longer than the server reads
 /// Anything else is answered 404 (unknown path) or 405 (not GET) with a JSON error.
 class http_endpoint {
 public:

@@ -204,6 +204,42 @@ CAF_TEST(bad requests get clear errors) {
   httplib::Client client{"127.0.0.1", endpoint->port()};
   auto post = client.Post("/healthz", "x", "text/plain");
   CAF_CHECK_EQUAL(post->status, 405);
+  auto long_key = get("/tables/counts-table/" + std::string(20000, 'k'));
+  CAF_REQUIRE(long_key);
+  CAF_CHECK_EQUAL(long_key->status, 414);
+  CAF_CHECK(nlohmann::json::parse(long_key->body)["error"].get<std::string>().find(
+              "longer than the server reads") != std::string::npos);
+}
+
+CAF_TEST(views are served beside the group table) {
+  cluster.create_topic("profiles", 2, 1);
+  CAF_REQUIRE_EQUAL(produce(bootstrap, "profiles", {{"ann", "7"}, {"bob", "8"}, {"ann", "9"}}),
+                    3u);
+  view_config vc;
+  vc.brokers = bootstrap;
+  vc.state_dir = dir / "views";
+  raw_view profiles{vc, "profiles"};
+  std::thread follower{[&] { profiles.run(); }};
+  CAF_REQUIRE(profiles.wait_recovered(std::chrono::seconds{30}));
+  http_endpoint served{*proc, http_endpoint_config{"127.0.0.1:0", "counts", {}, {&profiles}}};
+  httplib::Client client{"127.0.0.1", served.port()};
+  auto value = client.Get("/tables/profiles/ann");
+  CAF_CHECK_EQUAL(value->status, 200);
+  CAF_CHECK_EQUAL(nlohmann::json::parse(value->body)["value"].get<std::string>(), "9");
+  CAF_CHECK_EQUAL(client.Get("/tables/profiles/nobody")->status, 404);
+  CAF_CHECK_EQUAL(nlohmann::json::parse(client.Get("/tables/other/x")->body)["error"]
+                    .get<std::string>(),
+                  "no table 'other'; this service has 'counts-table', 'profiles'");
+  auto metrics = client.Get("/metrics")->body;
+  CAF_CHECK(metrics.find("partita_table_position{partition=\"0\",table=\"profiles\"}") !=
+            std::string::npos);
+  CAF_CHECK(metrics.find("partita_view_state{table=\"profiles\",state=\"running\"} 1") !=
+            std::string::npos);
+  auto tables = nlohmann::json::parse(client.Get("/status.json")->body)["tables"];
+  CAF_CHECK_EQUAL(tables.size(), 2u);
+  CAF_CHECK_EQUAL(tables[0]["state"].get<std::string>(), "running");
+  profiles.stop();
+  follower.join();
 }
 
 CAF_TEST(a bad listen address is a clear error) {
