@@ -229,11 +229,13 @@ void consumer_pump::revoke(rd_kafka_topic_partition_list_t* parts) {
   }
   auto commits = make_list(parts->cnt);
   auto wait = cfg_.drain_timeout + std::chrono::seconds{10};
+  std::vector<caf::actor> drained;
   for (auto& [p, actor] : draining) {
     (*self_)
       ->request(actor, wait, drain_atom::value)
       .receive(
-        [&](const offset_map& offsets) {
+        [&, a = actor](const offset_map& offsets) {
+          drained.push_back(a);
           for (const auto& [topic, offset] : offsets)
             if (offset >= 0)
               rd_kafka_topic_partition_list_add(commits.get(), topic.c_str(), p)->offset =
@@ -257,10 +259,15 @@ void consumer_pump::revoke(rd_kafka_topic_partition_list_t* parts) {
     std::lock_guard guard{mtx_};
     for (auto p : revoked) {
       partitions_.erase(p);
-      cfg_.figures->retire({"partition", std::to_string(p)});
+      // A followed table's partition p (its figures labelled `table`) is not the group's.
+      cfg_.figures->retire({{"partition", std::to_string(p)}}, "table");
     }
   }
   change_assignment(parts, false);
+  // The drained actors quit after answering; once they are gone their stores are closed (a
+  // hot standby opens them next).
+  for (const auto& a : drained)
+    (*self_)->wait_for(a);
   cfg_.on_revoked({revoked.begin(), revoked.end()});
   std::string what;
   for (int i = 0; i < parts->cnt; ++i)

@@ -5,7 +5,9 @@
 namespace partita {
 
 group_tables::group_tables(caf::actor_system& sys, const graph_definition& graph,
-                           follower_config base, const std::map<std::string, int>& partitions) {
+                           follower_config base, const std::map<std::string, int>& partitions,
+                           bool recover_ahead)
+  : ahead_(recover_ahead) {
   for (const auto& t : graph.tables) {
     auto cfg = base;
     cfg.topic = t.topic;
@@ -14,7 +16,7 @@ group_tables::group_tables(caf::actor_system& sys, const graph_definition& graph
     entry.kind = t.kind;
     entry.partitions = count;
     entry.follower = std::make_unique<table_follower>(sys, std::move(cfg));
-    if (t.kind == table_definition::kind_t::lookup) {
+    if (t.kind == table_definition::kind_t::lookup || ahead_) {
       std::vector<int32_t> all;
       for (int32_t p = 0; p < count; ++p)
         all.push_back(p);
@@ -24,12 +26,16 @@ group_tables::group_tables(caf::actor_system& sys, const graph_definition& graph
 }
 
 void group_tables::assigned(const std::vector<int32_t>& partitions) {
+  if (ahead_)
+    return; // every partition is followed already
   for (auto& [topic, t] : followers_)
     if (t.kind == table_definition::kind_t::join)
       t.follower->follow(partitions);
 }
 
 void group_tables::revoked(const std::vector<int32_t>& partitions) {
+  if (ahead_)
+    return;
   for (auto& [topic, t] : followers_)
     if (t.kind == table_definition::kind_t::join)
       t.follower->release(partitions);
@@ -37,7 +43,7 @@ void group_tables::revoked(const std::vector<int32_t>& partitions) {
 
 bool group_tables::ready(int32_t p) const {
   for (const auto& [topic, t] : followers_) {
-    if (t.kind == table_definition::kind_t::lookup) {
+    if (t.kind == table_definition::kind_t::lookup || ahead_) {
       if (!t.follower->recovered())
         return false;
     } else {

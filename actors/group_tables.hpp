@@ -22,9 +22,10 @@ namespace partita {
 class group_tables {
 public:
   /// `base` gives the follower settings (brokers, state dir, owner); `partitions` the
-  /// partition count of each table topic.
+  /// partition count of each table topic. `recover_ahead`: the joins follow all their
+  /// partitions, as lookups do, so a partition handed to the member needs no recovery.
   group_tables(caf::actor_system& sys, const graph_definition& graph, follower_config base,
-               const std::map<std::string, int>& partitions);
+               const std::map<std::string, int>& partitions, bool recover_ahead = false);
 
   /// The member was given `partitions`: the joins follow them too (returns once opened).
   void assigned(const std::vector<int32_t>& partitions);
@@ -52,6 +53,7 @@ private:
     std::unique_ptr<table_follower> follower;
   };
   std::map<std::string, table, std::less<>> followers_;
+  bool ahead_ = false;
 };
 
 } // namespace partita

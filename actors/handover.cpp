@@ -40,17 +40,29 @@ void roll_back(partition_store& store, const std::vector<pending_batch>& pending
   batch.commit();
 }
 
+std::vector<pending_batch> pending_of(const partition_store& store) {
+  std::vector<pending_batch> pending;
+  store.for_each_pending([&](uint64_t seq, std::string_view bytes) {
+    pending.push_back(pending_batch::decode(seq, bytes));
+  });
+  return pending;
+}
+
 } // namespace
+
+std::size_t roll_back_pending(partition_store& store, const std::vector<std::string>& inputs) {
+  auto pending = pending_of(store);
+  if (!pending.empty())
+    roll_back(store, pending, inputs);
+  return pending.size();
+}
 
 handover_result take_over(partition_store& store, const std::vector<std::string>& inputs,
                           const changelog_source& read) {
   handover_result out;
   bool from_0_1 = !store.meta(meta::writer); // Partita 0.1 kept no writer id
   out.writer.store = writer_of(store);
-  std::vector<pending_batch> pending;
-  store.for_each_pending([&](uint64_t seq, std::string_view bytes) {
-    pending.push_back(pending_batch::decode(seq, bytes));
-  });
+  auto pending = pending_of(store);
   int64_t from = store.meta(meta::changelog).value_or(0);
   bool legacy_window = from_0_1 && std::any_of(inputs.begin(), inputs.end(), [&](auto& t) {
     return store.meta(meta::applied(t)).value_or(-1) > store.meta(meta::acked(t)).value_or(-1);

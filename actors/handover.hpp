@@ -53,4 +53,9 @@ struct handover_result {
 handover_result take_over(partition_store& store, const std::vector<std::string>& inputs,
                           const changelog_source& read);
 
+/// Undoes a store's pending batches (each key back to its value before them; the applied
+/// offsets back to the acknowledged ones), for a store that follows its changelog as a hot
+/// standby: another member owns the partition, so they will never be sent. Returns how many.
+std::size_t roll_back_pending(partition_store& store, const std::vector<std::string>& inputs);
+
 } // namespace partita

@@ -191,19 +191,45 @@ void processor::run() {
                    ? std::chrono::milliseconds{std::stoll(consumer.at("session.timeout.ms"))}
                    : std::chrono::milliseconds{45000};
   auto lease = std::make_shared<member_lease>(session / 2);
+  follower_config follow;
+  follow.kafka = kafka;
+  follow.state_dir = d.cfg.state_dir;
+  follow.owner = graph.group;
+  follow.fsync = d.cfg.fsync;
+  follow.restart = d.cfg.restart;
+  follow.max_in_flight = d.cfg.max_in_flight;
+  follow.figures = d.figures;
   std::shared_ptr<group_tables> tables;
   if (!graph.tables.empty())
-    tables = std::make_shared<group_tables>(
-      *d.sys, graph,
-      follower_config{"", kafka, d.cfg.state_dir, graph.group, d.cfg.fsync, d.cfg.restart,
-                      d.cfg.max_in_flight, d.figures},
-      table_partitions);
+    tables = std::make_shared<group_tables>(*d.sys, graph, follow, table_partitions,
+                                            d.cfg.recover_ahead);
+  // A hot standby follows the group table's partitions this member does not own, into the
+  // stores a partition actor opens when one is handed to it.
+  std::unique_ptr<table_follower> standby;
+  if (d.cfg.hot_standby && graph.persist) {
+    auto cfg = follow;
+    cfg.topic = graph.table_topic();
+    cfg.inputs = graph.input_topics();
+    standby = std::make_unique<table_follower>(*d.sys, std::move(cfg));
+    std::vector<int32_t> all;
+    for (int32_t p = 0; p < d.partition_count; ++p)
+      all.push_back(p);
+    standby->follow(all);
+  }
   pump_config pc{d.graph,         consumer,      d.cfg.from, d.cfg.max_in_flight,
                  d.cfg.drain_timeout, d.cfg.restart, d.figures, lease};
-  if (tables) {
-    pc.on_assigned = [t = tables.get()](const std::vector<int32_t>& ps) { t->assigned(ps); };
-    pc.on_revoked = [t = tables.get()](const std::vector<int32_t>& ps) { t->revoked(ps); };
-  }
+  pc.on_assigned = [t = tables.get(), s = standby.get()](const std::vector<int32_t>& ps) {
+    if (s != nullptr)
+      s->release(ps); // its stores close before the partition actors open them
+    if (t != nullptr)
+      t->assigned(ps);
+  };
+  pc.on_revoked = [t = tables.get(), s = standby.get()](const std::vector<int32_t>& ps) {
+    if (t != nullptr)
+      t->revoked(ps);
+    if (s != nullptr)
+      s->follow(ps); // the partition actors are gone, their stores closed
+  };
   auto spawn = [&](int32_t p, std::shared_ptr<partition_flow> flow, commit_fn commit) {
     partition_config cfg;
     cfg.graph = d.graph;
@@ -238,6 +264,8 @@ void processor::run() {
     auto watched = graph.input_topics();
     if (graph.persist)
       watched.push_back(graph.table_topic());
+    if (standby)
+      caf::anon_send(monitor, subscribe_atom::value, standby->supervisor());
     if (tables) {
       for (const auto& s : tables->supervisors())
         caf::anon_send(monitor, subscribe_atom::value, s);
@@ -259,6 +287,7 @@ void processor::run() {
     std::lock_guard guard{d.mtx};
     d.pump = nullptr;
   }
+  standby.reset();
   if (tables) {
     // The partition actors let go of the tables as they finish; the followers stop here, not
     // on an actor's thread.

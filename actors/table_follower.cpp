@@ -175,11 +175,17 @@ int64_t table_follower::spawn_actor(int32_t p, part& pt) {
   tc.partition = p;
   if (!pt.store) {
     try {
-      pt.store = std::make_shared<partition_store>(store_config{
+      auto store = std::make_shared<partition_store>(store_config{
         partition_store::path_for(cfg_.state_dir, cfg_.owner, cfg_.topic, p),
         std::size_t{64} << 20, cfg_.fsync});
+      if (!cfg_.inputs.empty())
+        if (auto n = roll_back_pending(*store, cfg_.inputs))
+          log_->info("table {}/{}: {} batches of an earlier ownership rolled back; another "
+                     "member owns the partition now",
+                     cfg_.topic, p, n);
+      pt.store = std::move(store);
       pt.handle->set_store(pt.store);
-    } catch (const store_error& e) {
+    } catch (const std::exception& e) {
       tc.store_error = e.what(); // the actor fails with it, and is restarted with backoff
     }
   }
@@ -244,6 +250,7 @@ void table_follower::stop(int32_t p) {
   // Readers may still hold the store for a moment; LMDB must not have it open twice.
   for (int i = 0; pt.store && pt.store.use_count() > 1 && i < 10000; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  cfg_.figures->retire(partition_labels(p, {{"table", cfg_.topic}}));
 }
 
 void table_follower::restart(int32_t p) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/handover.hpp"
 #include "actors/table_partition.hpp"
 #include "runtime/kafka_config.hpp"
 #include "runtime/metrics.hpp"
@@ -34,6 +35,10 @@ struct follower_config {
   std::filesystem::path state_dir;
   std::string owner;
   bool fsync = false;
+  /// The group's input topics when the topic is the group's own table, followed as a hot
+  /// standby: a store's pending batches (of a time this member owned the partition) are
+  /// rolled back before it follows. Empty for another group's table.
+  std::vector<std::string> inputs;
   restart_policy restart;
   /// Records queued for one table partition before its fetching pauses.
   std::size_t max_in_flight = 20000;

@@ -154,7 +154,7 @@ void raw_view::run() {
     d.sys_cfg->set("scheduler.max-threads", 2);
     d.sys = std::make_unique<caf::actor_system>(*d.sys_cfg);
     d.follower = std::make_unique<table_follower>(
-      *d.sys, follower_config{d.topic, d.kafka, d.cfg.state_dir, owner, d.cfg.fsync,
+      *d.sys, follower_config{d.topic, d.kafka, d.cfg.state_dir, owner, d.cfg.fsync, {},
                               d.cfg.restart, 20000, d.figures});
   }
   std::vector<int32_t> all;

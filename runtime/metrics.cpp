@@ -1,5 +1,7 @@
 #include "runtime/metrics.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace partita {
@@ -63,13 +65,19 @@ metrics::summary_figures metrics::summary(std::string_view name, std::string_vie
   return {e.value, e.count};
 }
 
-void metrics::retire(const std::pair<std::string, std::string>& label) {
+void metrics::retire(const labels& all, std::string_view unless) {
   std::lock_guard guard{mtx_};
+  auto has = [](const labels& l, const auto& pair) {
+    return std::find(l.begin(), l.end(), pair) != l.end();
+  };
   for (auto& [name, fam] : families_)
-    for (auto& [l, e] : fam.entries)
-      for (const auto& pair : l)
-        if (pair == label)
-          e->visible = false;
+    for (auto& [l, e] : fam.entries) {
+      bool excluded = !unless.empty() && std::any_of(l.begin(), l.end(), [&](const auto& p) {
+        return p.first == unless;
+      });
+      if (!excluded && std::all_of(all.begin(), all.end(), [&](const auto& p) { return has(l, p); }))
+        e->visible = false;
+    }
 }
 
 std::vector<metrics::sample> metrics::samples() const {

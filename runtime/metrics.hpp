@@ -36,9 +36,9 @@ public:
   summary_figures summary(std::string_view name, std::string_view help, const labels& l = {},
                           double scale = 1);
 
-  /// Hides every figure carrying `label` (e.g. a partition handed to another process) until a
-  /// component asks for it again.
-  void retire(const std::pair<std::string, std::string>& label);
+  /// Hides every figure carrying all of `all` (e.g. a partition handed to another process),
+  /// except those with a label named `unless`, until a component asks for it again.
+  void retire(const labels& all, std::string_view unless = {});
 
   /// Prometheus text exposition format 0.0.4.
   std::string prometheus() const;

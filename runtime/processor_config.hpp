@@ -76,6 +76,14 @@ struct processor_config {
   std::chrono::milliseconds monitor_interval{500};
   /// fsync every LMDB commit (see store_config::fsync).
   bool fsync = false;
+  /// Hot standby (Goka's WithHotStandby): follow the group table's partitions this member
+  /// does not own, in their stores under state_dir, so that a partition handed to it starts
+  /// from where the standby got to instead of replaying the changelog. Costs the disk and
+  /// the fetching of the whole table on every member.
+  bool hot_standby = false;
+  /// Recover ahead (Goka's WithRecoverAhead): follow every partition of the joined tables, not
+  /// only those beside the member's own partitions.
+  bool recover_ahead = false;
   /// When the processor runs on an embedded cluster: missing topics are created through it.
   embedded_cluster* cluster = nullptr;
 };
