@@ -45,11 +45,7 @@ struct fixture {
   ~fixture() { std::filesystem::remove_all(dir); }
 
   processor_config config(const std::string& state) {
-    processor_config cfg;
-    cfg.brokers = bootstrap;
-    cfg.state_dir = dir / state;
-    cfg.cluster = &cluster;
-    cfg.consumer["session.timeout.ms"] = "6000";
+    auto cfg = embedded_config(cluster, dir / state);
     cfg.hot_standby = true;
     return cfg;
   }

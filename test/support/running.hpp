@@ -2,7 +2,12 @@
 
 // Runs a processor or a view on a thread of its own, for integration tests.
 
+#include "runtime/embedded_cluster.hpp"
+#include "runtime/processor_config.hpp"
+
 #include <caf/test/unit_test.hpp>
+
+#include <filesystem>
 
 #include <exception>
 #include <string>
@@ -44,6 +49,19 @@ private:
   std::thread thread_;
   std::string error_;
 };
+
+/// A processor's settings on the embedded cluster, its state in `state_dir`.
+inline processor_config embedded_config(embedded_cluster& cluster,
+                                        const std::filesystem::path& state_dir) {
+  processor_config cfg;
+  cfg.brokers = cluster.bootstrap_servers();
+  cfg.state_dir = state_dir;
+  cfg.cluster = &cluster;
+  // The mock cluster answers LeaveGroup but still waits a whole session timeout for the member
+  // that left before it completes the next rebalance (librdkafka 2.0.2).
+  cfg.consumer["session.timeout.ms"] = "6000";
+  return cfg;
+}
 
 /// Runs `it` (a processor, a view) on this thread and returns the error run() throws ("" for
 /// none): for settings that must be refused.
