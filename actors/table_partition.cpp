@@ -23,19 +23,26 @@ metrics::labels labels_of(const table_partition_config& cfg) {
   return partition_labels(cfg.partition, {{"table", cfg.topic}});
 }
 
-void update_figures(table_partition_state& st) {
+void find_figures(table_partition_state& st) {
   auto& m = *st.cfg.figures;
   auto l = labels_of(st.cfg);
+  st.position = &m.gauge("partita_table_position",
+                         "Next offset of each followed table partition not yet read.", l);
+  st.lag = &m.gauge("partita_table_lag_records",
+                    "Records of each followed table partition not yet read, as of its end when "
+                    "last seen.",
+                    l);
+  st.bytes = &m.gauge("partita_store_bytes", "Bytes of each partition's LMDB state in use.", l);
+  st.records = &m.counter("partita_table_records_total",
+                          "Records of each followed table partition applied to its store.", l);
+}
+
+void update_figures(table_partition_state& st) {
   auto& h = *st.cfg.handle;
-  m.gauge("partita_table_position",
-          "Next offset of each followed table partition not yet read.", l) = h.position.load();
+  *st.position = h.position.load();
   if (h.end >= 0)
-    m.gauge("partita_table_lag_records",
-            "Records of each followed table partition not yet read, as of its end when last "
-            "seen.",
-            l) = std::max<int64_t>(0, h.end - h.position);
-  m.gauge("partita_store_bytes", "Bytes of each partition's LMDB state in use.", l) =
-    static_cast<int64_t>(st.cfg.store->bytes_used());
+    *st.lag = std::max<int64_t>(0, h.end - h.position);
+  *st.bytes = static_cast<int64_t>(st.cfg.store->bytes_used());
 }
 
 void apply(self_ptr self, const record_batch& in) {
@@ -48,9 +55,7 @@ void apply(self_ptr self, const record_batch& in) {
   auto n = static_cast<int64_t>(in.records.size());
   st.cfg.handle->position = in.records.back()->offset + 1;
   st.cfg.handle->applied += n;
-  st.cfg.figures->counter("partita_table_records_total",
-                          "Records of each followed table partition applied to its store.",
-                          labels_of(st.cfg)) += n;
+  *st.records += n;
 }
 
 } // namespace
@@ -75,6 +80,7 @@ caf::behavior table_partition(self_ptr self, table_partition_config cfg) {
     return {};
   }
   set_partition_status(*st.cfg.figures, labels_of(st.cfg), partition_status::recovering);
+  find_figures(st);
   update_figures(st);
   return {
     [=](offsets_atom) { return self->state.cfg.handle->position.load(); },

@@ -69,6 +69,11 @@ struct table_partition_state {
   std::unique_ptr<changelog_replay> replay;
   std::shared_ptr<spdlog::logger> log;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  /// Its figures, looked up once (a lookup takes the registry's lock).
+  metrics::figure* position = nullptr;
+  metrics::figure* lag = nullptr;
+  metrics::figure* bytes = nullptr;
+  metrics::figure* records = nullptr;
   ~table_partition_state();
 };
 

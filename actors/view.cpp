@@ -167,7 +167,7 @@ void raw_view::run() {
   caf::anon_send(monitor, subscribe_atom::value, d.follower->supervisor());
   {
     broker_poller poller{d.kafka, {d.topic}, monitor, std::chrono::milliseconds{500}};
-    auto next_probe = std::chrono::steady_clock::now();
+    auto next_probe = std::chrono::steady_clock::now() + std::chrono::seconds{2}; // it answered
     bool reachable = true;
     while (!d.stop) {
       auto now = std::chrono::steady_clock::now();
@@ -184,7 +184,7 @@ void raw_view::run() {
       bool done = d.follower->recovered();
       d.set_state(!reachable ? view_state::connecting
                              : done ? view_state::running : view_state::recovering);
-      d.pause(std::chrono::milliseconds{50});
+      d.pause(std::chrono::milliseconds{done ? 50 : 5});
     }
   }
   caf::anon_send_exit(monitor, caf::exit_reason::user_shutdown);

@@ -1,6 +1,7 @@
 #include "benchmarks/baseline.hpp"
 
 #include "actors/consumer_pump.hpp"
+#include "runtime/changelog_reader.hpp"
 #include "runtime/kafka_producer.hpp"
 
 #include <charconv>
@@ -59,6 +60,24 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
 
 } // namespace
 
+void load_table(const kafka_properties& kafka, const std::string& topic, int partitions,
+                const std::filesystem::path& dir) {
+  std::atomic<bool> never{false};
+  for (int32_t p = 0; p < partitions; ++p) {
+    partition_db db{dir / std::to_string(p)};
+    read_partition(kafka, topic, p, 0, never, [&](rd_kafka_message_t** msgs, size_t n) {
+      MDB_txn* txn = nullptr;
+      check_mdb(mdb_txn_begin(db.env, nullptr, 0, &txn), "mdb_txn_begin");
+      for (size_t i = 0; i < n; ++i) {
+        MDB_val key{msgs[i]->key_len, msgs[i]->key};
+        MDB_val value{msgs[i]->len, msgs[i]->payload};
+        check_mdb(mdb_put(txn, db.dbi, &key, &value, 0), "mdb_put");
+      }
+      check_mdb(mdb_txn_commit(txn), "mdb_txn_commit");
+    });
+  }
+}
+
 void run_baseline(const baseline_config& cfg, std::atomic<uint64_t>& fetched,
                   std::atomic<uint64_t>& applied) {
   char err[512];
@@ -83,6 +102,7 @@ void run_baseline(const baseline_config& cfg, std::atomic<uint64_t>& fetched,
 
   auto table = cfg.group + "-table";
   std::map<int32_t, std::unique_ptr<partition_db>> dbs;
+  std::map<int32_t, std::unique_ptr<partition_db>> joined;
   std::map<int32_t, std::deque<std::unique_ptr<pending_batch>>> pending;
   rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(consumer);
   std::vector<rd_kafka_message_t*> msgs(10000);
@@ -132,6 +152,15 @@ void run_baseline(const baseline_config& cfg, std::atomic<uint64_t>& fetched,
         db = std::make_unique<partition_db>(cfg.state_dir / std::to_string(p));
       MDB_txn* txn = nullptr;
       check_mdb(mdb_txn_begin(db->env, nullptr, 0, &txn), "mdb_txn_begin");
+      MDB_txn* join_txn = nullptr;
+      MDB_dbi join_dbi = 0;
+      if (!cfg.join_dir.empty()) {
+        auto& j = joined[p];
+        if (!j)
+          j = std::make_unique<partition_db>(cfg.join_dir / std::to_string(p));
+        check_mdb(mdb_txn_begin(j->env, nullptr, MDB_RDONLY, &join_txn), "mdb_txn_begin");
+        join_dbi = j->dbi;
+      }
       last_value.clear();
       for (auto* m : records) {
         MDB_val key{m->key_len, m->key};
@@ -141,7 +170,9 @@ void run_baseline(const baseline_config& cfg, std::atomic<uint64_t>& fetched,
           auto* text = static_cast<const char*>(value.mv_data);
           std::from_chars(text, text + value.mv_size, count);
         }
-        ++count;
+        MDB_val match;
+        if (join_txn == nullptr || mdb_get(join_txn, join_dbi, &key, &match) == MDB_SUCCESS)
+          ++count;
         char buf[24];
         auto end = std::to_chars(buf, buf + sizeof buf, count).ptr;
         MDB_val out{static_cast<size_t>(end - buf), buf};
@@ -149,6 +180,8 @@ void run_baseline(const baseline_config& cfg, std::atomic<uint64_t>& fetched,
         last_value[std::string{static_cast<const char*>(m->key), m->key_len}] = count;
       }
       check_mdb(mdb_txn_commit(txn), "mdb_txn_commit");
+      if (join_txn != nullptr)
+        mdb_txn_abort(join_txn);
       auto batch = std::make_unique<pending_batch>();
       batch->next_offset = records.back()->offset + 1;
       batch->outstanding = static_cast<int>(last_value.size());

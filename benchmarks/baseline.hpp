@@ -24,7 +24,15 @@ struct baseline_config {
   uint64_t records = 0;
   /// Set once the consumer has its partitions, if given.
   std::atomic<bool>* assigned = nullptr;
+  /// The join scenario: a record counts only if its key is in the joined table, whose
+  /// partition p load_table() put in `join_dir/<p>` (empty: no join).
+  std::filesystem::path join_dir;
 };
+
+/// Reads partitions 0..partitions-1 of `topic` from the start to their ends into LMDB, one
+/// environment per partition in `dir/<p>`: the hand-written side of a join's recovery.
+void load_table(const kafka_properties& kafka, const std::string& topic, int partitions,
+                const std::filesystem::path& dir);
 
 /// Runs the hand-written click count until `records` are applied and their changelog records
 /// acknowledged. `fetched` and `applied` count as it goes (for timing).

@@ -87,6 +87,7 @@ bool plot(const bench_env& env, const std::string& name, const std::string& scri
 
 // The scenarios.
 nlohmann::json throughput(const bench_env& env);
+nlohmann::json join(const bench_env& env);
 nlohmann::json recovery(const bench_env& env);
 nlohmann::json latency(const bench_env& env);
 nlohmann::json broker_failure(const bench_env& env);

@@ -18,8 +18,8 @@ using namespace partita::bench;
 
 namespace {
 
-const std::vector<std::string> scenarios{"throughput", "latency",     "broker-failure",
-                                         "recovery",   "scaling",     "supervision"};
+const std::vector<std::string> scenarios{"throughput", "join",    "latency",    "broker-failure",
+                                         "recovery",   "scaling", "supervision"};
 
 /// One headline figure with its target.
 struct headline {
@@ -85,6 +85,13 @@ int main(int argc, char** argv) {
                              fmt::format("{:.2f}x baseline", ratio), ">= 0.8x", ratio >= 0.8});
       }
     }
+    if (wanted("join")) {
+      auto r = join(env);
+      results["join"] = r;
+      auto ratio = r["ratio_median"].get<double>();
+      headlines.push_back({"join throughput ratio", fmt::format("{:.2f}x baseline", ratio),
+                           ">= 0.8x", ratio >= 0.8});
+    }
     if (wanted("latency")) {
       auto r = latency(env);
       results["latency"] = r;
@@ -117,6 +124,15 @@ int main(int argc, char** argv) {
       auto rate = r["records_per_s"].get<double>();
       headlines.push_back({"state recovery", fmt::format("{:.0f} records/s", rate),
                            ">= 1M records/s", rate >= 1e6});
+      auto view_rate = r["view"]["records_per_s"].get<double>();
+      headlines.push_back({"view recovery", fmt::format("{:.0f} records/s", view_rate),
+                           ">= 1M records/s", view_rate >= 1e6});
+      headlines.push_back({fmt::format("takeover of a {}-record table, without / with standby",
+                                       r["standby"]["records"].get<uint64_t>()),
+                           fmt::format("{:.2f} s / {:.3f} s",
+                                       r["standby"]["without_s"].get<double>(),
+                                       r["standby"]["with_s"].get<double>()),
+                           "with < 1 s", r["standby"]["with_s"].get<double>() < 1});
     }
     if (wanted("scaling")) {
       auto r = scaling(env);

@@ -2,6 +2,7 @@
 // alternating on the same data, for 1,000 and 100,000 keys; each round on a fresh cluster.
 
 #include "benchmarks/baseline.hpp"
+#include "apps/clickcount_graph.hpp"
 #include "benchmarks/bench.hpp"
 
 #include <cstdio>
@@ -39,9 +40,9 @@ run_result time_run(uint64_t total, const std::function<std::pair<bool, uint64_t
   }
 }
 
-run_result run_partita(const bench_env& env, const std::string& topic, const std::string& group,
+run_result run_partita(const bench_env& env, const group_graph<int64_codec>& graph,
                        uint64_t total) {
-  clickcount_run run{env, group, topic, env.work / group};
+  clickcount_run run{env, graph, env.work / graph.definition().group};
   return time_run(total, [&] {
     auto stats = run.stats();
     return std::pair{stats.partitions > 0, stats.records};
@@ -49,7 +50,8 @@ run_result run_partita(const bench_env& env, const std::string& topic, const std
 }
 
 run_result run_hand_written(const bench_env& env, const std::string& topic,
-                            const std::string& group, uint64_t total) {
+                            const std::string& group, uint64_t total,
+                            const std::string& join = {}) {
   baseline_config cfg;
   cfg.kafka = {{"bootstrap.servers", env.bootstrap}};
   cfg.group = group;
@@ -63,6 +65,11 @@ run_result run_hand_written(const bench_env& env, const std::string& topic,
   std::string error;
   std::thread runner{[&] {
     try {
+      if (!join.empty()) {
+        // The join table first, as Partita holds input until its join is recovered.
+        cfg.join_dir = env.work / (group + "-join");
+        load_table(cfg.kafka, join, env.partitions, cfg.join_dir);
+      }
       run_baseline(cfg, fetched, applied);
     } catch (const std::exception& e) {
       error = e.what();
@@ -105,11 +112,11 @@ nlohmann::json throughput(const bench_env& env) {
       run_result p;
       run_result b;
       if (r % 2 == 0) {
-        p = run_partita(round, topic, "bench-p-" + tag, records);
+        p = run_partita(round, apps::clickcount_graph("bench-p-" + tag, topic), records);
         b = run_hand_written(round, topic, "bench-b-" + tag, records);
       } else {
         b = run_hand_written(round, topic, "bench-b-" + tag, records);
-        p = run_partita(round, topic, "bench-p-" + tag, records);
+        p = run_partita(round, apps::clickcount_graph("bench-p-" + tag, topic), records);
       }
       std::cout << "  round " << r + 1 << " (" << keys << " keys): Partita "
                 << static_cast<int64_t>(p.records_per_s) << " rec/s, baseline "
@@ -141,6 +148,54 @@ nlohmann::json throughput(const bench_env& env) {
        "plot '" + (env.out / "throughput.dat").string() +
          "' using 2:xtic(1) title 'Partita', '' using 3 title 'hand-written baseline'\n");
   return out;
+}
+
+nlohmann::json join(const bench_env& env) {
+  const uint64_t records = env.quick ? 100000 : 500000;
+  const int users = 10000;
+  const int rounds = env.quick ? 1 : 3;
+  std::cout << "join: " << records << " orders over " << users << " users joined with a "
+            << users / 2 << "-key table, " << env.partitions << " partitions, " << rounds
+            << " round(s)\n";
+  std::vector<double> p_rate, b_rate;
+  for (int r = 0; r < rounds; ++r) {
+    embedded_cluster cluster{3};
+    bench_env round{cluster, cluster.bootstrap_servers(), env.work, env.out, env.quick,
+                    env.partitions};
+    cluster.create_topic("orders", env.partitions, 3);
+    cluster.create_topic("members-table", env.partitions, 3);
+    preload(round, "orders", records, users);
+    preload(round, "members-table", users / 2, users / 2); // half the users are members
+    auto tag = std::to_string(r);
+    cluster.create_topic("bench-jb-" + tag + "-table", env.partitions, 3);
+    // Counts the orders of members: a join read per record.
+    group_graph<int64_codec> graph{"bench-jp-" + tag};
+    graph.join("members-table", bytes_codec{})
+      .input("orders", bytes_codec{}, [](context<int64_codec>& ctx, const std::string&) {
+        if (ctx.join<std::string>("members-table"))
+          ctx.set_value(ctx.value().value_or(0) + 1);
+      });
+    run_result p;
+    run_result b;
+    if (r % 2 == 0) {
+      p = run_partita(round, graph, records);
+      b = run_hand_written(round, "orders", "bench-jb-" + tag, records, "members-table");
+    } else {
+      b = run_hand_written(round, "orders", "bench-jb-" + tag, records, "members-table");
+      p = run_partita(round, graph, records);
+    }
+    std::cout << "  round " << r + 1 << ": Partita " << static_cast<int64_t>(p.records_per_s)
+              << " rec/s, baseline " << static_cast<int64_t>(b.records_per_s) << " rec/s"
+              << std::endl;
+    p_rate.push_back(p.records_per_s);
+    b_rate.push_back(b.records_per_s);
+  }
+  auto ratio = median(p_rate) / median(b_rate);
+  std::printf("join: Partita %.0f rec/s, baseline %.0f rec/s, ratio %.2f (median of rounds; "
+              "from assignment to the last record, the join table's recovery included)\n",
+              median(p_rate), median(b_rate), ratio);
+  return {{"records", records}, {"rounds", rounds}, {"partita_records_per_s", median(p_rate)},
+          {"baseline_records_per_s", median(b_rate)}, {"ratio_median", ratio}};
 }
 
 } // namespace partita::bench
