@@ -14,10 +14,14 @@ void changelog_replay::apply(std::vector<changelog_record>& records) {
   partition_store::write_batch batch{store_};
   for (auto& r : records) {
     if (plain_ == plain_records::count_at_once && r.writer.store == 0) {
+      // Another producer's record: a Partita batch without its checkpoint before it is left
+      // out, as when any other writer follows it.
+      left_out_ += buffer_.size();
+      buffer_.clear();
+      current_ = {};
       if (!r.legacy_marker) // a 0.1 checkpoint record is no key of the table
         batch.set(r.key, r.value);
-      if (buffer_.empty()) // else the position stays before the unfinished batch
-        batch.set_meta(meta::changelog, r.offset + 1);
+      batch.set_meta(meta::changelog, r.offset + 1);
       continue;
     }
     if (r.legacy_marker) {

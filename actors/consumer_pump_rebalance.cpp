@@ -229,13 +229,12 @@ void consumer_pump::revoke(rd_kafka_topic_partition_list_t* parts) {
   }
   auto commits = make_list(parts->cnt);
   auto wait = cfg_.drain_timeout + std::chrono::seconds{10};
-  std::vector<caf::actor> drained;
   for (auto& [p, actor] : draining) {
+    (*self_)->monitor(actor);
     (*self_)
       ->request(actor, wait, drain_atom::value)
       .receive(
-        [&, a = actor](const offset_map& offsets) {
-          drained.push_back(a);
+        [&](const offset_map& offsets) {
           for (const auto& [topic, offset] : offsets)
             if (offset >= 0)
               rd_kafka_topic_partition_list_add(commits.get(), topic.c_str(), p)->offset =
@@ -265,10 +264,23 @@ void consumer_pump::revoke(rd_kafka_topic_partition_list_t* parts) {
   }
   change_assignment(parts, false);
   // The drained actors quit after answering; once they are gone their stores are closed (a
-  // hot standby opens them next).
-  for (const auto& a : drained)
-    (*self_)->wait_for(a);
-  cfg_.on_revoked({revoked.begin(), revoked.end()});
+  // hot standby opens them next). A partition whose actor is not gone is left out.
+  std::set<caf::actor_addr> alive;
+  for (const auto& [p, actor] : draining)
+    alive.insert(actor.address());
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
+       !alive.empty() && std::chrono::steady_clock::now() < deadline;)
+    (*self_)->receive([&](const caf::down_msg& down) { alive.erase(down.source); },
+                      caf::after(std::chrono::milliseconds{100}) >> [] {});
+  std::vector<int32_t> released;
+  for (auto p : revoked) {
+    auto d = std::find_if(draining.begin(), draining.end(), [&](auto& e) { return e.first == p; });
+    if (d == draining.end() || !alive.contains(d->second.address()))
+      released.push_back(p);
+    else
+      log_->error("partition {}: its actor did not stop within 10 s of its drain", p);
+  }
+  cfg_.on_revoked(released);
   std::string what;
   for (int i = 0; i < parts->cnt; ++i)
     what += fmt::format(" {}/{}", parts->elems[i].topic, parts->elems[i].partition);

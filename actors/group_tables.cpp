@@ -58,7 +58,7 @@ bool group_tables::ready(int32_t p) const {
 std::string group_tables::waiting_for(int32_t p) const {
   std::string out;
   for (const auto& [topic, t] : followers_) {
-    bool done = t.kind == table_definition::kind_t::lookup
+    bool done = t.kind == table_definition::kind_t::lookup || ahead_
                   ? t.follower->recovered()
                   : [&] {
                       auto h = t.follower->partition(p);

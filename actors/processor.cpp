@@ -224,10 +224,11 @@ void processor::run() {
     if (t != nullptr)
       t->assigned(ps);
   };
-  pc.on_revoked = [t = tables.get(), s = standby.get()](const std::vector<int32_t>& ps) {
+  pc.on_revoked = [t = tables.get(), s = standby.get(),
+                   stop = &d.stop](const std::vector<int32_t>& ps) {
     if (t != nullptr)
       t->revoked(ps);
-    if (s != nullptr)
+    if (s != nullptr && !*stop)
       s->follow(ps); // the partition actors are gone, their stores closed
   };
   auto spawn = [&](int32_t p, std::shared_ptr<partition_flow> flow, commit_fn commit) {

@@ -181,11 +181,6 @@ int64_t table_follower::spawn_actor(int32_t p, part& pt) {
       auto store = std::make_shared<partition_store>(store_config{
         partition_store::path_for(cfg_.state_dir, cfg_.owner, cfg_.topic, p),
         std::size_t{64} << 20, cfg_.fsync});
-      if (!cfg_.inputs.empty())
-        if (auto n = roll_back_pending(*store, cfg_.inputs))
-          log_->info("table {}/{}: {} batches of an earlier ownership rolled back; another "
-                     "member owns the partition now",
-                     cfg_.topic, p, n);
       pt.store = std::move(store);
       pt.handle->set_store(pt.store);
     } catch (const std::exception& e) {
@@ -193,6 +188,7 @@ int64_t table_follower::spawn_actor(int32_t p, part& pt) {
     }
   }
   tc.store = pt.store;
+  tc.standby_inputs = cfg_.inputs;
   tc.handle = pt.handle;
   pt.flow = std::make_shared<partition_flow>();
   tc.flow = pt.flow;
@@ -223,6 +219,9 @@ void table_follower::start(int32_t p) {
     log_->error("table {}/{}: cannot assign: {}", cfg_.topic, p, rd_kafka_error_string(error));
     rd_kafka_error_destroy(error);
   }
+  // A partition's pause survives its unassignment in librdkafka: one paused when it was last
+  // released would never be fetched again.
+  rd_kafka_resume_partitions(rk_, list.get());
   wake_fetcher(p);
   log_->info("table {}/{}: following from offset {}", cfg_.topic, p, from);
 }
@@ -255,14 +254,20 @@ void table_follower::stop(int32_t p) {
   if (pt.actor) {
     (*self_)->monitor(pt.actor);
     caf::anon_send_exit(pt.actor, caf::exit_reason::user_shutdown);
-    (*self_)->receive([](const caf::down_msg&) {},
-                      caf::after(std::chrono::seconds{30}) >> [&] {
-                        log_->error("table {}/{}: its actor did not stop", cfg_.topic, p);
-                      });
+    for (bool gone = false; !gone;)
+      (*self_)->receive(
+        [&](const caf::down_msg& down) { gone = down.source == pt.actor.address(); },
+        caf::after(std::chrono::seconds{30}) >> [&] {
+          log_->error("table {}/{}: its actor did not stop within 30 s", cfg_.topic, p);
+          gone = true;
+        });
   }
   // Readers may still hold the store for a moment; LMDB must not have it open twice.
   for (int i = 0; pt.store && pt.store.use_count() > 1 && i < 10000; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  if (pt.store && pt.store.use_count() > 1)
+    log_->error("table {}/{}: its store is still in use 10 s after it was released",
+                cfg_.topic, p);
   cfg_.figures->retire(partition_labels(p, {{"table", cfg_.topic}}));
 }
 

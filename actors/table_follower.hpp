@@ -1,6 +1,5 @@
 #pragma once
 
-#include "actors/handover.hpp"
 #include "actors/table_partition.hpp"
 #include "runtime/kafka_config.hpp"
 #include "runtime/metrics.hpp"
@@ -36,8 +35,7 @@ struct follower_config {
   std::string owner;
   bool fsync = false;
   /// The group's input topics when the topic is the group's own table, followed as a hot
-  /// standby: a store's pending batches (of a time this member owned the partition) are
-  /// rolled back before it follows. Empty for another group's table.
+  /// standby (table_partition_config::standby_inputs). Empty for another group's table.
   std::vector<std::string> inputs;
   restart_policy restart;
   /// Records queued for one table partition before its fetching pauses.

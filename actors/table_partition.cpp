@@ -2,6 +2,7 @@
 
 #include "actors/changelog_format.hpp"
 #include "actors/changelog_replay.hpp"
+#include "actors/handover.hpp"
 #include "actors/partition_figures.hpp"
 #include "actors/partition_meta.hpp"
 #include "runtime/logger.hpp"
@@ -34,7 +35,7 @@ void find_figures(table_partition_state& st) {
                     l);
   st.bytes = &m.gauge("partita_store_bytes", "Bytes of each partition's LMDB state in use.", l);
   st.records = &m.counter("partita_table_records_total",
-                          "Records of each followed table partition applied to its store.", l);
+                          "Records of each followed table partition read (applied by the reading rule).", l);
 }
 
 void update_figures(table_partition_state& st) {
@@ -51,6 +52,21 @@ void apply(self_ptr self, const record_batch& in) {
   records.reserve(in.records.size());
   for (auto* m : in.records)
     records.push_back(parse_changelog_record(m)); // a bad Partita header throws: the actor fails
+  if (st.pending_writer != 0 &&
+      std::any_of(records.begin(), records.end(),
+                  [&](const auto& r) { return r.writer.store != st.pending_writer; })) {
+    // Another writer took the partition over: this store's pending batches will never be sent
+    // (the hand-over rule's stale path). They are undone, and the partition is read again from
+    // where the store stood, as take_over() does: the store's own records read since may be
+    // among what was undone.
+    auto n = roll_back_pending(*st.cfg.store, st.cfg.standby_inputs);
+    partition_store::write_batch back{*st.cfg.store};
+    back.set_meta(meta::changelog, st.started_at);
+    back.commit();
+    throw std::runtime_error("another member writes the partition: " + std::to_string(n) +
+                             " pending batches of an earlier ownership rolled back; reading "
+                             "again from offset " + std::to_string(st.started_at));
+  }
   st.replay->apply(records);
   auto n = static_cast<int64_t>(in.records.size());
   st.cfg.handle->position = in.records.back()->offset + 1;
@@ -70,9 +86,18 @@ caf::behavior table_partition(self_ptr self, table_partition_config cfg) {
   try {
     if (!st.cfg.store)
       throw store_error(st.cfg.store_error);
-    st.replay = std::make_unique<changelog_replay>(*st.cfg.store,
-                                                   changelog_replay::plain_records::count_at_once);
+    bool standby = !st.cfg.standby_inputs.empty();
+    st.replay = std::make_unique<changelog_replay>(
+      *st.cfg.store, standby ? changelog_replay::plain_records::wait_for_checkpoint
+                             : changelog_replay::plain_records::count_at_once);
+    if (standby) {
+      bool pending = false;
+      st.cfg.store->for_each_pending([&](uint64_t, std::string_view) { pending = true; });
+      if (pending)
+        st.pending_writer = st.cfg.store->meta(meta::writer).value_or(0);
+    }
     h.position = st.cfg.store->meta(meta::changelog).value_or(0);
+    st.started_at = h.position;
   } catch (const std::exception& e) {
     self->quit(caf::make_error(errc::partition_failed,
                                "table " + st.cfg.topic + "/" + std::to_string(st.cfg.partition) +

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace spdlog {
 class logger;
@@ -58,6 +59,11 @@ struct table_partition_config {
   /// opened, for `store_error`.
   std::shared_ptr<partition_store> store;
   std::string store_error;
+  /// The group's input topics when the topic is the group's own table followed as a hot
+  /// standby: read by the group's own rule (plain records wait for 0.1 checkpoints), and the
+  /// store's pending batches (of a time this member owned the partition) are kept for a
+  /// re-send until another writer's record shows that the partition moved on without them.
+  std::vector<std::string> standby_inputs;
   std::shared_ptr<table_partition_handle> handle = std::make_shared<table_partition_handle>();
   std::shared_ptr<partition_flow> flow = std::make_shared<partition_flow>();
   std::shared_ptr<metrics> figures = std::make_shared<metrics>();
@@ -67,6 +73,10 @@ struct table_partition_state {
   static inline const char* name = "table-partition";
   table_partition_config cfg;
   std::unique_ptr<changelog_replay> replay;
+  /// Standby: the store's own writer id while it still has pending batches (0: none), and
+  /// its position when the actor started.
+  int64_t pending_writer = 0;
+  int64_t started_at = 0;
   std::shared_ptr<spdlog::logger> log;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   /// Its figures, looked up once (a lookup takes the registry's lock).

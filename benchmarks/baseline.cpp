@@ -135,6 +135,8 @@ void run_baseline(const baseline_config& cfg, std::atomic<uint64_t>& fetched,
         *cfg.assigned = assignment->cnt > 0;
         rd_kafka_topic_partition_list_destroy(assignment);
       }
+      if (*cfg.assigned && !cfg.join_topic.empty())
+        load_table(cfg.kafka, cfg.join_topic, cfg.join_partitions, cfg.join_dir);
     }
     for (ssize_t i = 0; i < n; ++i) {
       if (msgs[i]->err) {

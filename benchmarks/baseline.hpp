@@ -24,8 +24,11 @@ struct baseline_config {
   uint64_t records = 0;
   /// Set once the consumer has its partitions, if given.
   std::atomic<bool>* assigned = nullptr;
-  /// The join scenario: a record counts only if its key is in the joined table, whose
-  /// partition p load_table() put in `join_dir/<p>` (empty: no join).
+  /// The join scenario: a record counts only if its key is in `join_topic` (empty: no join),
+  /// loaded by load_table() into `join_dir` once the consumer has its partitions (Partita
+  /// holds input until its joined table is recovered).
+  std::string join_topic;
+  int join_partitions = 0;
   std::filesystem::path join_dir;
 };
 

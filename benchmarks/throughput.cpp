@@ -66,9 +66,9 @@ run_result run_hand_written(const bench_env& env, const std::string& topic,
   std::thread runner{[&] {
     try {
       if (!join.empty()) {
-        // The join table first, as Partita holds input until its join is recovered.
+        cfg.join_topic = join;
+        cfg.join_partitions = env.partitions;
         cfg.join_dir = env.work / (group + "-join");
-        load_table(cfg.kafka, join, env.partitions, cfg.join_dir);
       }
       run_baseline(cfg, fetched, applied);
     } catch (const std::exception& e) {

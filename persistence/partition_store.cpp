@@ -6,6 +6,7 @@
 #include <charconv>
 #include <mutex>
 #include <utility>
+#include <vector>
 
 namespace partita {
 
@@ -181,7 +182,7 @@ std::size_t partition_store::map_size() const {
 
 void partition_store::for_each(
   const std::function<void(std::string_view, std::string_view)>& fn) const {
-  visit(table_dbi_, {}, [&](std::string_view k, std::string_view v) {
+  scan({}, {}, [&](std::string_view k, std::string_view v) {
     fn(k, v);
     return true;
   });
@@ -190,9 +191,33 @@ void partition_store::for_each(
 void partition_store::scan(
   std::string_view from, std::string_view to,
   const std::function<bool(std::string_view, std::string_view)>& fn) const {
-  visit(table_dbi_, from, [&](std::string_view k, std::string_view v) {
-    return (to.empty() || k < to) && fn(k, v);
-  });
+  // In chunks copied out of the read transaction: the caller's function runs with no lock
+  // held, so that it may read this store, and the writer may grow the map meanwhile.
+  std::string next{from};
+  bool skip_first = false; // `next` was the last key of the previous chunk
+  for (;;) {
+    std::vector<std::pair<std::string, std::string>> chunk;
+    bool end = true;
+    visit(table_dbi_, next, [&](std::string_view k, std::string_view v) {
+      if (!to.empty() && k >= to)
+        return false;
+      if (skip_first && k == next)
+        return true;
+      if (chunk.size() == 1024) {
+        end = false;
+        return false;
+      }
+      chunk.emplace_back(k, v);
+      return true;
+    });
+    for (const auto& [k, v] : chunk)
+      if (!fn(k, v))
+        return;
+    if (end || chunk.empty())
+      return;
+    next = chunk.back().first;
+    skip_first = true;
+  }
 }
 
 void partition_store::visit(

@@ -69,11 +69,12 @@ public:
   /// Current size of the memory map.
   std::size_t map_size() const;
 
-  /// Visits every committed key and value in key order.
+  /// Visits every committed key and value in key order (as scan()).
   void for_each(const std::function<void(std::string_view, std::string_view)>& fn) const;
 
   /// Visits the committed keys in [from, to) in key order (an empty `to`: to the end) until
-  /// `fn` returns false.
+  /// `fn` returns false. `fn` runs outside any transaction (on chunks of 1,024 keys read at
+  /// once), so it may read the store; a chunk is as of its read.
   void scan(std::string_view from, std::string_view to,
             const std::function<bool(std::string_view, std::string_view)>& fn) const;
 

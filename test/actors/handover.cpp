@@ -5,6 +5,7 @@
 
 #include "actors/handover.hpp"
 
+#include "actors/changelog_replay.hpp"
 #include "actors/partition_meta.hpp"
 
 #include <caf/test/unit_test.hpp>
@@ -258,6 +259,38 @@ CAF_TEST(a store of Partita 0.1 with unacknowledged records is rebuilt from the 
   CAF_CHECK_EQUAL(read_from, 0);
   CAF_CHECK_EQUAL(value("alice"), "2");
   CAF_CHECK_EQUAL(r.applied.at("clicks"), 4);
+}
+
+CAF_TEST(a followed topic counts other producers records at once and leaves out unfinished batches) {
+  changelog_replay follow{*store, changelog_replay::plain_records::count_at_once};
+  writer_id a{7, 1, 0};
+  std::vector<changelog_record> records{rec(0, {}, "plain", "1"), rec(1, a, "x", "2"),
+                                        rec(2, a, "y", "3", 10), rec(3, a, "z", "4"),
+                                        rec(4, {}, "plain", "5")};
+  follow.apply(records);
+  CAF_CHECK_EQUAL(store->get("plain"), std::optional<std::string>{"5"});
+  CAF_CHECK_EQUAL(store->get("x"), std::optional<std::string>{"2"}); // vouched at offset 2
+  CAF_CHECK_EQUAL(store->get("z"), std::nullopt); // its batch never got its checkpoint
+  CAF_CHECK_EQUAL(follow.left_out(), 1u);
+  CAF_CHECK_EQUAL(store->meta(meta::changelog), std::optional<int64_t>{5});
+}
+
+CAF_TEST(a standby store rolls back its pending batches) {
+  partition_store::write_batch b{*store};
+  b.put("k", "new");
+  pending_batch p;
+  p.seq = 1;
+  p.topic = "clicks";
+  p.last_offset = 4;
+  p.changes.push_back({"k", std::optional<std::string>{"old"}, std::optional<std::string>{"new"}});
+  b.put_pending(1, p.encode());
+  b.set_meta(meta::applied("clicks"), 4);
+  b.set_meta(meta::acked("clicks"), 2);
+  b.commit();
+  CAF_CHECK_EQUAL(roll_back_pending(*store, inputs), 1u);
+  CAF_CHECK_EQUAL(store->get("k"), std::optional<std::string>{"old"});
+  CAF_CHECK_EQUAL(store->meta(meta::applied("clicks")), std::optional<int64_t>{2});
+  CAF_CHECK_EQUAL(roll_back_pending(*store, inputs), 0u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
