@@ -1,12 +1,12 @@
 #include "benchmarks/baseline.hpp"
 
 #include "actors/consumer_pump.hpp"
-#include "runtime/changelog_reader.hpp"
 #include "runtime/kafka_producer.hpp"
 
 #include <charconv>
 #include <deque>
 #include <map>
+#include <set>
 #include <memory>
 #include <stdexcept>
 #include <unordered_map>
@@ -60,22 +60,71 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
 
 } // namespace
 
-void load_table(const kafka_properties& kafka, const std::string& topic, int partitions,
-                const std::filesystem::path& dir) {
-  std::atomic<bool> never{false};
+table_loader::table_loader(const kafka_properties& kafka) {
+  char err[512];
+  auto* conf = make_kafka_conf({{"group.id", "bench-join-loader"},
+                                {"enable.auto.commit", "false"},
+                                {"enable.partition.eof", "true"},
+                                {"fetch.wait.max.ms", "10"},
+                                {"queued.min.messages", "200000"}},
+                               kafka);
+  rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (rk_ == nullptr)
+    throw std::runtime_error(err);
+  rd_kafka_poll_set_consumer(rk_);
+  // Connected before it is needed, as Partita's followers are (they start with the processor).
+  const rd_kafka_metadata_t* md = nullptr;
+  if (rd_kafka_metadata(rk_, 1, nullptr, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+    rd_kafka_metadata_destroy(md);
+}
+
+table_loader::~table_loader() {
+  rd_kafka_consumer_close(rk_);
+  rd_kafka_destroy(rk_);
+}
+
+void table_loader::load(const std::string& topic, int partitions,
+                        const std::filesystem::path& dir) {
+  // One consumer for every partition, from the start to each partition's end.
+  std::map<int32_t, std::unique_ptr<partition_db>> dbs;
+  auto* parts = rd_kafka_topic_partition_list_new(partitions);
   for (int32_t p = 0; p < partitions; ++p) {
-    partition_db db{dir / std::to_string(p)};
-    read_partition(kafka, topic, p, 0, never, [&](rd_kafka_message_t** msgs, size_t n) {
-      MDB_txn* txn = nullptr;
-      check_mdb(mdb_txn_begin(db.env, nullptr, 0, &txn), "mdb_txn_begin");
-      for (size_t i = 0; i < n; ++i) {
-        MDB_val key{msgs[i]->key_len, msgs[i]->key};
-        MDB_val value{msgs[i]->len, msgs[i]->payload};
+    rd_kafka_topic_partition_list_add(parts, topic.c_str(), p)->offset = 0; // not BEGINNING: no offset lookup first
+    dbs[p] = std::make_unique<partition_db>(dir / std::to_string(p));
+  }
+  rd_kafka_assign(rk_, parts);
+  // Tuned as Partita's table follower is: wake the broker threads, which librdkafka 2.0 leaves
+  // asleep up to a second after an assignment.
+  for (int i = 0; i < parts->cnt; ++i)
+    parts->elems[i].offset = RD_KAFKA_OFFSET_END;
+  rd_kafka_offsets_for_times(rk_, parts, 1);
+  rd_kafka_topic_partition_list_destroy(parts);
+  rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(rk_);
+  std::vector<rd_kafka_message_t*> msgs(10000);
+  std::set<int32_t> ended;
+  while (static_cast<int>(ended.size()) < partitions) {
+    // The call waits until the batch is full or the timeout passes: a short one.
+    auto n = rd_kafka_consume_batch_queue(queue, 10, msgs.data(), msgs.size());
+    std::map<int32_t, MDB_txn*> txns;
+    for (ssize_t i = 0; i < n; ++i) {
+      auto* m = msgs[i];
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        ended.insert(m->partition);
+      } else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        auto& txn = txns[m->partition];
+        auto& db = *dbs.at(m->partition);
+        if (txn == nullptr)
+          check_mdb(mdb_txn_begin(db.env, nullptr, 0, &txn), "mdb_txn_begin");
+        MDB_val key{m->key_len, m->key};
+        MDB_val value{m->len, m->payload};
         check_mdb(mdb_put(txn, db.dbi, &key, &value, 0), "mdb_put");
       }
+      rd_kafka_message_destroy(m);
+    }
+    for (auto& [p, txn] : txns)
       check_mdb(mdb_txn_commit(txn), "mdb_txn_commit");
-    });
   }
+  rd_kafka_queue_destroy(queue);
 }
 
 void run_baseline(const baseline_config& cfg, std::atomic<uint64_t>& fetched,
@@ -100,6 +149,9 @@ void run_baseline(const baseline_config& cfg, std::atomic<uint64_t>& fetched,
   rd_kafka_subscribe(consumer, subscription);
   rd_kafka_topic_partition_list_destroy(subscription);
 
+  std::unique_ptr<table_loader> loader;
+  if (!cfg.join_topic.empty())
+    loader = std::make_unique<table_loader>(cfg.kafka);
   auto table = cfg.group + "-table";
   std::map<int32_t, std::unique_ptr<partition_db>> dbs;
   std::map<int32_t, std::unique_ptr<partition_db>> joined;
@@ -135,8 +187,8 @@ void run_baseline(const baseline_config& cfg, std::atomic<uint64_t>& fetched,
         *cfg.assigned = assignment->cnt > 0;
         rd_kafka_topic_partition_list_destroy(assignment);
       }
-      if (*cfg.assigned && !cfg.join_topic.empty())
-        load_table(cfg.kafka, cfg.join_topic, cfg.join_partitions, cfg.join_dir);
+      if (*cfg.assigned && loader)
+        loader->load(cfg.join_topic, cfg.join_partitions, cfg.join_dir);
     }
     for (ssize_t i = 0; i < n; ++i) {
       if (msgs[i]->err) {

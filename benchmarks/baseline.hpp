@@ -25,17 +25,27 @@ struct baseline_config {
   /// Set once the consumer has its partitions, if given.
   std::atomic<bool>* assigned = nullptr;
   /// The join scenario: a record counts only if its key is in `join_topic` (empty: no join),
-  /// loaded by load_table() into `join_dir` once the consumer has its partitions (Partita
+  /// loaded by a table_loader into `join_dir` once the consumer has its partitions (Partita
   /// holds input until its joined table is recovered).
   std::string join_topic;
   int join_partitions = 0;
   std::filesystem::path join_dir;
 };
 
-/// Reads partitions 0..partitions-1 of `topic` from the start to their ends into LMDB, one
-/// environment per partition in `dir/<p>`: the hand-written side of a join's recovery.
-void load_table(const kafka_properties& kafka, const std::string& topic, int partitions,
-                const std::filesystem::path& dir);
+/// The hand-written side of a join's recovery: one consumer, connected when made, that reads
+/// partitions 0..partitions-1 of a topic from the start to their ends into LMDB, one
+/// environment per partition in `dir/<p>`.
+class table_loader {
+public:
+  explicit table_loader(const kafka_properties& kafka);
+  table_loader(const table_loader&) = delete;
+  table_loader& operator=(const table_loader&) = delete;
+  ~table_loader();
+  void load(const std::string& topic, int partitions, const std::filesystem::path& dir);
+
+private:
+  rd_kafka_t* rk_;
+};
 
 /// Runs the hand-written click count until `records` are applied and their changelog records
 /// acknowledged. `fetched` and `applied` count as it goes (for timing).
