@@ -32,6 +32,11 @@ inline constexpr const char* status_page_html = R"html(<!DOCTYPE html>
   <th class="text">last restart</th><th>recovery</th><th>state (MiB)</th></tr></thead>
   <tbody></tbody>
 </table>
+<h2>Tables followed</h2>
+<p class="note">Joined and looked-up tables, views and hot standby partitions.</p>
+<table id="tables"><thead><tr><th class="text">table</th><th>partition</th>
+  <th class="text">state</th><th>position</th><th>lag (records)</th><th>state (MiB)</th></tr>
+  </thead><tbody></tbody></table>
 <h2>Brokers</h2>
 <table id="brokers"><thead><tr><th>broker</th><th class="text">state</th>
   <th>partitions led</th></tr></thead><tbody></tbody></table>
@@ -71,6 +76,14 @@ async function refresh() {
         cell(Object.entries(p.committed).map(([t, o]) => t + '@' + o).join(' ') || '–', 'text'),
         cell(p.restarts), cell(p.backoff_seconds.toFixed(1)), cell(ago(p.last_restart), 'text'),
         cell(Math.round(p.recovery * 100) + '%'), cell((p.store_bytes / 1048576).toFixed(1)));
+      return tr;
+    }));
+    fill('tables', s.tables.map(t => {
+      const tr = document.createElement('tr');
+      tr.dataset.table = t.table;
+      tr.dataset.state = t.state;
+      tr.append(cell(t.table, 'text'), cell(t.partition), cell(t.state, 'text ' + t.state),
+        cell(t.position), cell(t.lag), cell((t.store_bytes / 1048576).toFixed(1)));
       return tr;
     }));
     fill('brokers', s.brokers.map(b => {

@@ -59,6 +59,23 @@ struct fixture {
     runner = std::thread{[this] { proc->run(); }};
   }
 
+  /// The status page served on `port` as a real browser renders it (its script run).
+  std::string render(int port) {
+    if (!std::filesystem::exists("/usr/bin/chromium"))
+      CAF_FAIL("/usr/bin/chromium is missing: run `make deps` (cmake/debian-packages.txt lists "
+               "it)");
+    auto profile = dir / "chromium-profile";
+    child_process browser{"/usr/bin/chromium",
+                          {"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                           "--no-first-run", "--disable-background-networking",
+                           "--disable-component-update", "--disable-sync",
+                           "--user-data-dir=" + profile.string(), "--virtual-time-budget=5000",
+                           "--dump-dom", "http://127.0.0.1:" + std::to_string(port) + "/"},
+                          (dir / "chromium").string()};
+    CAF_REQUIRE_EQUAL(browser.wait(60000), 0);
+    return browser.out();
+  }
+
   httplib::Result get(const std::string& path) {
     httplib::Client client{"127.0.0.1", endpoint->port()};
     return client.Get(path.c_str());
@@ -163,19 +180,7 @@ CAF_TEST(the status page renders the partitions of the running processor) {
   CAF_CHECK_EQUAL(json["partition_list"][0]["state"].get<std::string>(), "running");
   CAF_CHECK_EQUAL(json["brokers"].size(), 1u);
   // The page itself, rendered by a real browser: its script fills in one row per partition.
-  if (!std::filesystem::exists("/usr/bin/chromium"))
-    CAF_FAIL("/usr/bin/chromium is missing: run `make deps` (cmake/debian-packages.txt lists it)");
-  auto profile = dir / "chromium-profile";
-  child_process browser{"/usr/bin/chromium",
-                        {"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                         "--no-first-run", "--disable-background-networking",
-                         "--disable-component-update", "--disable-sync",
-                         "--user-data-dir=" + profile.string(), "--virtual-time-budget=5000",
-                         "--dump-dom",
-                         "http://127.0.0.1:" + std::to_string(endpoint->port()) + "/"},
-                        (dir / "chromium").string()};
-  CAF_REQUIRE_EQUAL(browser.wait(60000), 0);
-  auto dom = browser.out();
+  auto dom = render(endpoint->port());
   for (int p = 0; p < 4; ++p)
     CAF_CHECK(dom.find("<tr data-partition=\"" + std::to_string(p) +
                        "\" data-state=\"running\">") != std::string::npos);
@@ -238,6 +243,9 @@ CAF_TEST(views are served beside the group table) {
   auto tables = nlohmann::json::parse(client.Get("/status.json")->body)["tables"];
   CAF_CHECK_EQUAL(tables.size(), 2u);
   CAF_CHECK_EQUAL(tables[0]["state"].get<std::string>(), "running");
+  auto dom = render(served.port());
+  CAF_CHECK(dom.find("<tr data-table=\"profiles\" data-state=\"running\">") !=
+            std::string::npos);
   profiles.stop();
   follower.join();
 }
