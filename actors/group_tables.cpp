@@ -1,6 +1,6 @@
 #include "actors/group_tables.hpp"
 
-#include <librdkafka/rdkafka.h>
+#include <algorithm>
 
 namespace partita {
 
@@ -41,32 +41,23 @@ void group_tables::revoked(const std::vector<int32_t>& partitions) {
       t.follower->release(partitions);
 }
 
+bool group_tables::recovered(const table& t, int32_t p) const {
+  if (t.kind == table_definition::kind_t::lookup || ahead_)
+    return t.follower->recovered(); // every partition is followed
+  auto h = t.follower->partition(p);
+  return h && h->recovered;
+}
+
 bool group_tables::ready(int32_t p) const {
-  for (const auto& [topic, t] : followers_) {
-    if (t.kind == table_definition::kind_t::lookup || ahead_) {
-      if (!t.follower->recovered())
-        return false;
-    } else {
-      auto h = t.follower->partition(p);
-      if (!h || !h->recovered)
-        return false;
-    }
-  }
-  return true;
+  return std::all_of(followers_.begin(), followers_.end(),
+                     [&](const auto& kv) { return recovered(kv.second, p); });
 }
 
 std::string group_tables::waiting_for(int32_t p) const {
   std::string out;
-  for (const auto& [topic, t] : followers_) {
-    bool done = t.kind == table_definition::kind_t::lookup || ahead_
-                  ? t.follower->recovered()
-                  : [&] {
-                      auto h = t.follower->partition(p);
-                      return h && h->recovered;
-                    }();
-    if (!done)
+  for (const auto& [topic, t] : followers_)
+    if (!recovered(t, p))
       out += (out.empty() ? "" : ", ") + topic;
-  }
   return out;
 }
 
@@ -78,8 +69,7 @@ std::optional<std::string> group_tables::read(const table_definition& def, std::
   const auto& t = i->second;
   int32_t at = p;
   if (t.kind == table_definition::kind_t::lookup)
-    at = rd_kafka_msg_partitioner_fnv1a(nullptr, key.data(), key.size(), t.partitions, nullptr,
-                                        nullptr);
+    at = key_partition(key, t.partitions);
   auto h = t.follower->partition(at);
   auto store = h ? h->store() : nullptr;
   if (!store)

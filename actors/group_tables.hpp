@@ -52,6 +52,9 @@ private:
     int partitions;
     std::unique_ptr<table_follower> follower;
   };
+  /// Partition p of `t` (every partition, for a lookup or with recover-ahead) reached its end.
+  bool recovered(const table& t, int32_t p) const;
+
   std::map<std::string, table, std::less<>> followers_;
   bool ahead_ = false;
 };

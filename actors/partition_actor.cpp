@@ -42,21 +42,23 @@ void fail(self_ptr self, const std::string& what, errc code = errc::partition_fa
   finish_drain(self, false);
 }
 
-/// Why the partition may not process now (nullptr: it may): the member's lease is out (it may
-/// have lost its partitions without knowing), or a table its behaviors read is recovering.
-const char* hold_reason(const partition_state& st) {
+/// Why the partition may not process now: the member's lease is out (it may have lost its
+/// partitions without knowing), or a table its behaviors read is recovering.
+enum class hold { none, lease, tables };
+
+hold hold_reason(const partition_state& st) {
   if (st.cfg.lease && !st.cfg.lease->valid())
-    return "lease";
+    return hold::lease;
   if (st.cfg.tables && !st.cfg.tables->ready(st.cfg.partition))
-    return "tables";
-  return nullptr;
+    return hold::tables;
+  return hold::none;
 }
 
 /// Looks again in a while why the partition holds its records (lease_atom).
-void look_again(self_ptr self, const char* reason) {
+void look_again(self_ptr self, hold reason) {
   self->delayed_send(self,
-                     std::string_view{reason} == "lease" ? std::chrono::milliseconds{100}
-                                                         : std::chrono::milliseconds{20},
+                     reason == hold::lease ? std::chrono::milliseconds{100}
+                                           : std::chrono::milliseconds{20},
                      lease_atom::value);
 }
 
@@ -66,10 +68,10 @@ bool may_write(self_ptr self) {
   if (st.holding)
     return false;
   auto reason = hold_reason(st);
-  if (reason == nullptr)
+  if (reason == hold::none)
     return true;
   st.holding = true;
-  if (std::string_view{reason} == "lease")
+  if (reason == hold::lease)
     st.log->warn("[{}] partition {}: the group has not confirmed this member for {} ms; "
                  "holding its records until it does (or the partition is revoked)",
                  st.cfg.graph->group, st.cfg.partition, st.cfg.lease->duration().count());
@@ -323,7 +325,7 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
       auto& st = self->state;
       if (st.failure || st.drain)
         return;
-      if (auto reason = hold_reason(st)) {
+      if (auto reason = hold_reason(st); reason != hold::none) {
         look_again(self, reason);
         return;
       }

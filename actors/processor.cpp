@@ -78,9 +78,7 @@ std::optional<std::string> processor::get(const std::string& key) const {
   std::lock_guard guard{impl_->mtx};
   if (!impl_->pump || impl_->partition_count <= 0)
     return std::nullopt;
-  // The partition Sarama's (and the producer's) partitioner gives the key.
-  auto p = rd_kafka_msg_partitioner_fnv1a(nullptr, key.data(), key.size(),
-                                          impl_->partition_count, nullptr, nullptr);
+  auto p = key_partition(key, impl_->partition_count);
   auto actor = impl_->pump->actor_for(p);
   if (!actor)
     return std::nullopt;

@@ -88,8 +88,6 @@ table_follower::~table_follower() {
 
 void table_follower::on_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
   auto* self = static_cast<table_follower*>(opaque);
-  if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
-    self->reachable_ = false;
   self->log_->warn("table {}: {} ({})", self->cfg_.topic, reason,
                    rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)));
 }
@@ -312,7 +310,6 @@ void table_follower::dispatch(rd_kafka_message_t** msgs, size_t n) {
   for (size_t k = 0; k < n; ++k) {
     auto* m = msgs[k];
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      reachable_ = true;
       send(m->partition); // the records before the end go first
       if (auto i = parts_.find(m->partition); i != parts_.end() && !i->second.down)
         caf::anon_send(i->second.actor, eof_atom::value, static_cast<int64_t>(m->offset));
@@ -324,7 +321,6 @@ void table_follower::dispatch(rd_kafka_message_t** msgs, size_t n) {
       rd_kafka_message_destroy(m);
       continue;
     }
-    reachable_ = true;
     auto& batch = batches[m->partition];
     if (!batch) {
       batch = std::make_shared<record_batch>();

@@ -70,8 +70,6 @@ public:
   std::vector<int32_t> partitions() const;
   /// Every followed partition reached its end once (true for none followed).
   bool recovered() const;
-  /// The brokers answered since the last time all were down.
-  bool reachable() const { return reachable_; }
   const std::string& topic() const { return cfg_.topic; }
   /// The supervisor of the table partitions (for the broker monitor's events).
   const caf::actor& supervisor() const { return supervisor_; }
@@ -125,7 +123,6 @@ private:
   caf::actor supervisor_;
   std::unique_ptr<caf::scoped_actor> self_; // the follower thread's, for asking actors
   std::atomic<bool> stop_{false};
-  std::atomic<bool> reachable_{false};
   mutable std::mutex mtx_; // guards parts_ against readers on other threads
   std::map<int32_t, part> parts_;
   std::shared_ptr<request_queue> requests_ = std::make_shared<request_queue>();

@@ -29,10 +29,6 @@ void find_figures(table_partition_state& st) {
   auto l = labels_of(st.cfg);
   st.position = &m.gauge("partita_table_position",
                          "Next offset of each followed table partition not yet read.", l);
-  st.lag = &m.gauge("partita_table_lag_records",
-                    "Records of each followed table partition not yet read, as of its end when "
-                    "last seen.",
-                    l);
   st.bytes = &m.gauge("partita_store_bytes", "Bytes of each partition's LMDB state in use.", l);
   st.records = &m.counter("partita_table_records_total",
                           "Records of each followed table partition read (applied by the reading rule).", l);
@@ -41,8 +37,6 @@ void find_figures(table_partition_state& st) {
 void update_figures(table_partition_state& st) {
   auto& h = *st.cfg.handle;
   *st.position = h.position.load();
-  if (h.end >= 0)
-    *st.lag = std::max<int64_t>(0, h.end - h.position);
   *st.bytes = static_cast<int64_t>(st.cfg.store->bytes_used());
 }
 

@@ -81,7 +81,6 @@ struct table_partition_state {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   /// Its figures, looked up once (a lookup takes the registry's lock).
   metrics::figure* position = nullptr;
-  metrics::figure* lag = nullptr;
   metrics::figure* bytes = nullptr;
   metrics::figure* records = nullptr;
   ~table_partition_state();

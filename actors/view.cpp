@@ -208,9 +208,7 @@ std::optional<std::string> raw_view::get(std::string_view key) const {
     std::lock_guard guard{d.mtx};
     if (!d.follower || d.partitions <= 0)
       return std::nullopt;
-    auto p = rd_kafka_msg_partitioner_fnv1a(nullptr, key.data(), key.size(), d.partitions,
-                                            nullptr, nullptr);
-    h = d.follower->partition(p);
+    h = d.follower->partition(key_partition(key, d.partitions));
   }
   auto store = h ? h->store() : nullptr;
   return store ? store->get(key) : std::nullopt;

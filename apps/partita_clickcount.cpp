@@ -91,7 +91,8 @@ int main(int argc, char** argv) {
         proc, partita::http_endpoint_config{settings.http, group, [](std::string_view v) {
                                               return nlohmann::json(
                                                 partita::int64_codec{}.decode(v));
-                                            }});
+                                            },
+                                            {}});
     {
       std::lock_guard guard{mtx};
       running = &proc;

@@ -37,8 +37,7 @@ nlohmann::json supervision(const bench_env& env) {
                        cfg.poison_retries = 1; // one restart, then the dead-letter topic
                      }};
   run.wait_ready(static_cast<std::size_t>(env.partitions));
-  auto victim = rd_kafka_msg_partitioner_fnv1a(nullptr, "poison", 6, env.partitions, nullptr,
-                                               nullptr);
+  auto victim = key_partition("poison", env.partitions);
   std::printf("supervision: %d failures of partition %d under %.0f records/s offered; backoff "
               "%lld ms\n",
               failures, victim, rate, static_cast<long long>(backoff.count()));

@@ -1,8 +1,10 @@
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <librdkafka/rdkafka.h>
@@ -21,6 +23,13 @@ public:
 
 /// `base` with every property of `overrides` set over it.
 kafka_properties overridden(kafka_properties base, const kafka_properties& overrides);
+
+/// The partition of `key` among `partitions`, where Sarama (Goka) and Partita's producer put it
+/// (fnv1a).
+inline int32_t key_partition(std::string_view key, int32_t partitions) {
+  return rd_kafka_msg_partitioner_fnv1a(nullptr, key.data(), key.size(), partitions, nullptr,
+                                        nullptr);
+}
 
 /// A librdkafka configuration from `defaults` overridden by `overrides`; throws config_error
 /// naming the first property librdkafka refuses. The caller owns the result.

@@ -48,14 +48,7 @@ struct fixture {
   ~fixture() { std::filesystem::remove_all(dir); }
 
   processor_config config(const std::string& state = "state") {
-    processor_config cfg;
-    cfg.brokers = bootstrap;
-    cfg.state_dir = dir / state;
-    cfg.cluster = &cluster;
-    // The mock cluster answers LeaveGroup but still waits a whole session timeout for the member
-    // that left before it completes the next rebalance (librdkafka 2.0.2).
-    cfg.consumer["session.timeout.ms"] = "6000";
-    return cfg;
+    return embedded_config(cluster, dir / state);
   }
 
   /// `n` clicks over `keys` users, round robin: each user gets n / keys.

@@ -44,7 +44,8 @@ struct fixture {
     endpoint = std::make_unique<http_endpoint>(
       *proc, http_endpoint_config{"127.0.0.1:0", "counts", [](std::string_view v) {
                                     return nlohmann::json(int64_codec{}.decode(v));
-                                  }});
+                                  },
+                                  {}});
   }
 
   ~fixture() {
@@ -253,7 +254,7 @@ CAF_TEST(views are served beside the group table) {
 CAF_TEST(a bad listen address is a clear error) {
   std::string message;
   try {
-    http_endpoint bad{*proc, http_endpoint_config{"localhost", "counts", {}}};
+    http_endpoint bad{*proc, http_endpoint_config{"localhost", "counts", {}, {}}};
   } catch (const config_error& e) {
     message = e.what();
   }
