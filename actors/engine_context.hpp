@@ -5,7 +5,6 @@
 // measure it against a hand-written loop. Engine internals: not part of Partita's API.
 
 #include "actors/changelog_format.hpp"
-#include "actors/group_tables.hpp"
 #include "persistence/partition_store.hpp"
 #include "runtime/graph_definition.hpp"
 
@@ -27,6 +26,39 @@ inline std::string_view key_of(const rd_kafka_message_t* m) {
                 : std::string_view{};
 }
 
+/// The record a behavior runs for: fetched from Kafka (its headers read from the message when
+/// asked for), or made by the engine itself (the tester's records, with their headers here).
+struct engine_record {
+  std::string_view key;
+  std::string_view payload;
+  int32_t partition = 0;
+  int64_t offset = -1;
+  int64_t timestamp = -1; // milliseconds since the epoch, or -1
+  const rd_kafka_message_t* message = nullptr;
+  const std::vector<header>* headers = nullptr; // when there is no message
+
+  static engine_record of(const rd_kafka_message_t* m) {
+    return engine_record{key_of(m),
+                         m->payload ? std::string_view{static_cast<const char*>(m->payload),
+                                                       m->len}
+                                    : std::string_view{},
+                         m->partition,
+                         m->offset,
+                         rd_kafka_message_timestamp(m, nullptr),
+                         m,
+                         nullptr};
+  }
+};
+
+/// Where the values of joined and looked-up tables come from (group_tables; the tester's).
+class table_reader {
+public:
+  virtual ~table_reader() = default;
+  /// The value of `key` in table `t`, read beside input partition `p`.
+  virtual std::optional<std::string> read(const table_definition& t, std::string_view key,
+                                          int32_t p) const = 0;
+};
+
 /// A behavior's view of one record, over the batch's LMDB changes and its collected emits.
 /// A record's table change and emits are kept apart until it succeeds (keep()), so a behavior
 /// that throws half-way leaves nothing behind (drop()).
@@ -40,10 +72,11 @@ public:
   };
 
   engine_context(const graph_definition& graph, const std::string& topic,
-                 partition_store::write_batch& batch, const group_tables* tables = nullptr)
+                 partition_store::write_batch& batch, const table_reader* tables = nullptr)
     : graph_(graph), topic_(topic), batch_(batch), tables_(tables) {}
 
-  void set_record(const rd_kafka_message_t* m) { msg_ = m; }
+  void set_record(const rd_kafka_message_t* m) { rec_ = engine_record::of(m); }
+  void set_record(const engine_record& r) { rec_ = r; }
   std::vector<emitted>& emits() { return emits_; }
 
   /// The record succeeded: its table change and emits join the batch.
@@ -66,19 +99,18 @@ public:
                              std::move(original)});
   }
 
-  std::string_view key() const override { return key_of(msg_); }
-  std::string_view payload() const override {
-    return msg_->payload ? std::string_view{static_cast<const char*>(msg_->payload), msg_->len}
-                         : std::string_view{};
-  }
+  std::string_view key() const override { return rec_.key; }
+  std::string_view payload() const override { return rec_.payload; }
   const std::string& topic() const override { return topic_; }
-  int32_t partition() const override { return msg_->partition; }
-  int64_t offset() const override { return msg_->offset; }
-  int64_t timestamp() const override { return rd_kafka_message_timestamp(msg_, nullptr); }
+  int32_t partition() const override { return rec_.partition; }
+  int64_t offset() const override { return rec_.offset; }
+  int64_t timestamp() const override { return rec_.timestamp; }
   std::vector<header> headers() const override {
+    if (rec_.message == nullptr)
+      return rec_.headers ? *rec_.headers : std::vector<header>{};
     std::vector<header> out;
     rd_kafka_headers_t* hdrs = nullptr;
-    if (rd_kafka_message_headers(msg_, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    if (rd_kafka_message_headers(rec_.message, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
       return out;
     const char* name = nullptr;
     const void* value = nullptr;
@@ -112,12 +144,41 @@ private:
   const graph_definition& graph_;
   const std::string& topic_;
   partition_store::write_batch& batch_;
-  const group_tables* tables_;
-  const rd_kafka_message_t* msg_ = nullptr;
+  const table_reader* tables_;
+  engine_record rec_;
   /// The current record's table change: a value, or nullopt for an erase.
   std::optional<std::optional<std::string>> change_;
   std::vector<emitted> record_emits_;
   std::vector<emitted> emits_;
 };
+
+/// Runs the behavior of `input` for the context's record: keeps what it did, or forgets it and
+/// returns the error. The one place a record runs, for the partition actor and the tester.
+inline std::optional<std::string> run_record(engine_context& ctx, const input_definition& input) {
+  try {
+    input.handle(ctx);
+    ctx.keep();
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    ctx.drop();
+    return std::string{e.what()};
+  }
+}
+
+/// Sends the context's record as it is to the dead-letter topic, with headers naming `error`
+/// and where the record came from.
+inline void dead_letter(engine_context& ctx, const std::string& dead_letter_topic,
+                        const std::string& error) {
+  ctx.forward(dead_letter_topic, {{"partita.error", error},
+                                  {"partita.topic", ctx.topic()},
+                                  {"partita.partition", std::to_string(ctx.partition())},
+                                  {"partita.offset", std::to_string(ctx.offset())}});
+}
+
+/// Where a record stands: "clicks/3@120 (key 'alice')", for logs and errors.
+inline std::string record_name(const engine_context& ctx) {
+  return ctx.topic() + "/" + std::to_string(ctx.partition()) + "@" +
+         std::to_string(ctx.offset()) + " (key '" + std::string{ctx.key().substr(0, 200)} + "')";
+}
 
 } // namespace partita::detail

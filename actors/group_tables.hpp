@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/engine_context.hpp"
 #include "actors/table_follower.hpp"
 #include "runtime/graph_definition.hpp"
 
@@ -19,7 +20,7 @@ namespace partita {
 /// member, a lookup all of its partitions. Partition actors hold their records until the
 /// tables they read are recovered (ready()), then read them while the followers keep them
 /// current.
-class group_tables {
+class group_tables final : public detail::table_reader {
 public:
   /// `base` gives the follower settings (brokers, state dir, owner); `partitions` the
   /// partition count of each table topic. `recover_ahead`: the joins follow all their
@@ -40,7 +41,7 @@ public:
   /// The value of `key` in table `t`, read beside input partition `p` (a join) or in the
   /// partition the key hashes to (a lookup; Sarama's and Partita's partitioner).
   std::optional<std::string> read(const table_definition& t, std::string_view key,
-                                  int32_t p) const;
+                                  int32_t p) const override;
 
   /// The followers' supervisors (for the broker monitor's events).
   std::vector<caf::actor> supervisors() const;

@@ -106,40 +106,29 @@ void process(partition_self self, const record_batch& in) {
     if (m->offset <= applied)
       continue;
     ctx.set_record(m);
-    try {
-      input->handle(ctx);
-      ctx.keep();
-    } catch (const std::exception& e) {
-      ctx.drop();
-      auto where = in.topic + "/" + std::to_string(m->partition) + "@" +
-                   std::to_string(m->offset) + " (key '" + std::string{key_of(m)} + "')";
+    if (auto error = run_record(ctx, *input)) {
+      auto where = record_name(ctx);
       auto attempts = earlier_failures(st, in.topic, m->offset) + 1;
       if (st.cfg.on_poison == poison_policy::dead_letter && attempts > st.cfg.poison_retries) {
         st.log->warn("[{}] partition {}: {} failed {} times; sent to {}: {}", graph.group,
-                     st.cfg.partition, where, attempts, st.dead_letter_topic, e.what());
-        ctx.forward(st.dead_letter_topic,
-                    {{"partita.error", e.what()},
-                     {"partita.topic", in.topic},
-                     {"partita.partition", std::to_string(m->partition)},
-                     {"partita.offset", std::to_string(m->offset)}});
+                     st.cfg.partition, where, attempts, st.dead_letter_topic, *error);
+        dead_letter(ctx, st.dead_letter_topic, *error);
         ++st.figures->dead_lettered(in.topic);
         last = m->offset; // handled, though not applied
         continue;
-      } else {
-        // Keep what the records before it did, and count the attempt.
-        batch.set_meta(meta::poison(in.topic), m->offset);
-        batch.set_meta(meta::poison_attempts(in.topic), attempts);
-        if (last >= 0) {
-          applied = last;
-          batch.set_meta(meta::applied(in.topic), applied);
-        }
-        commit_batch(self, in.topic, batch, ctx, last, in.fetched_at);
-        *st.cfg.records += count;
-        st.figures->processed(in.topic) += static_cast<int64_t>(count);
-        throw poison_error(where + " failed (attempt " + std::to_string(attempts) +
-                             "): " + e.what(),
-                           st.cfg.on_poison == poison_policy::stop_partition);
       }
+      // Keep what the records before it did, and count the attempt.
+      batch.set_meta(meta::poison(in.topic), m->offset);
+      batch.set_meta(meta::poison_attempts(in.topic), attempts);
+      if (last >= 0) {
+        applied = last;
+        batch.set_meta(meta::applied(in.topic), applied);
+      }
+      commit_batch(self, in.topic, batch, ctx, last, in.fetched_at);
+      *st.cfg.records += count;
+      st.figures->processed(in.topic) += static_cast<int64_t>(count);
+      throw poison_error(where + " failed (attempt " + std::to_string(attempts) + "): " + *error,
+                         st.cfg.on_poison == poison_policy::stop_partition);
     }
     last = m->offset;
     ++count;

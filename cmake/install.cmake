@@ -4,7 +4,8 @@ include(CMakePackageConfigHelpers)
 
 install(TARGETS partita-clickcount partita-emit partita-cluster
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(TARGETS partita partita_service partita_actors partita_runtime partita_persistence
+install(TARGETS partita partita_service partita_tester partita_actors partita_runtime
+                partita_persistence
         EXPORT partitaTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})

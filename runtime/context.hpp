@@ -66,7 +66,7 @@ public:
   template <class T>
   void emit(std::string_view topic, std::string_view key, const T& value) {
     const auto& out = rc_.graph().output(topic);
-    rc_.produce(out, key, encode_for(out, value));
+    rc_.produce(out, key, encode_for(out.codec, "emit to", out.topic, value));
   }
 
   /// Sends a record to this group's loop topic, re-keyed; the loop behavior receives it.
@@ -98,15 +98,15 @@ public:
 private:
   template <class T>
   std::optional<T> read_table(const table_definition& t, std::string_view key) const {
-    if (t.type != std::type_index{typeid(T)})
+    if (t.codec.type != std::type_index{typeid(T)})
       throw graph_error(std::string{"ctx."} + t.kind_name() + "<T>(\"" + t.topic +
-                        "\"): T is not the value type of the table's " + t.codec + " codec");
+                        "\"): T is not the value type of the table's " + t.codec.name + " codec");
     std::optional<T> out;
     auto bytes = rc_.table_read(t, key);
     if (!bytes)
       return out;
     try {
-      t.decode(*bytes, &out);
+      t.codec.decode(*bytes, &out);
     } catch (const decode_error& e) {
       throw decode_error(std::string{t.kind_name()} + " table " + t.topic + ", key '" +
                          std::string{key.substr(0, 200)} + "': " + e.what());

@@ -31,6 +31,26 @@ struct graph_definition;
 struct output_definition;
 struct table_definition;
 
+/// A codec with its value type erased: what the engine (and the tester) needs of a codec.
+struct erased_codec {
+  std::string name;
+  std::type_index type{typeid(void)};
+  /// Encodes a value of `type`, passed by address.
+  std::function<std::string(const void*)> encode;
+  /// Decodes bytes into the std::optional<type> at `out`; throws decode_error.
+  std::function<void(std::string_view bytes, void* out)> decode;
+
+  template <class C>
+  static erased_codec of(C c) {
+    using V = typename C::value_type;
+    return erased_codec{C::name, std::type_index{typeid(V)},
+                        [c](const void* v) { return c.encode(*static_cast<const V*>(v)); },
+                        [c](std::string_view bytes, void* out) {
+                          *static_cast<std::optional<V>*>(out) = c.decode(bytes);
+                        }};
+  }
+};
+
 /// What the engine hands a behavior for one record: the record, the table row of its key, and
 /// a way to produce. Implemented by the partition actor; behaviors see it through context<T>.
 class record_context {
@@ -57,7 +77,7 @@ public:
 /// An input: a topic and what to do with each of its records.
 struct input_definition {
   std::string topic;
-  std::string codec;
+  erased_codec codec;
   /// Decodes the record (throws decode_error) and runs the behavior.
   std::function<void(record_context&)> handle;
 };
@@ -65,10 +85,7 @@ struct input_definition {
 /// An output a behavior may emit to, with its codec erased.
 struct output_definition {
   std::string topic;
-  std::string codec;
-  std::type_index type;
-  /// Encodes a value of `type`, passed by address.
-  std::function<std::string(const void*)> encode;
+  erased_codec codec;
 };
 
 /// A table the behaviors read and another group (or any producer) writes: a join is
@@ -78,10 +95,7 @@ struct table_definition {
   enum class kind_t { join, lookup };
   kind_t kind;
   std::string topic;
-  std::string codec;
-  std::type_index type;
-  /// Decodes a value into the std::optional<type> at `out`; throws decode_error.
-  std::function<void(std::string_view bytes, void* out)> decode;
+  erased_codec codec;
 
   const char* kind_name() const { return kind == kind_t::join ? "join" : "lookup"; }
 };
@@ -93,7 +107,7 @@ struct graph_definition {
   std::vector<output_definition> outputs; // the loop topic, if any, is one of them
   std::vector<table_definition> tables; // joined and looked-up tables
   bool persist = false;
-  std::string table_codec;
+  erased_codec table_codec; // the group table's, when persist
 
   std::string table_topic() const { return group + "-table"; }
   std::string loop_topic() const { return group + "-loop"; }
@@ -116,26 +130,44 @@ struct graph_definition {
 /// True if `name` is a legal Kafka topic (or group) name.
 bool valid_topic_name(std::string_view name);
 
-/// Encodes `value` for `out`, accepting a value of the codec's own type, anything convertible
-/// to a string for string codecs, and any integer for int64 codecs.
+/// Encodes `value` with `c` for `verb topic` ("emit to", "consume from"), accepting a value of the codec's own type, anything
+/// convertible to a string for string codecs, and any integer for int64 codecs.
 template <class T>
-std::string encode_for(const output_definition& out, const T& value) {
-  if (out.type == std::type_index{typeid(T)})
-    return out.encode(&value);
+std::string encode_for(const erased_codec& c, const char* verb, std::string_view topic,
+                       const T& value) {
+  if (c.type == std::type_index{typeid(T)})
+    return c.encode(&value);
   if constexpr (std::is_convertible_v<const T&, std::string_view>) {
-    if (out.type == std::type_index{typeid(std::string)}) {
+    if (c.type == std::type_index{typeid(std::string)}) {
       std::string text{std::string_view{value}};
-      return out.encode(&text);
+      return c.encode(&text);
     }
   }
   if constexpr (std::is_integral_v<T>) {
-    if (out.type == std::type_index{typeid(int64_t)}) {
+    if (c.type == std::type_index{typeid(int64_t)}) {
       int64_t wide = value;
-      return out.encode(&wide);
+      return c.encode(&wide);
     }
   }
-  throw graph_error("emit to '" + out.topic + "': the value's type does not fit the output's " +
-                    out.codec + " codec; pass a value of the codec's value_type");
+  throw graph_error(std::string{verb} + " '" + std::string{topic} +
+                    "': the value's type does not fit the " + c.name +
+                    " codec; pass a value of the codec's value_type");
+}
+
+/// Decodes `bytes` with `c` into a T, which must be the codec's value type; `what` names the
+/// bytes for the errors (graph_error for a wrong T, decode_error for bad bytes).
+template <class T>
+void require_type(const erased_codec& c, std::string_view what) {
+  if (c.type != std::type_index{typeid(T)})
+    throw graph_error(std::string{what} + ": T is not the value type of its " + c.name +
+                      " codec");
+}
+template <class T>
+T decode_as(const erased_codec& c, std::string_view what, std::string_view bytes) {
+  require_type<T>(c, what);
+  std::optional<T> out;
+  c.decode(bytes, &out);
+  return std::move(*out);
 }
 
 } // namespace partita

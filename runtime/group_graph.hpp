@@ -29,7 +29,7 @@ public:
     def_.group = std::move(group);
     if constexpr (context<TableCodec>::has_table) {
       def_.persist = true;
-      def_.table_codec = TableCodec::name;
+      def_.table_codec = erased_codec::of(*table_);
     }
   }
 
@@ -38,7 +38,8 @@ public:
   template <codec C, class Behavior>
     requires std::invocable<Behavior&, context<TableCodec>&, const typename C::value_type&>
   group_graph& input(std::string topic, C c, Behavior behavior) {
-    def_.inputs.push_back(input_definition{std::move(topic), C::name,
+    auto erased = erased_codec::of(c);
+    def_.inputs.push_back(input_definition{std::move(topic), std::move(erased),
                                            make_handler(std::move(c), std::move(behavior))});
     return *this;
   }
@@ -47,10 +48,7 @@ public:
   /// partitioned as Sarama (Goka) does.
   template <codec C>
   group_graph& output(std::string topic, C c) {
-    using V = typename C::value_type;
-    def_.outputs.push_back(output_definition{
-      std::move(topic), C::name, std::type_index{typeid(V)},
-      [c](const void* v) { return c.encode(*static_cast<const V*>(v)); }});
+    def_.outputs.push_back(output_definition{std::move(topic), erased_codec::of(std::move(c))});
     return *this;
   }
 
@@ -86,10 +84,7 @@ public:
 private:
   template <codec C>
   group_graph& table(table_definition::kind_t kind, std::string topic, C c) {
-    using V = typename C::value_type;
-    def_.tables.push_back(table_definition{
-      kind, std::move(topic), C::name, std::type_index{typeid(V)},
-      [c](std::string_view bytes, void* out) { *static_cast<std::optional<V>*>(out) = c.decode(bytes); }});
+    def_.tables.push_back(table_definition{kind, std::move(topic), erased_codec::of(std::move(c))});
     return *this;
   }
 

@@ -138,7 +138,7 @@ CAF_TEST(emits go only to declared outputs with matching types) {
   CAF_CHECK(error_of([&] { in.handle(rec); }).find("'undeclared', which is not a declared "
                                                   "output") != std::string::npos);
   rec.v = "wrong";
-  CAF_CHECK(error_of([&] { in.handle(rec); }).find("does not fit the output's int64 codec") !=
+  CAF_CHECK(error_of([&] { in.handle(rec); }).find("does not fit the int64 codec") !=
             std::string::npos);
 }
 
