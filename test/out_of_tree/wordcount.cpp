@@ -2,6 +2,8 @@
 // a join: a user's program, built against the installed Partita package
 // (test/out_of_tree/run.sh).
 
+#include "wordcount_graphs.hpp"
+
 #include "runtime/embedded_cluster.hpp"
 #include "runtime/emitter.hpp"
 #include "runtime/group_graph.hpp"
@@ -21,10 +23,7 @@ int main(int, char** argv) {
       words.emit(i % 3 == 0 ? "partita" : "kafka", "");
     words.flush();
   }
-  partita::group_graph<partita::int64_codec> graph{"wordcount"};
-  graph.input("words", partita::string_codec{}, [](auto& ctx, const std::string&) {
-    ctx.set_value(ctx.value().value_or(0) + 1);
-  });
+  auto graph = wordcount_graph();
   partita::processor_config cfg;
   cfg.brokers = cluster.bootstrap_servers();
   cfg.state_dir = argv[1];
@@ -55,12 +54,7 @@ int main(int, char** argv) {
     mentions.emit("partita", "");
     mentions.flush();
   }
-  partita::group_graph<partita::int64_codec> joined{"mentions"};
-  joined.join("wordcount-table", partita::int64_codec{});
-  joined.input("mentions", partita::string_codec{},
-               [](partita::context<partita::int64_codec>& ctx, const std::string&) {
-                 ctx.set_value(ctx.join<int64_t>("wordcount-table").value_or(-1));
-               });
+  auto joined = mentions_graph();
   auto jcfg = cfg;
   jcfg.state_dir = std::filesystem::path{argv[1]} / "mentions";
   partita::processor mentions{jcfg, joined};
