@@ -1,6 +1,7 @@
 #define CAF_SUITE runtime.group_graph
 
 #include "runtime/group_graph.hpp"
+#include "runtime/tester.hpp"
 
 #include <caf/test/unit_test.hpp>
 
@@ -16,44 +17,24 @@ std::string error_of(F f) {
     return e.what();
   } catch (const decode_error& e) {
     return e.what();
+  } catch (const record_error& e) {
+    return e.what();
   }
   return "";
 }
 
 auto count = [](auto& ctx, const std::string&) { ctx.set_value(ctx.value().value_or(0) + 1); };
 
-/// A record context over a map, to run behaviors without the engine.
-struct fake_record final : record_context {
-  const graph_definition* def = nullptr;
-  std::string k = "alice";
-  std::string v;
-  std::string t = "clicks";
-  std::map<std::string, std::string> table;
-  std::vector<std::tuple<std::string, std::string, std::string>> produced;
+/// A tester that reports a failing record at once (record_error) instead of dead-lettering it.
+tester_config failing_fast() {
+  tester_config cfg;
+  cfg.on_poison = poison_policy::stop_partition;
+  return cfg;
+}
 
-  std::string_view key() const override { return k; }
-  std::string_view payload() const override { return v; }
-  const std::string& topic() const override { return t; }
-  int32_t partition() const override { return 0; }
-  int64_t offset() const override { return 0; }
-  int64_t timestamp() const override { return -1; }
-  std::vector<header> headers() const override { return {}; }
-  std::optional<std::string> table_get() override {
-    auto i = table.find(k);
-    return i == table.end() ? std::nullopt : std::optional<std::string>{i->second};
-  }
-  void table_put(std::string bytes) override { table[k] = std::move(bytes); }
-  void table_erase() override { table.erase(k); }
-  void produce(const output_definition& out, std::string_view key, std::string b) override {
-    produced.emplace_back(out.topic, std::string{key}, std::move(b));
-  }
-  std::map<std::pair<std::string, std::string>, std::string> tables; // (topic, key) -> value
-  std::optional<std::string> table_read(const table_definition& t, std::string_view key) override {
-    auto i = tables.find({t.topic, std::string{key}});
-    return i == tables.end() ? std::nullopt : std::optional<std::string>{i->second};
-  }
-  const graph_definition& graph() const override { return *def; }
-};
+bool has(const std::string& text, std::string_view part) {
+  return text.find(part) != std::string::npos;
+}
 
 } // namespace
 
@@ -103,11 +84,10 @@ CAF_TEST(a valid graph names its topics) {
 CAF_TEST(behaviors read and write the table through the codec) {
   group_graph<int64_codec> g{"clickcount"};
   g.input("clicks", string_codec{}, count);
-  fake_record rec;
-  rec.def = &g.definition();
+  tester tt{g};
   for (int i = 0; i < 3; ++i)
-    g.definition().inputs[0].handle(rec);
-  CAF_CHECK_EQUAL(rec.table["alice"], "3");
+    tt.consume("clicks", "alice", "");
+  CAF_CHECK_EQUAL(tt.table_bytes("clickcount-table", "alice"), std::optional<std::string>{"3"});
 }
 
 CAF_TEST(emits go only to declared outputs with matching types) {
@@ -124,38 +104,30 @@ CAF_TEST(emits go only to declared outputs with matching types) {
    })
     .output("alerts", string_codec{})
     .output("numbers", int64_codec{});
-  fake_record rec;
-  rec.def = &g.definition();
-  const auto& in = g.definition().inputs[0];
-  rec.v = "declared";
-  in.handle(rec);
-  rec.v = "wide";
-  in.handle(rec);
-  CAF_REQUIRE_EQUAL(rec.produced.size(), 2u);
-  CAF_CHECK_EQUAL(std::get<2>(rec.produced[0]), "hello");
-  CAF_CHECK_EQUAL(std::get<2>(rec.produced[1]), "5");
-  rec.v = "other";
-  CAF_CHECK(error_of([&] { in.handle(rec); }).find("'undeclared', which is not a declared "
-                                                  "output") != std::string::npos);
-  rec.v = "wrong";
-  CAF_CHECK(error_of([&] { in.handle(rec); }).find("does not fit the int64 codec") !=
-            std::string::npos);
+  tester tt{g, failing_fast()};
+  auto alerts = tt.output("alerts");
+  auto numbers = tt.output("numbers");
+  tt.consume("clicks", "alice", "declared");
+  tt.consume("clicks", "alice", "wide");
+  auto alert = alerts.next();
+  auto number = numbers.next();
+  CAF_REQUIRE(alert && number);
+  CAF_CHECK_EQUAL(alert->value.value_or(""), "hello");
+  CAF_CHECK_EQUAL(number->value.value_or(""), "5");
+  CAF_CHECK(has(error_of([&] { tt.consume("clicks", "alice", "other"); }),
+                "'undeclared', which is not a declared output"));
+  CAF_CHECK(has(error_of([&] { tt.consume("clicks", "alice", "wrong"); }),
+                "emit to 'numbers': the value's type does not fit the int64 codec"));
+  CAF_CHECK_EQUAL(alerts.size() + numbers.size(), 0u);
 }
 
 CAF_TEST(an undecodable record is a decode error) {
   group_graph<int64_codec> g{"g"};
   g.input("numbers", int64_codec{}, [](auto& ctx, const int64_t& v) { ctx.set_value(v); });
-  fake_record rec;
-  rec.def = &g.definition();
-  rec.v = "not-a-number";
-  bool threw = false;
-  try {
-    g.definition().inputs[0].handle(rec);
-  } catch (const decode_error&) {
-    threw = true;
-  }
-  CAF_CHECK(threw);
-  CAF_CHECK(rec.table.empty());
+  tester tt{g, failing_fast()};
+  CAF_CHECK(has(error_of([&] { tt.consume_bytes("numbers", "k", "not-a-number"); }),
+                "failed: int64 codec: not a decimal 64-bit integer: 'not-a-number'"));
+  CAF_CHECK(!tt.table_bytes("g-table", "k"));
 }
 
 CAF_TEST(behaviors read joined and looked up tables through their codecs) {
@@ -168,21 +140,16 @@ CAF_TEST(behaviors read joined and looked up tables through their codecs) {
       auto price = ctx.template lookup<int64_t>("prices", item);
       seen.push_back(user.value_or("?") + ":" + std::to_string(price.value_or(-1)));
     });
-  g.definition().validate();
-  fake_record rec;
-  rec.def = &g.definition();
-  rec.tables[{"users-table", "alice"}] = "Alice";
-  rec.tables[{"prices", "book"}] = "12";
-  rec.v = "book";
-  g.definition().inputs[0].handle(rec);
-  rec.k = "bob";
-  rec.v = "pen";
-  g.definition().inputs[0].handle(rec);
+  tester tt{g, failing_fast()};
+  tt.set_table_value("users-table", "alice", "Alice");
+  tt.set_table_value("prices", "book", 12);
+  tt.consume("orders", "alice", "book");
+  tt.consume("orders", "bob", "pen");
   CAF_CHECK_EQUAL(seen, (std::vector<std::string>{"Alice:12", "?:-1"}));
-  rec.tables[{"prices", "pen"}] = "twelve";
-  CAF_CHECK_EQUAL(error_of([&] { g.definition().inputs[0].handle(rec); }),
-                  "lookup table prices, key 'pen': int64 codec: not a decimal 64-bit integer: "
-                  "'twelve'");
+  tt.set_table_bytes("prices", "pen", "twelve");
+  CAF_CHECK(has(error_of([&] { tt.consume("orders", "bob", "pen"); }),
+                "lookup table prices, key 'pen': int64 codec: not a decimal 64-bit integer: "
+                "'twelve'"));
 }
 
 CAF_TEST(a table read must be declared with its value type) {
@@ -193,15 +160,13 @@ CAF_TEST(a table read must be declared with its value type) {
     else
       ctx.template join<int64_t>("users-table");
   });
-  fake_record rec;
-  rec.def = &g.definition();
-  CAF_CHECK_EQUAL(error_of([&] { g.definition().inputs[0].handle(rec); }),
-                  "ctx.join<T>(\"users-table\"): T is not the value type of the table's string "
-                  "codec");
-  rec.k = "undeclared";
-  CAF_CHECK_EQUAL(error_of([&] { g.definition().inputs[0].handle(rec); }),
-                  "group 'orders': ctx.lookup(\"users-table\") reads a table the graph does not "
-                  "declare; add graph.lookup(\"users-table\", codec)");
+  tester tt{g, failing_fast()};
+  CAF_CHECK(has(error_of([&] { tt.consume("orders", "alice", ""); }),
+                "ctx.join<T>(\"users-table\"): T is not the value type of the table's string "
+                "codec"));
+  CAF_CHECK(has(error_of([&] { tt.consume("orders", "undeclared", ""); }),
+                "group 'orders': ctx.lookup(\"users-table\") reads a table the graph does not "
+                "declare; add graph.lookup(\"users-table\", codec)"));
 }
 
 CAF_TEST(tables are checked with the graph) {
