@@ -1,0 +1,102 @@
+#define CAF_SUITE apps.examples
+
+// Goka's examples, ported (apps/examples/): each runs on the embedded cluster and prints or
+// serves what the Goka example does.
+
+#include "test/support/child_process.hpp"
+#include "test/support/kafka_client.hpp"
+
+#include <caf/test/unit_test.hpp>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <filesystem>
+
+#include <unistd.h>
+
+using namespace partita::test;
+
+namespace {
+
+struct fixture {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("partita-examples-test-" + std::to_string(::getpid()));
+  fixture() {
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+  }
+  ~fixture() { std::filesystem::remove_all(dir); }
+
+  child_process run(const std::string& example, std::vector<std::string> args) {
+    args.insert(args.end(), {"--state-dir", (dir / example).string()});
+    return child_process{std::string{PARTITA_EXAMPLES_DIR} + "/example-" + example,
+                         std::move(args), (dir / example).string()};
+  }
+
+  /// The value at /tables/<table>/<key> of an example's HTTP endpoint.
+  static nlohmann::json query(int port, const std::string& table, const std::string& key) {
+    httplib::Client http{"127.0.0.1", port};
+    auto res = http.Get("/tables/" + table + "/" + key);
+    if (!res || res->status != 200)
+      return nullptr;
+    return nlohmann::json::parse(res->body)["value"];
+  }
+};
+
+bool has(const std::string& text, std::string_view part) {
+  return text.find(part) != std::string::npos;
+}
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(examples_tests, fixture)
+
+CAF_TEST(1-simplest counts the messages of its key) {
+  auto child = run("1-simplest", {"--records", "5"});
+  CAF_REQUIRE_EQUAL(child.wait(120000), 0);
+  CAF_CHECK(has(child.out(), "key = some-key, counter = 1, msg = some-message"));
+  CAF_CHECK(has(child.out(), "key = some-key, counter = 5, msg = some-message"));
+  CAF_CHECK(!has(child.out(), "counter = 6"));
+  CAF_CHECK(has(child.out(), "done: some-key counted 5 of 5 messages"));
+}
+
+CAF_TEST(2-clicks serves the counts of its view over HTTP) {
+  auto port = free_port();
+  auto child = run("2-clicks", {"--records", "100", "--http", "127.0.0.1:" + std::to_string(port)});
+  CAF_REQUIRE(wait_until([&] { return has(child.out(), "done:") || !child.running(); },
+                         std::chrono::seconds{120}));
+  CAF_CHECK(has(child.out(), "done: the view holds 100 of 100 clicks; user-3 clicked 10 times"));
+  CAF_CHECK_EQUAL(query(port, "mini-group-table", "user-3"), (nlohmann::json{{"clicks", 10}}));
+  CAF_CHECK_EQUAL(query(port, "mini-group-table", "user-10"), nullptr);
+  child.signal(SIGTERM);
+  CAF_CHECK_EQUAL(child.wait(60000), 0);
+}
+
+CAF_TEST(5-multiple counts two inputs in one table) {
+  auto port = free_port();
+  auto child = run("5-multiple", {"--records", "300", "--http", "127.0.0.1:" + std::to_string(port)});
+  CAF_REQUIRE(wait_until([&] { return has(child.out(), "done:") || !child.running(); },
+                         std::chrono::seconds{120}));
+  CAF_CHECK(has(child.out(), "done: 600 of 600 clicks counted"));
+  // user-0 is clicked on input-A at i = 0, 50, ..., 250 and on input-B at i = 0, 60, ..., 240.
+  CAF_CHECK_EQUAL(query(port, "multiInput-table", "user-0"), (nlohmann::json{{"clicks", 11}}));
+  // user-55 only on input-B: i = 55, 115, 175, 235, 295.
+  CAF_CHECK_EQUAL(query(port, "multiInput-table", "user-55"), (nlohmann::json{{"clicks", 5}}));
+  httplib::Client http{"127.0.0.1", port};
+  auto status = http.Get("/status.json");
+  CAF_REQUIRE(status);
+  CAF_CHECK(has(status->body, "\"multiInput\""));
+  CAF_CHECK(has(status->body, "multiInput-table"));
+  child.signal(SIGTERM);
+  CAF_CHECK_EQUAL(child.wait(60000), 0);
+}
+
+CAF_TEST(an example given a bad setting exits with code 2) {
+  auto child = run("1-simplest", {"--records", "-4"});
+  CAF_CHECK_EQUAL(child.wait(10000), 2);
+  CAF_CHECK(has(child.err(), "--records"));
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
