@@ -42,7 +42,7 @@ struct tester::engine final : detail::table_reader {
     std::unique_ptr<partition_store> store;
   };
 
-  engine(const tester_config& cfg, const int64_t& clock) : cfg(cfg), clock(clock) {}
+  explicit engine(tester_config c) : cfg(std::move(c)), clock(cfg.start_ms) {}
 
   ~engine() override {
     groups.clear(); // close the stores first
@@ -141,8 +141,8 @@ struct tester::engine final : detail::table_reader {
                        [&](const auto& g) { return g->def.input(topic) != nullptr; });
   }
 
-  const tester_config& cfg;
-  const int64_t& clock;
+  tester_config cfg;
+  int64_t clock; // the virtual clock, milliseconds since the epoch
   std::filesystem::path dir;
   bool temporary = false;
   std::vector<std::unique_ptr<group>> groups;
@@ -151,10 +151,8 @@ struct tester::engine final : detail::table_reader {
   std::map<std::string, std::map<std::string, std::string, std::less<>>, std::less<>> tables;
 };
 
-tester::tester(tester_config cfg)
-  : cfg_(std::move(cfg)), clock_ms_(cfg_.start_ms),
-    engine_(std::make_unique<engine>(cfg_, clock_ms_)) {
-  if (cfg_.state_dir.empty()) {
+tester::tester(tester_config cfg) : engine_(std::make_unique<engine>(std::move(cfg))) {
+  if (engine_->cfg.state_dir.empty()) {
     auto pattern = (std::filesystem::temp_directory_path() / "partita-tester-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr)
       throw std::system_error(errno, std::generic_category(),
@@ -163,11 +161,21 @@ tester::tester(tester_config cfg)
     engine_->dir = pattern;
     engine_->temporary = true;
   } else {
-    engine_->dir = cfg_.state_dir;
+    engine_->dir = engine_->cfg.state_dir;
   }
 }
 
+tester::tester(tester&&) noexcept = default;
+tester& tester::operator=(tester&&) noexcept = default;
 tester::~tester() = default;
+
+std::chrono::milliseconds tester::now() const {
+  return std::chrono::milliseconds{engine_->clock};
+}
+
+void tester::advance(std::chrono::milliseconds by) {
+  engine_->clock += by.count();
+}
 
 tester& tester::add(const graph_definition& graph) {
   graph.validate();
@@ -189,7 +197,7 @@ void tester::consume_bytes(std::string_view topic, std::string_view key, std::st
                            consume_options opts) {
   input_codec(topic); // throws when no tested graph consumes it
   engine_->deliver(test_record{std::string{topic}, 0,
-                               opts.timestamp >= 0 ? opts.timestamp : clock_ms_,
+                               opts.timestamp >= 0 ? opts.timestamp : engine_->clock,
                                std::string{key}, std::move(bytes), std::move(opts.headers)});
 }
 

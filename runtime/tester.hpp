@@ -75,8 +75,8 @@ public:
     : tester(std::move(cfg)) {
     add(graph);
   }
-  tester(const tester&) = delete;
-  tester& operator=(const tester&) = delete;
+  tester(tester&&) noexcept;
+  tester& operator=(tester&&) noexcept;
   ~tester();
 
   /// Adds a graph (several graphs: what one emits, another consumes; what one's table holds,
@@ -154,8 +154,8 @@ public:
   }
 
   /// The virtual clock.
-  std::chrono::milliseconds now() const { return std::chrono::milliseconds{clock_ms_}; }
-  void advance(std::chrono::milliseconds by) { clock_ms_ += by.count(); }
+  std::chrono::milliseconds now() const;
+  void advance(std::chrono::milliseconds by);
 
 private:
   struct engine;
@@ -163,8 +163,6 @@ private:
   const erased_codec& table_codec(std::string_view table) const;
   const erased_codec& output_codec(const test_record& r) const;
 
-  tester_config cfg_;
-  int64_t clock_ms_;
   std::unique_ptr<engine> engine_;
 };
 

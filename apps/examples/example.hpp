@@ -123,12 +123,16 @@ inline void until_stopped(const std::atomic<bool>& stop) {
 using example_body =
   std::function<int(const service_settings& settings, int64_t records, std::atomic<bool>& stop)>;
 
-/// Runs an example: parses its command line (exit code 2 for a bad setting), makes SIGTERM and
-/// SIGINT set `stop`, runs `body`, and turns an exception into its message and exit code 1.
+/// Runs an example: parses its command line (exit code 2 for a bad setting; `own_options` adds
+/// the example's own), makes SIGTERM and SIGINT set `stop`, runs `body`, and turns an
+/// exception into its message and exit code 1.
 inline int run_example(int argc, char** argv, const std::string& name,
-                       const std::string& description, const example_body& body) {
+                       const std::string& description, const example_body& body,
+                       const std::function<void(CLI::App&)>& own_options = {}) {
   CLI::App app{name + ": " + description};
   service_options options{app};
+  if (own_options)
+    own_options(app);
   int64_t records = 0;
   app.add_option("--records", records,
                  "emit this many records, print the results once processed, then exit or go on "

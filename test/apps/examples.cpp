@@ -3,6 +3,7 @@
 // Goka's examples, ported (apps/examples/): each runs on the embedded cluster and prints or
 // serves what the Goka example does.
 
+#include "runtime/kafka_config.hpp"
 #include "test/support/child_process.hpp"
 #include "test/support/kafka_client.hpp"
 
@@ -93,10 +94,65 @@ CAF_TEST(5-multiple counts two inputs in one table) {
   CAF_CHECK_EQUAL(child.wait(60000), 0);
 }
 
+CAF_TEST(3-messaging sends translates and blocks through its service) {
+  auto port = free_port();
+  auto child = run("3-messaging", {"--api", "127.0.0.1:" + std::to_string(port)});
+  CAF_REQUIRE(wait_until([&] { return has(child.out(), "Messaging service") || !child.running(); },
+                         std::chrono::seconds{120}));
+  httplib::Client api{"127.0.0.1", port};
+  auto send = [&](const std::string& from, const std::string& content) {
+    auto res = api.Post("/" + from + "/send",
+                        nlohmann::json{{"to", "Alice"}, {"content", content}}.dump(),
+                        "application/json");
+    return res ? res->status : -1;
+  };
+  auto feed = [&] {
+    auto res = api.Get("/Alice/feed");
+    return res && res->status == 200 ? res->body : std::string{};
+  };
+  // A sender whose messages share Bob's partition of message_sent: the filter handles the
+  // two in the order they were sent.
+  std::string twin = "user-0";
+  for (int i = 0; partita::key_partition(twin, 8) != partita::key_partition("Bob", 8); ++i)
+    twin = "user-" + std::to_string(i);
+
+  CAF_CHECK_EQUAL(api.Get("/Alice/feed")->status, 404);
+  CAF_REQUIRE_EQUAL(send("Bob", "Hey, how are you?"), 200);
+  CAF_REQUIRE(wait_until([&] { return has(feed(), "Bob: Hey, how are you?"); }));
+  // Translations and blocks reach the filter's tables a moment after they are written: send
+  // until a message shows them.
+  CAF_REQUIRE_EQUAL(api.Post("/translate/together", "2gether", "text/plain")->status, 200);
+  int n = 0;
+  CAF_CHECK(wait_until([&] {
+    auto content = "lunch together " + std::to_string(++n);
+    send(twin, content);
+    return wait_until([&] { return has(feed(), "lunch 2gether " + std::to_string(n)) ||
+                                   has(feed(), content); }) &&
+           has(feed(), "lunch 2gether " + std::to_string(n));
+  }));
+  CAF_REQUIRE_EQUAL(api.Post("/Bob/block", "", "text/plain")->status, 200);
+  CAF_CHECK(wait_until([&] {
+    auto spam = "spam " + std::to_string(++n);
+    auto ping = "ping " + std::to_string(n);
+    send("Bob", spam);
+    send(twin, ping);
+    return wait_until([&] { return has(feed(), ping); }) && !has(feed(), spam);
+  }));
+  auto bad = api.Post("/Bob/send", "not json", "application/json");
+  CAF_CHECK_EQUAL(bad->status, 400);
+  CAF_CHECK(has(bad->body, "the body is not a message"));
+  CAF_CHECK_EQUAL(api.Post("/Bob/send", "{}", "application/json")->status, 400);
+  child.signal(SIGTERM);
+  CAF_CHECK_EQUAL(child.wait(60000), 0);
+}
+
 CAF_TEST(an example given a bad setting exits with code 2) {
   auto child = run("1-simplest", {"--records", "-4"});
   CAF_CHECK_EQUAL(child.wait(10000), 2);
   CAF_CHECK(has(child.err(), "--records"));
+  auto messaging = run("3-messaging", {"--processors", "collector,mailer"});
+  CAF_CHECK_EQUAL(messaging.wait(10000), 2);
+  CAF_CHECK(has(messaging.err(), "mailer"));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
