@@ -44,6 +44,8 @@ public:
     std::filesystem::remove_all(cfg_.state_dir / "views");
   }
 
+  /// The embedded cluster, or nullptr when --brokers names another.
+  embedded_cluster* embedded() const { return cluster_.get(); }
   /// The processor settings of the command line, on this cluster.
   const processor_config& processor_settings() const { return cfg_; }
   const std::string& brokers() const { return cfg_.brokers; }

@@ -146,6 +146,13 @@ CAF_TEST(3-messaging sends translates and blocks through its service) {
   CAF_CHECK_EQUAL(child.wait(60000), 0);
 }
 
+CAF_TEST(6-reconnecting-view rides out an outage of every broker) {
+  auto child = run("6-reconnecting-view", {"--records", "200"});
+  CAF_REQUIRE_EQUAL(child.wait(180000), 0);
+  CAF_CHECK(has(child.out(), "view: connecting"));
+  CAF_CHECK(has(child.out(), "done: the view noticed the outage and holds 400 of 400 clicks"));
+}
+
 CAF_TEST(an example given a bad setting exits with code 2) {
   auto child = run("1-simplest", {"--records", "-4"});
   CAF_CHECK_EQUAL(child.wait(10000), 2);
