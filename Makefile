@@ -4,7 +4,7 @@ BUILD ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test demo cluster bench bench-quick install clean format
+.PHONY: all deps configure build test demo cluster bench bench-quick install package clean format
 
 all: build
 
@@ -40,6 +40,10 @@ bench-quick: build
 PREFIX ?= /usr/local
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# build/partita_<version>_amd64.deb and build/partita-dev_<version>_amd64.deb (cmake/package.cmake).
+package: build
+	cd $(BUILD) && cpack
 
 cluster: build
 	$(BUILD)/apps/partita-cluster --topic clicks:8:3

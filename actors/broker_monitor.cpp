@@ -164,6 +164,8 @@ void broker_poller::run(kafka_properties kafka, std::vector<std::string> topics,
   std::vector<rd_kafka_topic_t*> handles;
   for (const auto& t : topics)
     handles.push_back(rd_kafka_topic_new(rk, t.c_str(), nullptr));
+  // Every broker seen in metadata, to probe when no broker answers a metadata request.
+  std::map<int32_t, std::pair<std::string, int>> known;
   auto next = std::chrono::steady_clock::now();
   while (!stop_) {
     auto snapshot = std::make_shared<cluster_snapshot>();
@@ -176,6 +178,7 @@ void broker_poller::run(kafka_properties kafka, std::vector<std::string> topics,
       }
       for (int b = 0; b < md->broker_cnt; ++b) {
         auto& broker = md->brokers[b];
+        known[broker.id] = {broker.host, broker.port};
         if (snapshot->brokers.insert(broker.id).second &&
             reachable(broker.host, broker.port, interval))
           snapshot->reachable.insert(broker.id);
@@ -186,7 +189,16 @@ void broker_poller::run(kafka_properties kafka, std::vector<std::string> topics,
             md->topics[t].partitions[p].leader;
       rd_kafka_metadata_destroy(md);
     }
-    if (complete)
+    if (!complete) {
+      // No metadata (every broker may be down): the known brokers' state, leaders unknown.
+      snapshot = std::make_shared<cluster_snapshot>();
+      for (const auto& [id, address] : known) {
+        snapshot->brokers.insert(id);
+        if (reachable(address.first.c_str(), address.second, interval))
+          snapshot->reachable.insert(id);
+      }
+    }
+    if (!snapshot->brokers.empty())
       caf::anon_send(monitor, snapshot_atom::value, cluster_snapshot_ptr{std::move(snapshot)});
     next += interval;
     while (!stop_ && std::chrono::steady_clock::now() < next)

@@ -168,7 +168,10 @@ std::pair<std::string, int> parse_listen(const std::string& listen) {
 } // namespace
 
 http_endpoint::http_endpoint(const processor& proc, http_endpoint_config cfg)
-  : server_(std::make_unique<httplib::Server>()) {
+  : history_(std::make_unique<status_history>(
+      [&proc, group = cfg.group, views = cfg.views] { return status(proc, group, views); },
+      std::chrono::seconds{2}, 300)),
+    server_(std::make_unique<httplib::Server>()) {
   auto [host, port] = parse_listen(cfg.listen);
   auto table = cfg.group + "-table";
   auto render = cfg.render_value ? cfg.render_value
@@ -206,9 +209,11 @@ http_endpoint::http_endpoint(const processor& proc, http_endpoint_config cfg)
                                                   httplib::Response& res) {
     res.set_content(prometheus(proc, views), "text/plain; version=0.0.4; charset=utf-8");
   });
-  srv.Get("/status.json", [&proc, group = cfg.group, views = cfg.views](
+  srv.Get("/status.json", [this, &proc, group = cfg.group, views = cfg.views](
                             const httplib::Request&, httplib::Response& res) {
-    reply(res, 200, status(proc, group, views));
+    auto body = status(proc, group, views);
+    body["history"] = history_->json();
+    reply(res, 200, body);
   });
   srv.Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(status_page_html, "text/html; charset=utf-8");

@@ -3,6 +3,7 @@
 // The HTTP face of a running processor, for operators: a status page, health, readiness,
 // Prometheus metrics, and the group table's values.
 
+#include "apps/status_history.hpp"
 #include "runtime/processor.hpp"
 #include "runtime/view.hpp"
 
@@ -38,7 +39,8 @@ struct http_endpoint_config {
 
 /// Serves, on a thread of its own:
 ///   GET /                     the status page (partitions, brokers, records; refreshes itself)
-///   GET /status.json          what the status page shows
+///   GET /status.json          what the status page shows, with the last 10 minutes of its
+///                             figures sampled every 2 s ("history", drawn as charts)
 ///   GET /healthz              200 while the processor runs and its actors answer, else 503
 ///   GET /readyz               200 when every assigned partition is recovered and running, else
 ///                             503 with a JSON reason
@@ -59,6 +61,7 @@ public:
   int port() const { return port_; }
 
 private:
+  std::unique_ptr<status_history> history_; // what the status page's charts draw
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   std::atomic<bool> listening_done_{false};

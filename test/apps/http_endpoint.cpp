@@ -6,6 +6,7 @@
 #include "runtime/embedded_cluster.hpp"
 #include "test/support/child_process.hpp"
 #include "test/support/kafka_client.hpp"
+#include "test/support/served_counter.hpp"
 
 #include <caf/test/unit_test.hpp>
 
@@ -24,42 +25,7 @@ using namespace partita::test;
 
 namespace {
 
-struct fixture {
-  std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                              ("partita-http-test-" + std::to_string(::getpid()));
-  embedded_cluster cluster{1};
-  std::string bootstrap = cluster.bootstrap_servers();
-  std::unique_ptr<processor> proc;
-  std::unique_ptr<http_endpoint> endpoint;
-  std::thread runner;
-
-  fixture() {
-    std::filesystem::remove_all(dir);
-    cluster.create_topic("clicks", 4, 1);
-    processor_config cfg;
-    cfg.brokers = bootstrap;
-    cfg.state_dir = dir;
-    cfg.cluster = &cluster;
-    proc = std::make_unique<processor>(cfg, apps::clickcount_graph("counts", "clicks"));
-    endpoint = std::make_unique<http_endpoint>(
-      *proc, http_endpoint_config{"127.0.0.1:0", "counts", [](std::string_view v) {
-                                    return nlohmann::json(int64_codec{}.decode(v));
-                                  },
-                                  {}});
-  }
-
-  ~fixture() {
-    proc->stop();
-    if (runner.joinable())
-      runner.join();
-    endpoint.reset();
-    std::filesystem::remove_all(dir);
-  }
-
-  void start() {
-    runner = std::thread{[this] { proc->run(); }};
-  }
-
+struct fixture : served_counter {
   /// The status page served on `port` as a real browser renders it (its script run).
   std::string render(int port) {
     if (!std::filesystem::exists("/usr/bin/chromium"))
@@ -77,10 +43,6 @@ struct fixture {
     return browser.out();
   }
 
-  httplib::Result get(const std::string& path) {
-    httplib::Client client{"127.0.0.1", endpoint->port()};
-    return client.Get(path.c_str());
-  }
 };
 
 } // namespace
@@ -187,6 +149,36 @@ CAF_TEST(the status page renders the partitions of the running processor) {
                        "\" data-state=\"running\">") != std::string::npos);
   CAF_CHECK(dom.find("<tr data-broker=\"1\">") != std::string::npos);
   CAF_CHECK(dom.find("4 of 4 partitions ready") != std::string::npos);
+}
+
+CAF_TEST(the status page charts records lag and brokers over the last minutes) {
+  start();
+  std::vector<std::pair<std::string, std::string>> clicks;
+  for (int i = 0; i < 200; ++i)
+    clicks.emplace_back("user-" + std::to_string(i % 9), "x");
+  produce(bootstrap, "clicks", clicks);
+  auto history = [&] { return nlohmann::json::parse(get("/status.json")->body)["history"]; };
+  CAF_REQUIRE(wait_until([&] { return proc->stats().records == 200; }));
+  CAF_REQUIRE(wait_until([&] { return history()["samples"].size() >= 3; }));
+  auto samples = history()["samples"];
+  CAF_CHECK_EQUAL(history()["interval_seconds"].get<double>(), 2.0);
+  CAF_CHECK_EQUAL(samples.back()["lag"].size(), 4u);
+  CAF_CHECK_EQUAL(samples.back()["brokers"]["1"].get<bool>(), true);
+  // The broker goes down: the chart shows it red from the sample that saw it.
+  cluster.broker_down(1);
+  CAF_REQUIRE(wait_until([&] {
+    auto s = history()["samples"];
+    return s.size() >= 2 && !s[s.size() - 2]["brokers"]["1"].get<bool>();
+  }));
+  auto dom = render(endpoint->port());
+  cluster.broker_up(1);
+  CAF_CHECK(dom.find("<polyline data-series=\"records\"") != std::string::npos);
+  for (int p = 0; p < 4; ++p)
+    CAF_CHECK(dom.find("<polyline data-series=\"lag-" + std::to_string(p) + "\"") !=
+              std::string::npos);
+  CAF_CHECK(dom.find("<rect data-broker=\"1\" data-up=\"true\"") != std::string::npos);
+  CAF_CHECK(dom.find("<rect data-broker=\"1\" data-up=\"false\"") != std::string::npos);
+  CAF_CHECK(dom.find(">collecting figures") == std::string::npos); // every chart drawn
 }
 
 CAF_TEST(bad requests get clear errors) {
