@@ -160,6 +160,16 @@ CAF_TEST(an example given a bad setting exits with code 2) {
   auto messaging = run("3-messaging", {"--processors", "collector,mailer"});
   CAF_CHECK_EQUAL(messaging.wait(10000), 2);
   CAF_CHECK(has(messaging.err(), "mailer"));
+  auto api = run("3-messaging", {"--api", "localhost:http"});
+  CAF_CHECK_EQUAL(api.wait(10000), 2);
+  CAF_CHECK(has(api.err(), "HOST:PORT"));
+}
+
+CAF_TEST(an example that cannot start says why and exits with code 1) {
+  // The filter joins the blocker's table, which nobody here creates.
+  auto filter = run("3-messaging", {"--processors", "filter"});
+  CAF_CHECK_EQUAL(filter.wait(120000), 1);
+  CAF_CHECK(has(filter.err(), "join table 'blocker-table' of group filter does not exist"));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

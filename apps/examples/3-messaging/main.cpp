@@ -99,6 +99,13 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"blocker", "translator", "collector", "detector", "filter"}))
       ->capture_default_str();
     app.add_option("--api", api_listen, "host:port of the messaging service (send, feed)")
+      ->check([](const std::string& v) {
+        auto colon = v.rfind(':');
+        bool ok = colon != std::string::npos && colon > 0 && colon + 1 < v.size() &&
+                  v.find_first_not_of("0123456789", colon + 1) == std::string::npos &&
+                  v.size() - colon <= 6;
+        return ok ? std::string{} : "write HOST:PORT, e.g. 127.0.0.1:8080";
+      })
       ->capture_default_str();
     app.add_flag("--loadgen", loadgen, "send generated messages every 100 ms until stopped");
   };
@@ -140,15 +147,16 @@ int main(int argc, char** argv) {
       emitter<string_codec> translations{cluster.brokers(), translate_stream};
       httplib::Server api;
       routes(api, sent, blocks, translations, feed);
-      auto colon = api_listen.rfind(':');
-      if (colon == std::string::npos || !api.bind_to_port(api_listen.substr(0, colon).c_str(),
-                                                          std::stoi(api_listen.substr(colon + 1))))
-        throw config_error("--api " + api_listen + ": cannot listen there (host:port, free)");
-      std::thread serving{[&] { api.listen_after_bind(); }};
       // --http: the status page of the first processor here, with the feed's view.
       std::unique_ptr<http_endpoint> status;
       if (!settings.http.empty() && !processors.empty())
         status = examples::serve(processors.front(), settings, started.front(), {&feed.raw()});
+      auto colon = api_listen.rfind(':');
+      if (!api.bind_to_port(api_listen.substr(0, colon).c_str(),
+                            std::stoi(api_listen.substr(colon + 1))))
+        throw config_error("--api " + api_listen + ": cannot listen there (a local address, a "
+                           "free port)");
+      std::thread serving{[&] { api.listen_after_bind(); }};
       std::cout << "Messaging service at http://" << api_listen << "/<user>/send and /<user>/feed"
                 << std::endl;
 
@@ -164,7 +172,10 @@ int main(int argc, char** argv) {
       examples::until_stopped(stop);
       api.stop();
       serving.join();
-      return 0;
+      bool failed = viewing.failed();
+      for (const auto& r : running)
+        failed = failed || r.failed();
+      return failed ? 1 : 0;
     },
     own_options);
 }
