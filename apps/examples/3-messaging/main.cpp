@@ -156,7 +156,11 @@ int main(int argc, char** argv) {
                             std::stoi(api_listen.substr(colon + 1))))
         throw config_error("--api " + api_listen + ": cannot listen there (a local address, a "
                            "free port)");
-      std::thread serving{[&] { api.listen_after_bind(); }};
+      std::atomic<bool> served{false};
+      std::thread serving{[&] {
+        api.listen_after_bind();
+        served = true;
+      }};
       std::cout << "Messaging service at http://" << api_listen << "/<user>/send and /<user>/feed"
                 << std::endl;
 
@@ -170,6 +174,10 @@ int main(int argc, char** argv) {
         std::cout << "done: sent the generated messages" << std::endl;
       }
       examples::until_stopped(stop);
+      // httplib's stop() does nothing before the server runs: a stop that came first would
+      // leave it listening for ever.
+      while (!api.is_running() && !served)
+        std::this_thread::yield();
       api.stop();
       serving.join();
       bool failed = viewing.failed();
