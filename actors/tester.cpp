@@ -65,15 +65,21 @@ struct tester::engine final : detail::table_reader {
 
   std::optional<std::string> read(const table_definition& t, std::string_view key,
                                   int32_t) const override {
-    if (const auto* g = owner(t.topic))
+    return value(t.topic, key);
+  }
+
+  /// The value of `key` in `table`: the store of the tested group writing it, else what the
+  /// test set.
+  std::optional<std::string> value(std::string_view table, std::string_view key) const {
+    if (const auto* g = owner(table))
       return g->store->get(key);
-    auto table = tables.find(t.topic);
-    if (table == tables.end())
+    auto values = tables.find(table);
+    if (values == tables.end())
       return std::nullopt;
-    auto value = table->second.find(key);
-    if (value == table->second.end())
+    auto v = values->second.find(key);
+    if (v == values->second.end())
       return std::nullopt;
-    return value->second;
+    return v->second;
   }
 
   /// Appends `r` to its topic's log, with the next offset; returns the stored copy.
@@ -204,10 +210,7 @@ void tester::consume_bytes(std::string_view topic, std::string_view key, std::st
 std::optional<std::string> tester::table_bytes(std::string_view table,
                                                std::string_view key) const {
   table_codec(table); // throws for a table nobody declares
-  if (const auto* g = engine_->owner(table))
-    return g->store->get(key);
-  table_definition t{table_definition::kind_t::lookup, std::string{table}, {}};
-  return engine_->read(t, key, 0);
+  return engine_->value(table, key);
 }
 
 void tester::set_table_bytes(std::string_view table, std::string_view key,

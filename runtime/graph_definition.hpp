@@ -130,8 +130,9 @@ struct graph_definition {
 /// True if `name` is a legal Kafka topic (or group) name.
 bool valid_topic_name(std::string_view name);
 
-/// Encodes `value` with `c` for `verb topic` ("emit to", "consume from"), accepting a value of the codec's own type, anything
-/// convertible to a string for string codecs, and any integer for int64 codecs.
+/// Encodes `value` with `c` for `verb topic` ("emit to", "consume from"), accepting a value of
+/// the codec's own type, anything convertible to a string for string codecs, and any integer
+/// for int64 codecs.
 template <class T>
 std::string encode_for(const erased_codec& c, const char* verb, std::string_view topic,
                        const T& value) {
@@ -154,14 +155,15 @@ std::string encode_for(const erased_codec& c, const char* verb, std::string_view
                     " codec; pass a value of the codec's value_type");
 }
 
-/// Decodes `bytes` with `c` into a T, which must be the codec's value type; `what` names the
-/// bytes for the errors (graph_error for a wrong T, decode_error for bad bytes).
+/// Throws graph_error, naming `what`, unless T is the value type of `c`.
 template <class T>
 void require_type(const erased_codec& c, std::string_view what) {
   if (c.type != std::type_index{typeid(T)})
     throw graph_error(std::string{what} + ": T is not the value type of its " + c.name +
                       " codec");
 }
+/// Decodes `bytes` with `c` into a T, which must be the codec's value type; `what` names the
+/// bytes for the errors (graph_error for a wrong T, decode_error for bad bytes).
 template <class T>
 T decode_as(const erased_codec& c, std::string_view what, std::string_view bytes) {
   require_type<T>(c, what);

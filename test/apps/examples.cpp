@@ -21,6 +21,10 @@ using namespace partita::test;
 
 namespace {
 
+bool has(const std::string& text, std::string_view part) {
+  return text.find(part) != std::string::npos;
+}
+
 struct fixture {
   std::filesystem::path dir = std::filesystem::temp_directory_path() /
                               ("partita-examples-test-" + std::to_string(::getpid()));
@@ -36,6 +40,13 @@ struct fixture {
                          std::move(args), (dir / example).string()};
   }
 
+  /// Waits until `child` prints `line` (true), or exits first, or two minutes pass.
+  static bool printed(child_process& child, const std::string& line) {
+    return wait_until([&] { return has(child.out(), line) || !child.running(); },
+                      std::chrono::seconds{120}) &&
+           has(child.out(), line);
+  }
+
   /// The value at /tables/<table>/<key> of an example's HTTP endpoint.
   static nlohmann::json query(int port, const std::string& table, const std::string& key) {
     httplib::Client http{"127.0.0.1", port};
@@ -45,10 +56,6 @@ struct fixture {
     return nlohmann::json::parse(res->body)["value"];
   }
 };
-
-bool has(const std::string& text, std::string_view part) {
-  return text.find(part) != std::string::npos;
-}
 
 } // namespace
 
@@ -66,8 +73,7 @@ CAF_TEST(1-simplest counts the messages of its key) {
 CAF_TEST(2-clicks serves the counts of its view over HTTP) {
   auto port = free_port();
   auto child = run("2-clicks", {"--records", "100", "--http", "127.0.0.1:" + std::to_string(port)});
-  CAF_REQUIRE(wait_until([&] { return has(child.out(), "done:") || !child.running(); },
-                         std::chrono::seconds{120}));
+  CAF_REQUIRE(printed(child, "done:"));
   CAF_CHECK(has(child.out(), "done: the view holds 100 of 100 clicks; user-3 clicked 10 times"));
   CAF_CHECK_EQUAL(query(port, "mini-group-table", "user-3"), (nlohmann::json{{"clicks", 10}}));
   CAF_CHECK_EQUAL(query(port, "mini-group-table", "user-10"), nullptr);
@@ -78,8 +84,7 @@ CAF_TEST(2-clicks serves the counts of its view over HTTP) {
 CAF_TEST(5-multiple counts two inputs in one table) {
   auto port = free_port();
   auto child = run("5-multiple", {"--records", "300", "--http", "127.0.0.1:" + std::to_string(port)});
-  CAF_REQUIRE(wait_until([&] { return has(child.out(), "done:") || !child.running(); },
-                         std::chrono::seconds{120}));
+  CAF_REQUIRE(printed(child, "done:"));
   CAF_CHECK(has(child.out(), "done: 600 of 600 clicks counted"));
   // user-0 is clicked on input-A at i = 0, 50, ..., 250 and on input-B at i = 0, 60, ..., 240.
   CAF_CHECK_EQUAL(query(port, "multiInput-table", "user-0"), (nlohmann::json{{"clicks", 11}}));
@@ -97,8 +102,7 @@ CAF_TEST(5-multiple counts two inputs in one table) {
 CAF_TEST(3-messaging sends translates and blocks through its service) {
   auto port = free_port();
   auto child = run("3-messaging", {"--api", "127.0.0.1:" + std::to_string(port)});
-  CAF_REQUIRE(wait_until([&] { return has(child.out(), "Messaging service") || !child.running(); },
-                         std::chrono::seconds{120}));
+  CAF_REQUIRE(printed(child, "Messaging service"));
   httplib::Client api{"127.0.0.1", port};
   auto send = [&](const std::string& from, const std::string& content) {
     auto res = api.Post("/" + from + "/send",
