@@ -46,6 +46,12 @@ std::string parse_topic(const std::string& text, int brokers, topic_spec& out) {
   return "";
 }
 
+/// One answer on stdout per command: "ok ..." or "error ...", a multi-line answer (status)
+/// ending with its "ok" line.
+void answer(const std::string& text) {
+  std::cout << text << std::endl;
+}
+
 /// Reads commands from a named pipe, one per line, until `stop` is set.
 void serve_control(const std::string& path, partita::embedded_cluster& cluster,
                    std::atomic<bool>& stop) {
@@ -75,12 +81,15 @@ void serve_control(const std::string& path, partita::embedded_cluster& cluster,
       switch (result.outcome) {
         case partita::control_result::kind::applied:
           log->warn("fault: {}", result.message);
+          answer("ok " + result.message);
           break;
         case partita::control_result::kind::refused:
           log->error("control: {}", result.message);
+          answer("error " + result.message);
           break;
         case partita::control_result::kind::quit:
           log->info("control: quit");
+          answer("ok quit");
           stop = true;
           ::kill(::getpid(), SIGTERM); // wakes the main thread's sigwait
           break;
@@ -103,16 +112,58 @@ int main(int argc, char** argv) {
   app.add_option("--topic", topics, "create a topic: NAME:PARTITIONS[:RF] (repeatable)");
   app.add_option("--bootstrap-file", bootstrap_file,
                  "write the bootstrap servers to this file once listening");
+  std::vector<std::string> groups;
+  bool no_election = false;
+  std::string detection = "2s";
+  std::string preferred = "10s";
+  int64_t chaos_seed = -1;
+  std::string chaos_duration = "60s";
+  std::string chaos_kinds;
+  app.add_option("--group", groups,
+                 "a consumer group whose coordinator the controller keeps (repeatable; groups "
+                 "with a <group>-table or <group>-dlq topic are kept anyway)");
   app.add_option("--control", control,
-                 "named pipe (created if missing) accepting one command per line: down <broker>, "
-                 "up <broker>, leader <topic> <partition> <broker>, coordinator <group> <broker>, "
-                 "error <api-key-name> <error-name> <count>, rtt <broker> <ms>, quit");
+                 "named pipe (created if missing) accepting one command per line, answered on "
+                 "stdout with 'ok ...' or 'error ...'; " + std::string{partita::control_usage});
+  app.add_flag("--no-election", no_election,
+               "a broker that goes down keeps leading its partitions (no controller)");
+  app.add_option("--detection-delay", detection,
+                 "how long a crashed broker goes unnoticed before its leaders move")
+    ->capture_default_str();
+  app.add_option("--preferred-leader-delay", preferred,
+                 "how long a broker that came back follows before it leads its preferred "
+                 "partitions again")
+    ->capture_default_str();
+  app.add_option("--chaos", chaos_seed, "start a seeded chaos run (see the chaos command)")
+    ->check(CLI::NonNegativeNumber);
+  app.add_option("--chaos-duration", chaos_duration, "how long the --chaos run lasts")
+    ->capture_default_str();
+  app.add_option("--chaos-kinds", chaos_kinds,
+                 "comma-separated kinds for --chaos: crash, restart, leader, coordinator, "
+                 "errors, latency (default: all)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
+  partita::election_settings elections;
+  elections.enabled = !no_election;
+  auto duration_option = [](const char* flag, const std::string& text, std::chrono::milliseconds& out) {
+    auto d = partita::parse_duration(text);
+    if (!d) {
+      std::cerr << "partita-cluster: " << flag << " '" << text
+                << "': expected a duration such as 500ms, 5s or 2m\n";
+      return false;
+    }
+    out = *d;
+    return true;
+  };
+  std::chrono::milliseconds chaos_length{};
+  if (!duration_option("--detection-delay", detection, elections.detection_delay) ||
+      !duration_option("--preferred-leader-delay", preferred, elections.preferred_leader_delay) ||
+      !duration_option("--chaos-duration", chaos_duration, chaos_length))
+    return 2;
   std::vector<topic_spec> specs;
   for (const auto& t : topics) {
     topic_spec spec;
@@ -146,11 +197,22 @@ int main(int argc, char** argv) {
 
   auto log = partita::logger("cluster");
   try {
-    partita::embedded_cluster cluster{brokers};
+    partita::embedded_cluster cluster{brokers, elections};
     for (const auto& s : specs) {
       cluster.create_topic(s.name, s.partitions, s.replication_factor);
       log->info("topic {}: {} partitions, replication factor {}", s.name, s.partitions,
                 s.replication_factor);
+    }
+    for (const auto& g : groups)
+      cluster.add_group(g);
+    if (chaos_seed >= 0) {
+      try {
+        log->warn("{}", partita::start_chaos(cluster, static_cast<uint64_t>(chaos_seed),
+                                              chaos_length, chaos_kinds));
+      } catch (const std::invalid_argument& e) {
+        std::cerr << "partita-cluster: --chaos: " << e.what() << "\n";
+        return 2;
+      }
     }
     auto servers = cluster.bootstrap_servers();
     std::cout << servers << std::endl;

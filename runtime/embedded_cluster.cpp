@@ -5,6 +5,7 @@
 
 #include <librdkafka/rdkafka_mock.h>
 
+#include <algorithm>
 #include <array>
 #include <stdexcept>
 #include <vector>
@@ -50,7 +51,8 @@ rd_kafka_resp_err_t error_by_name(std::string_view name) {
   return RD_KAFKA_RESP_ERR__END;
 }
 
-embedded_cluster::embedded_cluster(int brokers) : brokers_(brokers) {
+embedded_cluster::embedded_cluster(int brokers, election_settings elections)
+    : brokers_(brokers), elections_(elections), controller_(std::max(brokers, 1), elections) {
   if (brokers < 1)
     throw std::invalid_argument("an embedded cluster needs at least one broker");
   char err[512];
@@ -67,11 +69,24 @@ embedded_cluster::embedded_cluster(int brokers) : brokers_(brokers) {
     rd_kafka_destroy(handle_);
     throw std::runtime_error("cannot create the embedded cluster (no free ports?)");
   }
-  logger("cluster")->info("embedded cluster with {} brokers at {}", brokers,
-                          bootstrap_servers());
+  logger("cluster")->info("embedded cluster with {} brokers at {}; elections {}", brokers,
+                          bootstrap_servers(),
+                          elections.enabled
+                            ? fmt::format("on (crash noticed after {} ms, preferred leaders "
+                                          "back after {} ms)",
+                                          elections.detection_delay.count(),
+                                          elections.preferred_leader_delay.count())
+                            : std::string{"off"});
+  thread_ = std::thread{[this] { run_controller(); }};
 }
 
 embedded_cluster::~embedded_cluster() {
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
   rd_kafka_mock_cluster_destroy(cluster_);
   rd_kafka_destroy(handle_);
 }
@@ -80,10 +95,64 @@ std::string embedded_cluster::bootstrap_servers() const {
   return rd_kafka_mock_cluster_bootstraps(cluster_);
 }
 
+embedded_cluster::millis embedded_cluster::now() const {
+  return std::chrono::duration_cast<millis>(std::chrono::steady_clock::now() - started_);
+}
+
 void embedded_cluster::check_broker(int32_t broker) const {
   if (broker != -1 && (broker < 1 || broker > brokers_))
     throw std::invalid_argument("no broker " + std::to_string(broker) + " (brokers are 1.." +
                                 std::to_string(brokers_) + ")");
+}
+
+void embedded_cluster::apply(const std::vector<leadership>& changed) {
+  if (changed.empty())
+    return;
+  std::string moves;
+  for (const auto& l : changed) {
+    if (!l.group.empty()) {
+      // The mock asserts on a coordinator it cannot find: a group with no replica up keeps its
+      // (unreachable) coordinator, which clients see the same way.
+      if (l.leader != -1)
+        check(rd_kafka_mock_coordinator_set(cluster_, "group", l.group.c_str(), l.leader),
+              "move coordinator of " + l.group);
+    } else {
+      check(rd_kafka_mock_partition_set_leader(cluster_, l.topic.c_str(), l.partition, l.leader),
+            "move leader of " + l.name());
+    }
+    moves += fmt::format(" {}→{}", l.name(), l.leader == -1 ? "none" : std::to_string(l.leader));
+  }
+  logger("cluster")->info("controller:{}", moves);
+}
+
+void embedded_cluster::run_controller() {
+  std::unique_lock<std::mutex> lock{mutex_};
+  while (!stopping_) {
+    wake_.wait_for(lock, millis{50});
+    if (stopping_)
+      break;
+    try {
+      apply(controller_.tick(now()));
+    } catch (const std::exception& e) {
+      logger("cluster")->error("controller: {}", e.what());
+    }
+    std::vector<step> due;
+    auto t = now();
+    auto first_later = std::stable_partition(steps_.begin(), steps_.end(),
+                                             [&](const step& s) { return s.at <= t; });
+    std::move(steps_.begin(), first_later, std::back_inserter(due));
+    steps_.erase(steps_.begin(), first_later);
+    lock.unlock();
+    for (auto& s : due) {
+      logger("cluster")->warn("step: {}", s.what);
+      try {
+        s.action();
+      } catch (const std::exception& e) {
+        logger("cluster")->error("step {}: {}", s.what, e.what());
+      }
+    }
+    lock.lock();
+  }
 }
 
 void embedded_cluster::create_topic(const std::string& topic, int partitions,
@@ -93,31 +162,75 @@ void embedded_cluster::create_topic(const std::string& topic, int partitions,
   if (replication_factor < 1 || replication_factor > brokers_)
     throw std::invalid_argument("topic " + topic + ": replication factor must be 1.." +
                                 std::to_string(brokers_));
+  std::lock_guard<std::mutex> guard{mutex_};
   check(rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, replication_factor),
         "create topic " + topic);
+  apply(controller_.add_topic(topic, partitions, replication_factor, now()));
+  for (std::string_view suffix : {"-table", "-dlq"})
+    if (topic.size() > suffix.size() && topic.compare(topic.size() - suffix.size(),
+                                                      suffix.size(), suffix) == 0)
+      apply(controller_.add_group(topic.substr(0, topic.size() - suffix.size()), now()));
+}
+
+void embedded_cluster::add_group(const std::string& group) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  apply(controller_.add_group(group, now()));
 }
 
 void embedded_cluster::broker_down(int32_t broker) {
   check_broker(broker);
+  std::lock_guard<std::mutex> guard{mutex_};
   check(rd_kafka_mock_broker_set_down(cluster_, broker), "broker down");
+  controller_.broker_crashed(broker, now());
 }
 
 void embedded_cluster::broker_up(int32_t broker) {
   check_broker(broker);
+  std::lock_guard<std::mutex> guard{mutex_};
   check(rd_kafka_mock_broker_set_up(cluster_, broker), "broker up");
+  apply(controller_.broker_started(broker, now()));
+}
+
+void embedded_cluster::broker_stop(int32_t broker) {
+  check_broker(broker);
+  std::lock_guard<std::mutex> guard{mutex_};
+  apply(controller_.broker_stopping(broker, now()));
+  check(rd_kafka_mock_broker_set_down(cluster_, broker), "broker down");
+}
+
+void embedded_cluster::broker_restart(int32_t broker, millis down_for) {
+  broker_stop(broker);
+  schedule(down_for, "broker " + std::to_string(broker) + " back after its restart",
+           [this, broker] { broker_up(broker); });
+}
+
+void embedded_cluster::rolling_restart(millis down_for, millis pause) {
+  for (int32_t b = 1; b <= brokers_; ++b) {
+    auto at = (down_for + pause) * (b - 1);
+    auto name = "rolling restart: broker " + std::to_string(b);
+    schedule(at, name + " stops", [this, b] { broker_stop(b); });
+    schedule(at + down_for, name + " is back", [this, b] { broker_up(b); });
+  }
 }
 
 void embedded_cluster::move_leader(const std::string& topic, int32_t partition,
                                    int32_t broker) {
   check_broker(broker);
+  std::lock_guard<std::mutex> guard{mutex_};
   check(rd_kafka_mock_partition_set_leader(cluster_, topic.c_str(), partition, broker),
         "move leader of " + topic + "/" + std::to_string(partition));
+  controller_.set_leader(topic, partition, broker);
 }
 
 void embedded_cluster::move_coordinator(const std::string& group, int32_t broker) {
+  if (broker == -1)
+    throw std::invalid_argument("a group always has a coordinator: name a broker 1.." +
+                                std::to_string(brokers_));
   check_broker(broker);
+  std::lock_guard<std::mutex> guard{mutex_};
   check(rd_kafka_mock_coordinator_set(cluster_, "group", group.c_str(), broker),
         "move coordinator of " + group);
+  controller_.set_coordinator(group, broker, now());
 }
 
 void embedded_cluster::push_request_errors(int16_t api_key, rd_kafka_resp_err_t error,
@@ -133,6 +246,36 @@ void embedded_cluster::set_rtt(int32_t broker, int ms) {
   if (ms < 0)
     throw std::invalid_argument("round-trip time must not be negative");
   check(rd_kafka_mock_broker_set_rtt(cluster_, broker, ms), "set rtt");
+}
+
+void embedded_cluster::schedule(millis delay, std::string what, std::function<void()> action) {
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    steps_.push_back(step{now() + delay, std::move(what), std::move(action)});
+  }
+  wake_.notify_all();
+}
+
+std::size_t embedded_cluster::pending() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return steps_.size();
+}
+
+embedded_cluster::books embedded_cluster::snapshot() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  books out;
+  for (int32_t b = 1; b <= brokers_; ++b)
+    out.up.push_back(controller_.up(b));
+  out.leaderships = controller_.leaderships();
+  return out;
+}
+
+int32_t embedded_cluster::leader(const std::string& topic, int32_t partition) const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  for (const auto& l : controller_.leaderships())
+    if (l.group.empty() && l.topic == topic && l.partition == partition)
+      return l.leader;
+  return -1;
 }
 
 } // namespace partita

@@ -37,6 +37,38 @@ CAF_TEST(every command is applied) {
   CAF_CHECK(run("rtt 1 20") == applied);
   CAF_CHECK(run("  quit ") == control_result::kind::quit);
   CAF_CHECK_EQUAL(message("leader clicks 1 3"), "leader of clicks/1 moved to broker 3");
+  CAF_CHECK(run("kill 1") == applied);
+  CAF_CHECK(run("start 1") == applied);
+  CAF_CHECK(run("stop 3") == applied);
+  CAF_CHECK(run("start 3") == applied);
+  CAF_CHECK(run("restart 2 300ms") == applied);
+  CAF_CHECK(run("group clickcount") == applied);
+  CAF_CHECK(run("chaos 7 5s leader,errors") == applied);
+  CAF_CHECK(run("rolling-restart 100ms 100ms") == applied);
+  CAF_CHECK(cluster.pending() > 0u);
+}
+
+CAF_TEST(status lists brokers leaders replicas and coordinators) {
+  cluster.create_topic("clicks", 2, 3);
+  cluster.create_topic("clickcount-table", 2, 3);
+  CAF_CHECK(run("stop 1") == applied);
+  auto status = message("status");
+  CAF_CHECK(status.find("broker 1 down\nbroker 2 up\nbroker 3 up\n") == 0u);
+  CAF_CHECK(status.find("partition clicks/0 leader 2 replicas 1,2,3\n") != std::string::npos);
+  CAF_CHECK(status.find("partition clicks/1 leader 2 replicas 2,3,1\n") != std::string::npos);
+  CAF_CHECK(status.find("group clickcount coordinator ") != std::string::npos);
+  CAF_CHECK(status.find("coordinator 1 ") == std::string::npos);
+  CAF_CHECK(status.size() > 6 && status.substr(status.size() - 6) == "status");
+}
+
+CAF_TEST(durations take a unit or are seconds) {
+  CAF_CHECK_EQUAL(parse_duration("500ms")->count(), 500);
+  CAF_CHECK_EQUAL(parse_duration("5s")->count(), 5000);
+  CAF_CHECK_EQUAL(parse_duration("2m")->count(), 120000);
+  CAF_CHECK_EQUAL(parse_duration("3")->count(), 3000);
+  CAF_CHECK(!parse_duration("5 s"));
+  CAF_CHECK(!parse_duration("-1s"));
+  CAF_CHECK(!parse_duration("soon"));
 }
 
 CAF_TEST(malformed commands are refused with what is wrong) {
@@ -51,7 +83,16 @@ CAF_TEST(malformed commands are refused with what is wrong) {
   CAF_CHECK(run("error Fetch _TRANSPORT 0") == refused);
   CAF_CHECK_EQUAL(message("down two"), "broker must be a number, got 'two'");
   CAF_CHECK_EQUAL(message("down 9"), "down 9: no broker 9 (brokers are 1..3)");
-  CAF_CHECK(message("explode").find("commands: down <broker>") != std::string::npos);
+  CAF_CHECK(message("explode").find("commands: kill|down <broker>") != std::string::npos);
+  CAF_CHECK_EQUAL(message("restart 1 soon"),
+                  "down-for must be a duration (500ms, 5s, 2m), got 'soon'");
+  CAF_CHECK_EQUAL(message("chaos 1 10s meteor"),
+                  "chaos 1 10s meteor: unknown kind of fault 'meteor' (kinds: crash, restart, "
+                  "leader, coordinator, errors, latency)");
+  CAF_CHECK_EQUAL(message("chaos x 10s"), "seed must be a non-negative number, got 'x'");
+  CAF_CHECK_EQUAL(message("coordinator g -1"),
+                  "coordinator g -1: a group always has a coordinator: name a broker 1..3");
+  CAF_CHECK(run("rolling-restart 1s 1s 1s") == refused);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
