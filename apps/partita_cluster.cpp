@@ -46,10 +46,14 @@ std::string parse_topic(const std::string& text, int brokers, topic_spec& out) {
   return "";
 }
 
-/// One answer on stdout per command: "ok ..." or "error ...", a multi-line answer (status)
-/// ending with its "ok" line.
-void answer(const std::string& text) {
-  std::cout << text << std::endl;
+/// One answer on stdout per command: "ok ..." or "error ...". A longer answer (status) gives
+/// its lines first and ends with the "ok" line, so a script reads up to "ok" or "error".
+void answer(const std::string& verdict, const std::string& text) {
+  auto last = text.rfind('\n');
+  if (last != std::string::npos)
+    std::cout << text.substr(0, last + 1);
+  std::cout << verdict << ' ' << (last == std::string::npos ? text : text.substr(last + 1))
+            << std::endl;
 }
 
 /// Reads commands from a named pipe, one per line, until `stop` is set.
@@ -81,15 +85,15 @@ void serve_control(const std::string& path, partita::embedded_cluster& cluster,
       switch (result.outcome) {
         case partita::control_result::kind::applied:
           log->warn("fault: {}", result.message);
-          answer("ok " + result.message);
+          answer("ok", result.message);
           break;
         case partita::control_result::kind::refused:
           log->error("control: {}", result.message);
-          answer("error " + result.message);
+          answer("error", result.message);
           break;
         case partita::control_result::kind::quit:
           log->info("control: quit");
-          answer("ok quit");
+          answer("ok", "quit");
           stop = true;
           ::kill(::getpid(), SIGTERM); // wakes the main thread's sigwait
           break;

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <set>
+#include <sstream>
 
 #include <unistd.h>
 
@@ -79,6 +81,77 @@ CAF_TEST(records survive a broker going down and up through the control pipe) {
   CAF_CHECK_EQUAL(cluster.wait(10000), 0);
 }
 
+CAF_TEST(the control pipe answers every command on stdout) {
+  auto cluster = start({"--topic", "clicks:3:3", "--detection-delay", "300ms",
+                        "--bootstrap-file", path("bootstrap"), "--control", path("ctl")});
+  CAF_REQUIRE(!bootstrap().empty());
+  send("kill 1");
+  send("frobnicate");
+  send("restart 2 soon");
+  CAF_REQUIRE(wait_until([&] { return cluster.out().find("error down-for") != std::string::npos; }));
+  auto out = cluster.out();
+  CAF_CHECK(out.find("ok broker 1 down (crashed; its leaders move after 300 ms)\n") != std::string::npos);
+  CAF_CHECK(out.find("error malformed command 'frobnicate'; commands: ") != std::string::npos);
+  CAF_CHECK(out.find("error down-for must be a duration (500ms, 5s, 2m), got 'soon'\n") != std::string::npos);
+  // The controller elects other leaders for broker 1's partitions once it notices the crash.
+  CAF_REQUIRE(wait_until([&] {
+    send("status");
+    auto o = cluster.out();
+    auto last = o.rfind("broker 1 down\n");
+    return last != std::string::npos && o.find("ok status", last) != std::string::npos &&
+           o.find(" leader 1 ", last) == std::string::npos;
+  }));
+  out = cluster.out();
+  auto status = out.substr(out.rfind("broker 1 down\n"));
+  CAF_MESSAGE(status);
+  CAF_CHECK(status.find("partition clicks/0 leader 2 replicas 1,2,3\n") != std::string::npos);
+  CAF_CHECK(status.find("broker 2 up\nbroker 3 up\n") != std::string::npos);
+  send("quit");
+  CAF_CHECK_EQUAL(cluster.wait(10000), 0);
+  CAF_CHECK(cluster.out().find("ok quit") != std::string::npos);
+}
+
+CAF_TEST(kcat produces and consumes through a rolling restart with nothing lost) {
+  auto cluster = start({"--topic", "clicks:3:3", "--detection-delay", "500ms",
+                        "--bootstrap-file", path("bootstrap"), "--control", path("ctl")});
+  auto servers = bootstrap();
+  CAF_REQUIRE(!servers.empty());
+  send("rolling-restart 2s 1s");
+  CAF_REQUIRE(wait_until([&] { return cluster.out().find("ok rolling restart") != std::string::npos; }));
+  // kcat, an ordinary client, produces chunk after chunk until the last broker is back.
+  int sent = 0;
+  int chunks = 0;
+  auto restarted = [&] {
+    return cluster.err().find("rolling restart: broker 3 is back") != std::string::npos;
+  };
+  while (!restarted() || chunks < 2) {
+    {
+      std::ofstream lines{path("chunk")};
+      for (int i = 0; i < 200; ++i, ++sent)
+        lines << "user-" << sent % 7 << ":" << sent << "\n";
+    }
+    child_process kcat{"/usr/bin/kcat", {"-P", "-b", servers, "-t", "clicks", "-K:", "-l",
+                                          path("chunk")}, path("kcat-produce")};
+    CAF_REQUIRE_EQUAL(kcat.wait(120000), 0);
+    ++chunks;
+    CAF_REQUIRE(chunks < 200);
+  }
+  child_process consume{"/usr/bin/kcat", {"-C", "-b", servers, "-t", "clicks", "-e", "-q",
+                                          "-f", "%s\n"}, path("kcat-consume")};
+  CAF_REQUIRE_EQUAL(consume.wait(120000), 0);
+  std::istringstream in{consume.out()};
+  std::set<int> seen;
+  int records = 0;
+  for (std::string line; std::getline(in, line); ++records)
+    seen.insert(std::stoi(line));
+  CAF_MESSAGE(chunks << " chunks from kcat, " << sent << " records sent, " << records << " read");
+  CAF_CHECK_EQUAL(seen.size(), static_cast<std::size_t>(sent));
+  CAF_CHECK(seen.empty() || (*seen.begin() == 0 && *seen.rbegin() == sent - 1));
+  CAF_CHECK(cluster.running());
+  send("quit");
+  CAF_CHECK_EQUAL(cluster.wait(10000), 0);
+}
+
 CAF_TEST(a malformed command is logged and the cluster keeps running) {
   auto cluster = start({"--topic", "t:1", "--bootstrap-file", path("bootstrap"), "--control",
                         path("ctl")});
@@ -109,12 +182,19 @@ CAF_TEST(bad flags exit with code 2 and say what is wrong) {
   auto rf = start({"--brokers", "2", "--topic", "clicks:4:3"});
   CAF_CHECK_EQUAL(rf.wait(10000), 2);
   CAF_CHECK(rf.err().find("RF must be 1..2") != std::string::npos);
+  auto delay = start({"--detection-delay", "soon"});
+  CAF_CHECK_EQUAL(delay.wait(10000), 2);
+  CAF_CHECK(delay.err().find("--detection-delay 'soon': expected a duration") != std::string::npos);
+  auto chaos = start({"--chaos", "1", "--chaos-kinds", "meteor"});
+  CAF_CHECK_EQUAL(chaos.wait(10000), 2);
+  CAF_CHECK(chaos.err().find("unknown kind of fault 'meteor'") != std::string::npos);
 }
 
 CAF_TEST(help exits with code 0) {
   auto help = start({"--help"});
   CAF_CHECK_EQUAL(help.wait(10000), 0);
   CAF_CHECK(help.out().find("--control") != std::string::npos);
+  CAF_CHECK(help.out().find("--chaos") != std::string::npos);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
