@@ -132,7 +132,9 @@ bool reachable(const char* host, int port, std::chrono::milliseconds timeout) {
 } // namespace
 
 broker_poller::broker_poller(kafka_properties kafka, std::vector<std::string> topics,
-                             caf::actor monitor, std::chrono::milliseconds interval) {
+                             caf::actor monitor, std::chrono::milliseconds interval,
+                             std::vector<rd_kafka_t*> clients)
+    : clients_(std::move(clients)) {
   thread_ = std::thread{[this, kafka = std::move(kafka), topics = std::move(topics),
                          monitor = std::move(monitor), interval]() mutable {
     run(std::move(kafka), std::move(topics), std::move(monitor), interval);
@@ -143,6 +145,20 @@ broker_poller::~broker_poller() {
   stop_ = true;
   if (thread_.joinable())
     thread_.join();
+}
+
+void broker_poller::refresh_clients(const std::set<std::string>& topics,
+                                    std::chrono::milliseconds timeout) {
+  for (auto* client : clients_)
+    for (const auto& t : topics) {
+      auto* handle = rd_kafka_topic_new(client, t.c_str(), nullptr);
+      if (handle == nullptr)
+        continue;
+      const rd_kafka_metadata_t* md = nullptr;
+      if (rd_kafka_metadata(client, 0, handle, &md, static_cast<int>(timeout.count())) == 0)
+        rd_kafka_metadata_destroy(md);
+      rd_kafka_topic_destroy(handle);
+    }
 }
 
 void broker_poller::run(kafka_properties kafka, std::vector<std::string> topics,
@@ -166,6 +182,7 @@ void broker_poller::run(kafka_properties kafka, std::vector<std::string> topics,
     handles.push_back(rd_kafka_topic_new(rk, t.c_str(), nullptr));
   // Every broker seen in metadata, to probe when no broker answers a metadata request.
   std::map<int32_t, std::pair<std::string, int>> known;
+  std::map<std::pair<std::string, int32_t>, int32_t> last_leaders;
   auto next = std::chrono::steady_clock::now();
   while (!stop_) {
     auto snapshot = std::make_shared<cluster_snapshot>();
@@ -197,6 +214,17 @@ void broker_poller::run(kafka_properties kafka, std::vector<std::string> topics,
         if (reachable(address.first.c_str(), address.second, interval))
           snapshot->reachable.insert(id);
       }
+    }
+    if (complete) {
+      std::set<std::string> moved;
+      for (const auto& [tp, leader] : snapshot->leaders) {
+        auto it = last_leaders.find(tp);
+        if (it != last_leaders.end() && it->second != leader && leader >= 0)
+          moved.insert(tp.first);
+      }
+      last_leaders = snapshot->leaders;
+      if (!moved.empty())
+        refresh_clients(moved, interval + std::chrono::milliseconds{500});
     }
     if (!snapshot->brokers.empty())
       caf::anon_send(monitor, snapshot_atom::value, cluster_snapshot_ptr{std::move(snapshot)});

@@ -96,10 +96,16 @@ caf::behavior broker_monitor(caf::stateful_actor<broker_monitor_state>* self,
 /// Polls the cluster's metadata on a thread of its own (blocking librdkafka calls never run on
 /// a scheduler thread) and probes each broker with a TCP connect; sends each snapshot to the
 /// monitor. Stops in its destructor.
+///
+/// When a topic's leaders move, it also asks `clients` (the processor's consumer and producer)
+/// for that topic's metadata: librdkafka takes new leaders from any metadata response, and
+/// left alone a client may learn of a leader elected after a crash only seconds later (its
+/// reconnect backoff to the dead broker grows). The clients must outlive the poller.
 class broker_poller {
 public:
   broker_poller(kafka_properties kafka, std::vector<std::string> topics, caf::actor monitor,
-                std::chrono::milliseconds interval = std::chrono::milliseconds{500});
+                std::chrono::milliseconds interval = std::chrono::milliseconds{500},
+                std::vector<rd_kafka_t*> clients = {});
   broker_poller(const broker_poller&) = delete;
   broker_poller& operator=(const broker_poller&) = delete;
   ~broker_poller();
@@ -107,6 +113,9 @@ public:
 private:
   void run(kafka_properties kafka, std::vector<std::string> topics, caf::actor monitor,
            std::chrono::milliseconds interval);
+  /// Has every client fetch the metadata of `topics`.
+  void refresh_clients(const std::set<std::string>& topics, std::chrono::milliseconds timeout);
+  std::vector<rd_kafka_t*> clients_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

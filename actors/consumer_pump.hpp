@@ -81,6 +81,9 @@ public:
   /// The supervisor of the partition actors (for the broker monitor's events).
   const caf::actor& supervisor() const { return supervisor_; }
 
+  /// The group consumer (for the broker poller's metadata refresh).
+  rd_kafka_t* handle() const { return rk_; }
+
 private:
   struct channel {
     caf::actor actor;

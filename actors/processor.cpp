@@ -271,7 +271,8 @@ void processor::run() {
       for (const auto& t : graph.tables)
         watched.push_back(t.topic);
     }
-    broker_poller poller{kafka, watched, monitor, d.cfg.monitor_interval};
+    broker_poller poller{kafka, watched, monitor, d.cfg.monitor_interval,
+                         {pump.handle(), producer->handle()}};
     {
       std::lock_guard guard{d.mtx};
       d.pump = &pump;

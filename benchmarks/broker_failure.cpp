@@ -1,7 +1,8 @@
 // Broker failure timeline: the click count under a steady offered load while one broker goes
 // down and comes back, then while all three restart in turn. Records processed per 100 ms, the
 // longest stall of each partition, how long until every partition processes again after each
-// fault, and records lost and duplicated (both must be 0).
+// fault (after a crash counted from the election, once a leader is reachable again), and
+// records lost and duplicated (both must be 0).
 //
 // The embedded cluster's controller elects new leaders, and moves the group's coordinator, 2 s
 // after a crash (its detection delay) and before a controlled shutdown (the rolling restart).
@@ -31,6 +32,9 @@ struct sample {
 
 struct fault_event {
   double t = 0;
+  /// When a leader of every partition is reachable again: after a crash, once the controller
+  /// has noticed it (its detection delay); at once otherwise.
+  double reachable = 0;
   std::string what;
 };
 
@@ -94,8 +98,9 @@ nlohmann::json broker_failure(const bench_env& env) {
         return l.leader == b;
     return false;
   };
-  auto note = [&](std::string what) {
-    events.push_back({seconds_since(start), std::move(what)});
+  auto note = [&](std::string what, double detection = 0) {
+    auto t = seconds_since(start);
+    events.push_back({t, t + detection, std::move(what)});
     std::cout << "  " << events.back().t << " s: " << events.back().what << std::endl;
   };
   // A crash: the embedded cluster's controller moves the broker's leaderships, and the
@@ -104,7 +109,7 @@ nlohmann::json broker_failure(const bench_env& env) {
     at(t);
     auto what = "broker " + std::to_string(b) + " crashed" + (coordinates(b) ? " (coordinator)" : "");
     env.cluster.broker_down(b);
-    note(what);
+    note(what, std::chrono::duration<double>(env.cluster.elections().detection_delay).count());
   };
   // A controlled shutdown, as a managed service's rolling update does it: leaders move first.
   auto stop = [&](int32_t b, double t) {
@@ -187,12 +192,13 @@ nlohmann::json broker_failure(const bench_env& env) {
       for (const auto& [p, offset] : before)
         all = all && s.committed.at(p) > offset;
       if (all) {
-        all_moved = s.t - e.t;
+        all_moved = std::max(0.0, s.t - e.reachable);
         break;
       }
     }
     resumed.push_back(
-      {{"at_s", e.t}, {"event", e.what}, {"all_partitions_resumed_after_s", all_moved}});
+      {{"at_s", e.t}, {"event", e.what}, {"leader_reachable_after_s", e.reachable - e.t},
+       {"all_partitions_resumed_after_s", all_moved}});
   }
 
   std::ofstream data{env.out / "broker_failure.dat"};
@@ -205,7 +211,7 @@ nlohmann::json broker_failure(const bench_env& env) {
   std::string arrows;
   for (const auto& e : events)
     arrows += "set arrow from " + std::to_string(e.t) + ", graph 0 to " + std::to_string(e.t) +
-              ", graph 1 nohead lc rgb '" + (e.what.find(" down") != std::string::npos ? "#b3261e" : "#16794a") +
+              ", graph 1 nohead lc rgb '" + (e.what.find(" up") == std::string::npos ? "#b3261e" : "#16794a") +
               "' dt 2\nset label '" + e.what + "' at " + std::to_string(e.t + 0.1) +
               ", graph 0.97 rotate by -90 font 'sans,8'\n";
   plot(env, "broker_failure",
@@ -221,27 +227,30 @@ nlohmann::json broker_failure(const bench_env& env) {
     std::printf("  %9d   %17.2f\n", p, s);
     worst_stall = std::max(worst_stall, s);
   }
-  // Events in the shadow of a coordinator crash are reported apart: their stall is the
-  // coordinator's. The shadow lasts until every partition committed again, and at least a
-  // session timeout — librdkafka may rejoin the group only then (the moved coordinator not
-  // found), and the rejoin stalls partitions again.
+  // Events that move the group's coordinator (its broker crashed or stopped) are reported
+  // apart, and so are the events in their shadow: their stall is the coordinator's. The shadow
+  // lasts until every partition committed again, and at least a session timeout — librdkafka
+  // may rejoin the group only then (the moved coordinator not found), and the rejoin stalls
+  // partitions again.
   double worst_resume = 0;
   double worst_coordinator = 0;
   double shadow_until = -1;
   for (auto& r : resumed) {
     auto at = r["at_s"].get<double>();
     auto after = r["all_partitions_resumed_after_s"].get<double>();
-    bool coordinator_crash = r["event"].get<std::string>().ends_with("(coordinator)");
-    if (coordinator_crash)
+    auto event = r["event"].get<std::string>();
+    bool coordinator_moved = event.ends_with("(coordinator)");
+    if (coordinator_moved)
       shadow_until =
         after < 0 ? 1e9
                   : at + std::max(after, std::chrono::duration<double>(session_timeout).count());
-    bool shadowed = !coordinator_crash && at < shadow_until;
-    r["coordinator_affected"] = coordinator_crash || shadowed;
-    std::printf("  %5.1f s %-28s every partition committing again after %.2f s%s\n", at,
-                r["event"].get<std::string>().c_str(), after,
-                shadowed ? " (within a session timeout of a coordinator crash)" : "");
-    if (coordinator_crash)
+    bool shadowed = !coordinator_moved && at < shadow_until;
+    r["coordinator_affected"] = coordinator_moved || shadowed;
+    std::printf("  %5.1f s %-28s every partition committing again %.2f s after a leader was "
+                "reachable%s\n", at,
+                event.c_str(), after,
+                shadowed ? " (within a session timeout of a coordinator move)" : "");
+    if (coordinator_moved)
       worst_coordinator = std::max(worst_coordinator, after < 0 ? 1e9 : after);
     else if (!shadowed)
       worst_resume = std::max(worst_resume, after < 0 ? 1e9 : after);

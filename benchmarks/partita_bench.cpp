@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
       headlines.push_back({"processing resumed after a leader is reachable again",
                            fmt::format("{:.2f} s", resume), "< 1 s", resume < 1});
       auto coordinator = r["worst_coordinator_crash_s"].get<double>();
-      headlines.push_back({"processing resumed after the coordinator's broker crashed",
+      headlines.push_back({"processing resumed after the coordinator's broker failed",
                            fmt::format("{:.2f} s", coordinator), "-", std::nullopt});
     }
     if (wanted("recovery")) {
