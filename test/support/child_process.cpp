@@ -50,6 +50,10 @@ child_process::child_process(const std::string& program, const std::vector<std::
                                    0644);
   posix_spawn_file_actions_addopen(&actions, 2, err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                    0644);
+  // Nothing else of this process goes with the child: librdkafka's mock accepts its connections
+  // without close-on-exec, and a child holding them would keep a "down" broker's connections
+  // open (and their port bound) for as long as it runs.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   std::vector<char*> argv;
   argv.push_back(const_cast<char*>(program.c_str()));
   for (const auto& a : args)
