@@ -183,6 +183,12 @@ void processor::run() {
     d.sys = std::make_unique<caf::actor_system>(*d.sys_cfg);
   }
   auto consumer = overridden(kafka, d.cfg.consumer);
+  // librdkafka's mock answers a fetch it has no records for only after fetch.wait.max.ms, even
+  // when records arrive meanwhile (a real broker answers as soon as they do): on the embedded
+  // cluster the default 100 ms would be every record's latency.
+  if (!consumer.contains("fetch.wait.max.ms") &&
+      is_mock_cluster(producer->handle(), d.cfg.startup_timeout))
+    consumer["fetch.wait.max.ms"] = "10";
   // A member stops writing for its partitions half a session timeout after the coordinator
   // last confirmed it: well before the group may give them to another member.
   auto session = consumer.contains("session.timeout.ms")

@@ -151,7 +151,7 @@ struct side_result {
 /// One side at one rate: a fresh topic and group, the side running, the clicks offered, and
 /// the observer waiting for all of them.
 side_result measure(const bench_env& env, bool partita, const std::string& tag, double rate,
-                    double seconds) {
+                    double seconds, bool partita_defaults) {
   auto group = std::string{"bench-latency-"} + (partita ? "p-" : "b-") + tag;
   auto topic = group + "-clicks";
   env.cluster.create_topic(topic, env.partitions, 3);
@@ -169,8 +169,9 @@ side_result measure(const bench_env& env, bool partita, const std::string& tag, 
   side_result out{rate, 0, {}};
   auto start = clock_type::now();
   if (partita) {
-    clickcount_run run{env, group, topic, env.work / group, [](processor_config& cfg) {
-                         cfg.consumer = low_latency;
+    clickcount_run run{env, group, topic, env.work / group, [&](processor_config& cfg) {
+                         if (!partita_defaults)
+                           cfg.consumer = low_latency;
                        }};
     run.wait_ready(static_cast<std::size_t>(env.partitions));
     start = clock_type::now();
@@ -263,20 +264,33 @@ nlohmann::json latency(const bench_env& env) {
                      {"consumer", "fetch.wait.max.ms=5"},
                      {"rates", nlohmann::json::array()}};
   std::ofstream data{env.out / "latency.dat"};
-  for (double fraction : {0.25, 0.5, 0.75}) {
-    auto rate = max * fraction;
-    auto tag = std::to_string(static_cast<int>(fraction * 100));
-    nlohmann::json entry{{"load", fraction}, {"offered_records_per_s", rate}};
+  // Two fixed rates with Partita's defaults (what a user gets), then three fractions of the
+  // maximum with both sides on fetch.wait.max.ms=5.
+  struct load_point {
+    double rate;
+    std::string tag;
+    bool defaults;
+  };
+  std::vector<load_point> points{{2000, "2k", true}, {20000, "20k", true}};
+  for (double fraction : {0.25, 0.5, 0.75})
+    points.push_back({max * fraction, std::to_string(static_cast<int>(fraction * 100)), false});
+  for (const auto& [rate, tag, defaults] : points) {
+    double fraction = rate / max;
+    nlohmann::json entry{{"load", fraction},
+                         {"offered_records_per_s", rate},
+                         {"partita_consumer", defaults ? "defaults" : "fetch.wait.max.ms=5"}};
     std::map<bool, std::vector<double>> achieved, p50, p99, p999;
     for (int r = 0; r < rounds; ++r)
       for (bool partita : {r % 2 == 0, r % 2 != 0}) {
-        auto res = measure(env, partita, tag + "-" + std::to_string(r), rate, seconds);
+        auto res = measure(env, partita, tag + "-" + std::to_string(r), rate, seconds, defaults);
         achieved[partita].push_back(res.achieved);
         p50[partita].push_back(quantile(res.latencies, 0.5));
         p99[partita].push_back(quantile(res.latencies, 0.99));
         p999[partita].push_back(quantile(res.latencies, 0.999));
       }
-    data << '"' << tag << " %\"";
+    if (defaults)
+      std::printf("  (at %.0f records/s Partita runs with its defaults)\n", rate);
+    data << '"' << tag << (defaults ? "/s\"" : " %\"");
     for (bool partita : {true, false}) {
       auto [lo, hi] = std::minmax_element(p99[partita].begin(), p99[partita].end());
       std::printf("  %3.0f%%  %10.0f   %-9s  %11.0f   %6.1f   %6.1f (%5.1f-%5.1f)   %8.1f\n",
@@ -300,8 +314,8 @@ nlohmann::json latency(const bench_env& env) {
   plot(env, "latency",
        "set title 'End-to-end latency (produce -> counted, changelog acknowledged)'\n"
        "set ylabel 'ms'\nset style data histograms\nset style fill solid 0.8\n"
-       "set boxwidth 0.9\nset yrange [0:*]\nset grid ytics\nset xlabel 'load (of the "
-       "sustained maximum)'\n"
+       "set boxwidth 0.9\nset yrange [0:*]\nset grid ytics\nset xlabel 'load (records/s, or "
+       "of the sustained maximum)'\n"
        "plot '" + (env.out / "latency.dat").string() +
          "' using 2:xtic(1) title 'Partita p50', '' using 3 title 'Partita p99', "
          "'' using 4 title 'baseline p50', '' using 5 title 'baseline p99'\n");

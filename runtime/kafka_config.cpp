@@ -33,4 +33,13 @@ void parse_kafka_properties(const std::vector<std::string>& settings, kafka_prop
   }
 }
 
+bool is_mock_cluster(rd_kafka_t* rk, std::chrono::milliseconds timeout) {
+  char* id = rd_kafka_clusterid(rk, static_cast<int>(timeout.count()));
+  if (id == nullptr)
+    return false;
+  bool mock = std::string_view{id}.starts_with("mockCluster");
+  rd_kafka_mem_free(rk, id);
+  return mock;
+}
+
 } // namespace partita

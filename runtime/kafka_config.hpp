@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <stdexcept>
@@ -39,5 +40,10 @@ rd_kafka_conf_t* make_kafka_conf(const kafka_properties& defaults,
 /// Adds `NAME=VALUE` settings (as given on a command line) to `out`; throws config_error for
 /// one without `=` or with an empty name.
 void parse_kafka_properties(const std::vector<std::string>& settings, kafka_properties& out);
+
+/// True when `rk` is connected to librdkafka's mock cluster (the embedded cluster, in this
+/// process or in partita-cluster), which names itself "mockCluster..." in metadata. Waits up
+/// to `timeout` for the cluster's id.
+bool is_mock_cluster(rd_kafka_t* rk, std::chrono::milliseconds timeout);
 
 } // namespace partita
