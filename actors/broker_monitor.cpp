@@ -215,19 +215,20 @@ void broker_poller::run(kafka_properties kafka, std::vector<std::string> topics,
           snapshot->reachable.insert(id);
       }
     }
+    std::set<std::string> moved;
     if (complete) {
-      std::set<std::string> moved;
       for (const auto& [tp, leader] : snapshot->leaders) {
         auto it = last_leaders.find(tp);
         if (it != last_leaders.end() && it->second != leader && leader >= 0)
           moved.insert(tp.first);
       }
       last_leaders = snapshot->leaders;
-      if (!moved.empty())
-        refresh_clients(moved, interval + std::chrono::milliseconds{500});
     }
     if (!snapshot->brokers.empty())
       caf::anon_send(monitor, snapshot_atom::value, cluster_snapshot_ptr{std::move(snapshot)});
+    // After the snapshot: the monitor's events do not wait for the clients' answers.
+    if (!moved.empty() && !stop_)
+      refresh_clients(moved, interval);
     next += interval;
     while (!stop_ && std::chrono::steady_clock::now() < next)
       std::this_thread::sleep_for(std::chrono::milliseconds{20});

@@ -42,8 +42,10 @@ const std::vector<std::string>& chaos_kinds() {
 }
 
 std::vector<chaos_step> make_chaos_plan(uint64_t seed, millis duration,
-                                        const std::vector<std::string>& kinds, int brokers,
+                                        const std::vector<std::string>& kinds,
+                                        const std::vector<bool>& up,
                                         const std::vector<leadership>& books) {
+  const auto brokers = static_cast<int>(up.size());
   if (duration < millis{1000})
     throw std::invalid_argument("a chaos run lasts at least 1 s");
   if (kinds.empty())
@@ -65,12 +67,19 @@ std::vector<chaos_step> make_chaos_plan(uint64_t seed, millis duration,
   // One broker out at a time: `out` until `out_until`, and none of its steps go there.
   int32_t out = -1;
   millis out_until{0};
-  auto is_out = [&](int32_t b, millis t) { return b == out && t < out_until; };
+  std::vector<int32_t> down_already;
+  for (int32_t b = 1; b <= brokers; ++b)
+    if (!up[static_cast<std::size_t>(b - 1)])
+      down_already.push_back(b);
+  auto is_out = [&](int32_t b, millis t) {
+    return (b == out && t < out_until) ||
+           std::find(down_already.begin(), down_already.end(), b) != down_already.end();
+  };
   auto end = duration - millis{1000}; // room for the last one to come back
   for (millis t{next(200, 1500)}; t < end; t += millis{next(500, 2500)}) {
     const auto& kind = kinds[static_cast<std::size_t>(next(0, static_cast<int64_t>(kinds.size()) - 1))];
     if (kind == "crash" || kind == "restart") {
-      if (t < out_until + millis{1000} || brokers < 2)
+      if (t < out_until + millis{1000} || brokers < 2 || !down_already.empty())
         continue;
       out = static_cast<int32_t>(next(1, brokers));
       auto back = std::min(t + millis{next(1000, 5000)}, end);

@@ -45,11 +45,13 @@ std::string text(std::chrono::milliseconds d) {
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view t) {
   using std::chrono::milliseconds;
+  // At most a day: a longer fault plan is a mistake, and the arithmetic stays far from overflow.
+  constexpr int64_t day = 24 * 3600 * 1000;
   auto with = [&](std::string_view unit, int64_t scale) -> std::optional<milliseconds> {
     if (t.size() <= unit.size() || t.substr(t.size() - unit.size()) != unit)
       return std::nullopt;
     auto n = to_int(t.substr(0, t.size() - unit.size()));
-    if (!n || *n < 0)
+    if (!n || *n < 0 || *n > day / scale)
       return std::nullopt;
     return milliseconds{*n * scale};
   };
@@ -60,7 +62,7 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view t) {
   if (auto d = with("m", 60000))
     return d;
   auto n = to_int(t);
-  if (!n || *n < 0)
+  if (!n || *n < 0 || *n > day / 1000)
     return std::nullopt;
   return milliseconds{*n * 1000};
 }
@@ -74,8 +76,8 @@ std::string start_chaos(embedded_cluster& cluster, uint64_t seed,
       chosen.push_back(k);
   if (chosen.empty())
     chosen = chaos_kinds();
-  auto plan = make_chaos_plan(seed, duration, chosen, cluster.brokers(),
-                              cluster.snapshot().leaderships);
+  auto books = cluster.snapshot();
+  auto plan = make_chaos_plan(seed, duration, chosen, books.up, books.leaderships);
   for (const auto& step : plan) {
     auto what = "chaos " + std::to_string(seed) + " at +" + text(step.at) + ": " + step.command;
     cluster.schedule(step.at, what, [&cluster, what, command = step.command] {
@@ -120,7 +122,9 @@ control_result apply_control_command(embedded_cluster& cluster, std::string_view
     auto v = to_int(words[i]);
     if (!v && problem.empty())
       problem = std::string{what} + " must be a number, got '" + words[i] + "'";
-    return v ? std::optional<int>{static_cast<int>(*v)} : std::nullopt;
+    else if (v && (*v < -1 || *v > 1000000) && problem.empty())
+      problem = std::string{what} + " " + words[i] + " is out of range";
+    return v && problem.empty() ? std::optional<int>{static_cast<int>(*v)} : std::nullopt;
   };
   auto duration = [&](std::size_t i, const char* what,
                       std::chrono::milliseconds otherwise) -> std::optional<std::chrono::milliseconds> {
@@ -128,7 +132,8 @@ control_result apply_control_command(embedded_cluster& cluster, std::string_view
       return otherwise;
     auto d = parse_duration(words[i]);
     if (!d && problem.empty())
-      problem = std::string{what} + " must be a duration (500ms, 5s, 2m), got '" + words[i] + "'";
+      problem = std::string{what} + " must be a duration (500ms, 5s, 2m; at most a day), got '" +
+                words[i] + "'";
     return d;
   };
   try {
@@ -214,8 +219,8 @@ control_result apply_control_command(embedded_cluster& cluster, std::string_view
       auto count = number(3, "count");
       if (!count)
         return refused(problem);
-      if (*count < 1)
-        return refused("count must be at least 1");
+      if (*count < 1 || *count > 10000)
+        return refused("count must be 1..10000");
       cluster.push_request_errors(key, err, static_cast<std::size_t>(*count));
       return applied("next " + words[3] + " " + words[1] + " requests fail with " + words[2]);
     }

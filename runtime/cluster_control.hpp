@@ -31,7 +31,7 @@ control_result apply_control_command(embedded_cluster& cluster, std::string_view
 std::string start_chaos(embedded_cluster& cluster, uint64_t seed,
                         std::chrono::milliseconds duration, const std::string& kinds);
 
-/// "500ms", "5s", "2m" or a bare number of seconds; nullopt when it is none of these.
+/// "500ms", "5s", "2m" or a bare number of seconds, at most a day; nullopt otherwise.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 
 /// The cluster's books as lines: brokers, each partition's leader and replicas, each group's

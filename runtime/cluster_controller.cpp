@@ -110,7 +110,12 @@ std::vector<leadership> cluster_controller::broker_stopping(int32_t broker, mill
     return changed;
   for (auto& e : entries_)
     if (e.leader == broker) {
-      e.leader = first_up(e, broker);
+      auto next = first_up(e, broker);
+      // With no other replica up, the leadership goes down with its broker (and comes back
+      // with it); without elections nothing would bring an offline one back.
+      if (next == -1 && !settings_.enabled)
+        continue;
+      e.leader = next;
       changed.push_back(e);
     }
   broker_crashed(broker, now);
@@ -136,15 +141,23 @@ std::vector<leadership> cluster_controller::broker_started(int32_t broker, milli
   return changed;
 }
 
+void cluster_controller::check_partition(const std::string& topic, int32_t partition) const {
+  int count = 0;
+  for (const auto& e : entries_)
+    if (e.group.empty() && e.topic == topic)
+      count = std::max(count, e.partition + 1);
+  if (count == 0)
+    throw std::invalid_argument("no topic " + topic + " (create it first)");
+  if (partition < 0 || partition >= count)
+    throw std::invalid_argument("topic " + topic + " has partitions 0.." +
+                                std::to_string(count - 1));
+}
+
 leadership cluster_controller::set_leader(const std::string& topic, int32_t partition,
                                           int32_t broker) {
   check_broker(broker, true);
+  check_partition(topic, partition);
   leadership* e = find(topic, partition, "");
-  if (e == nullptr) {
-    // A topic the controller did not create (auto-created): kept from now on.
-    entries_.push_back(leadership{topic, partition, "", {}, -1, false});
-    e = &entries_.back();
-  }
   e->held_offline = broker == -1;
   e->leader = broker;
   if (broker != -1) {
@@ -192,22 +205,6 @@ std::vector<leadership> cluster_controller::tick(millis now) {
     }
   }
   return changed;
-}
-
-std::map<std::string, int> cluster_controller::topics() const {
-  std::map<std::string, int> out;
-  for (const auto& e : entries_)
-    if (e.group.empty())
-      out[e.topic] = std::max(out[e.topic], e.partition + 1);
-  return out;
-}
-
-std::vector<std::string> cluster_controller::groups() const {
-  std::vector<std::string> out;
-  for (const auto& e : entries_)
-    if (!e.group.empty())
-      out.push_back(e.group);
-  return out;
 }
 
 } // namespace partita

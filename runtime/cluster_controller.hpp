@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -63,8 +62,11 @@ public:
   /// The broker is back, as a follower. Offline leaderships it holds a replica of come back now.
   std::vector<leadership> broker_started(int32_t broker, millis now);
 
-  /// An operator's move of a leadership (-1: none). The broker becomes the preferred leader,
-  /// as a reassignment would make it, so the controller does not move it back.
+  /// Throws std::invalid_argument unless `topic` is known and has `partition`.
+  void check_partition(const std::string& topic, int32_t partition) const;
+  /// An operator's move of a leadership (-1: none) of a known partition. The broker becomes
+  /// the preferred leader, as a reassignment would make it, so the controller does not move
+  /// it back.
   leadership set_leader(const std::string& topic, int32_t partition, int32_t broker);
   leadership set_coordinator(const std::string& group, int32_t broker, millis now);
 
@@ -73,9 +75,6 @@ public:
   std::vector<leadership> tick(millis now);
 
   const std::vector<leadership>& leaderships() const { return entries_; }
-  /// Known topics and their partition counts; known groups.
-  std::map<std::string, int> topics() const;
-  std::vector<std::string> groups() const;
 
 private:
   void check_broker(int32_t broker, bool allow_none) const;

@@ -99,10 +99,18 @@ embedded_cluster::millis embedded_cluster::now() const {
   return std::chrono::duration_cast<millis>(std::chrono::steady_clock::now() - started_);
 }
 
-void embedded_cluster::check_broker(int32_t broker) const {
-  if (broker != -1 && (broker < 1 || broker > brokers_))
-    throw std::invalid_argument("no broker " + std::to_string(broker) + " (brokers are 1.." +
-                                std::to_string(brokers_) + ")");
+void embedded_cluster::check_broker(int32_t broker, bool allow_all) const {
+  if ((allow_all && broker == -1) || (broker >= 1 && broker <= brokers_))
+    return;
+  throw std::invalid_argument("no broker " + std::to_string(broker) + " (brokers are 1.." +
+                              std::to_string(brokers_) + ")");
+}
+
+void embedded_cluster::check_target(int32_t broker) const {
+  check_broker(broker, true);
+  if (broker != -1 && !controller_.up(broker))
+    throw std::invalid_argument("broker " + std::to_string(broker) +
+                                " is down; a leader or coordinator must be a broker that is up");
 }
 
 void embedded_cluster::apply(const std::vector<leadership>& changed) {
@@ -142,6 +150,9 @@ void embedded_cluster::run_controller() {
                                              [&](const step& s) { return s.at <= t; });
     std::move(steps_.begin(), first_later, std::back_inserter(due));
     steps_.erase(steps_.begin(), first_later);
+    std::stable_sort(due.begin(), due.end(),
+                     [](const step& a, const step& b) { return a.at < b.at; });
+    running_ = due.size();
     lock.unlock();
     for (auto& s : due) {
       logger("cluster")->warn("step: {}", s.what);
@@ -150,6 +161,8 @@ void embedded_cluster::run_controller() {
       } catch (const std::exception& e) {
         logger("cluster")->error("step {}: {}", s.what, e.what());
       }
+      std::lock_guard<std::mutex> guard{mutex_};
+      --running_;
     }
     lock.lock();
   }
@@ -178,21 +191,21 @@ void embedded_cluster::add_group(const std::string& group) {
 }
 
 void embedded_cluster::broker_down(int32_t broker) {
-  check_broker(broker);
+  check_broker(broker, false);
   std::lock_guard<std::mutex> guard{mutex_};
   check(rd_kafka_mock_broker_set_down(cluster_, broker), "broker down");
   controller_.broker_crashed(broker, now());
 }
 
 void embedded_cluster::broker_up(int32_t broker) {
-  check_broker(broker);
+  check_broker(broker, false);
   std::lock_guard<std::mutex> guard{mutex_};
   check(rd_kafka_mock_broker_set_up(cluster_, broker), "broker up");
   apply(controller_.broker_started(broker, now()));
 }
 
 void embedded_cluster::broker_stop(int32_t broker) {
-  check_broker(broker);
+  check_broker(broker, false);
   std::lock_guard<std::mutex> guard{mutex_};
   apply(controller_.broker_stopping(broker, now()));
   check(rd_kafka_mock_broker_set_down(cluster_, broker), "broker down");
@@ -215,8 +228,11 @@ void embedded_cluster::rolling_restart(millis down_for, millis pause) {
 
 void embedded_cluster::move_leader(const std::string& topic, int32_t partition,
                                    int32_t broker) {
-  check_broker(broker);
   std::lock_guard<std::mutex> guard{mutex_};
+  check_target(broker);
+  // The mock would create an unknown topic (with partition + 1 partitions) and does not check
+  // a negative partition: both are refused first.
+  controller_.check_partition(topic, partition);
   check(rd_kafka_mock_partition_set_leader(cluster_, topic.c_str(), partition, broker),
         "move leader of " + topic + "/" + std::to_string(partition));
   controller_.set_leader(topic, partition, broker);
@@ -226,8 +242,8 @@ void embedded_cluster::move_coordinator(const std::string& group, int32_t broker
   if (broker == -1)
     throw std::invalid_argument("a group always has a coordinator: name a broker 1.." +
                                 std::to_string(brokers_));
-  check_broker(broker);
   std::lock_guard<std::mutex> guard{mutex_};
+  check_target(broker);
   check(rd_kafka_mock_coordinator_set(cluster_, "group", group.c_str(), broker),
         "move coordinator of " + group);
   controller_.set_coordinator(group, broker, now());
@@ -242,7 +258,7 @@ void embedded_cluster::push_request_errors(int16_t api_key, rd_kafka_resp_err_t 
 }
 
 void embedded_cluster::set_rtt(int32_t broker, int ms) {
-  check_broker(broker);
+  check_broker(broker, true);
   if (ms < 0)
     throw std::invalid_argument("round-trip time must not be negative");
   check(rd_kafka_mock_broker_set_rtt(cluster_, broker, ms), "set rtt");
@@ -258,7 +274,7 @@ void embedded_cluster::schedule(millis delay, std::string what, std::function<vo
 
 std::size_t embedded_cluster::pending() const {
   std::lock_guard<std::mutex> guard{mutex_};
-  return steps_.size();
+  return steps_.size() + running_;
 }
 
 embedded_cluster::books embedded_cluster::snapshot() const {

@@ -58,9 +58,10 @@ public:
   void rolling_restart(millis down_for, millis pause);
 
   // --- other faults ---------------------------------------------------------------------
-  /// Makes `broker` the leader of a partition (-1: leaderless until moved again).
+  /// Makes `broker` (up) the leader of a partition of a topic this cluster created (-1:
+  /// leaderless until moved again).
   void move_leader(const std::string& topic, int32_t partition, int32_t broker);
-  /// Makes `broker` the coordinator of a consumer group.
+  /// Makes `broker` (up) the coordinator of a consumer group.
   void move_coordinator(const std::string& group, int32_t broker);
   /// Fails the next `count` requests of an API (Kafka API key) with `error`.
   void push_request_errors(int16_t api_key, rd_kafka_resp_err_t error, std::size_t count);
@@ -71,7 +72,7 @@ public:
   /// Runs `action` on the controller's thread `delay` from now (a fault plan's later steps).
   /// `what` names it in the log.
   void schedule(millis delay, std::string what, std::function<void()> action);
-  /// Steps scheduled and not yet run.
+  /// Steps scheduled and not yet finished.
   std::size_t pending() const;
   /// The brokers (up or down), each partition's leader and replicas, each group's coordinator.
   struct books {
@@ -88,7 +89,10 @@ private:
     std::string what;
     std::function<void()> action;
   };
-  void check_broker(int32_t broker) const;
+  /// Broker 1..N, or -1 ("all") where `allow_all`.
+  void check_broker(int32_t broker, bool allow_all) const;
+  /// A broker to lead or coordinate: up, or -1 (none). Caller holds mutex_.
+  void check_target(int32_t broker) const;
   millis now() const;
   /// Tells the brokers what the controller decided. Caller holds mutex_.
   void apply(const std::vector<leadership>& changed);
@@ -105,6 +109,7 @@ private:
   bool stopping_ = false;
   cluster_controller controller_;
   std::vector<step> steps_;
+  std::size_t running_ = 0; ///< steps taken off steps_ and not yet finished
   std::thread thread_;
 };
 

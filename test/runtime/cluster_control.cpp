@@ -85,7 +85,7 @@ CAF_TEST(malformed commands are refused with what is wrong) {
   CAF_CHECK_EQUAL(message("down 9"), "down 9: no broker 9 (brokers are 1..3)");
   CAF_CHECK(message("explode").find("commands: kill|down <broker>") != std::string::npos);
   CAF_CHECK_EQUAL(message("restart 1 soon"),
-                  "down-for must be a duration (500ms, 5s, 2m), got 'soon'");
+                  "down-for must be a duration (500ms, 5s, 2m; at most a day), got 'soon'");
   CAF_CHECK_EQUAL(message("chaos 1 10s meteor"),
                   "chaos 1 10s meteor: unknown kind of fault 'meteor' (kinds: crash, restart, "
                   "leader, coordinator, errors, latency)");
@@ -93,6 +93,19 @@ CAF_TEST(malformed commands are refused with what is wrong) {
   CAF_CHECK_EQUAL(message("coordinator g -1"),
                   "coordinator g -1: a group always has a coordinator: name a broker 1..3");
   CAF_CHECK(run("rolling-restart 1s 1s 1s") == refused);
+  cluster.create_topic("clicks", 2, 3);
+  CAF_CHECK_EQUAL(message("leader clicks -1 1"), "leader clicks -1 1: topic clicks has partitions 0..1");
+  CAF_CHECK_EQUAL(message("leader clicks 2 1"), "leader clicks 2 1: topic clicks has partitions 0..1");
+  CAF_CHECK_EQUAL(message("leader nothing 0 1"), "leader nothing 0 1: no topic nothing (create it first)");
+  CAF_CHECK_EQUAL(message("leader clicks 4294967295 1"), "partition 4294967295 is out of range");
+  CAF_CHECK_EQUAL(message("kill -1"), "kill -1: no broker -1 (brokers are 1..3)");
+  CAF_CHECK_EQUAL(message("error Fetch _TRANSPORT 20000"), "count must be 1..10000");
+  CAF_CHECK(message("chaos 1 100000000m").find("at most a day") != std::string::npos);
+  CAF_CHECK(run("kill 3") == applied);
+  CAF_CHECK_EQUAL(message("leader clicks 0 3"),
+                  "leader clicks 0 3: broker 3 is down; a leader or coordinator must be a broker "
+                  "that is up");
+  CAF_CHECK(run("start 3") == applied);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

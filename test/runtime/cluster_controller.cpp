@@ -35,6 +35,7 @@ struct fixture {
     return s;
   }
   cluster_controller controller{3, settings()};
+  std::vector<bool> all_up{true, true, true};
 
   fixture() { controller.add_topic("clicks", 6, 3, 0ms); }
 
@@ -174,9 +175,9 @@ CAF_TEST(bad brokers and topics are refused) {
 CAF_TEST(a chaos plan is the same for the same seed and keeps one broker out at a time) {
   controller.add_group("clickcount", 0ms);
   const auto& books = controller.leaderships();
-  auto a = make_chaos_plan(42, 60s, chaos_kinds(), 3, books);
-  auto b = make_chaos_plan(42, 60s, chaos_kinds(), 3, books);
-  auto c = make_chaos_plan(43, 60s, chaos_kinds(), 3, books);
+  auto a = make_chaos_plan(42, 60s, chaos_kinds(), all_up, books);
+  auto b = make_chaos_plan(42, 60s, chaos_kinds(), all_up, books);
+  auto c = make_chaos_plan(43, 60s, chaos_kinds(), all_up, books);
   CAF_REQUIRE(a.size() > 10u);
   CAF_REQUIRE_EQUAL(a.size(), b.size());
   for (std::size_t i = 0; i < a.size(); ++i) {
@@ -205,11 +206,30 @@ CAF_TEST(a chaos plan is the same for the same seed and keeps one broker out at 
   }
 }
 
+CAF_TEST(a chaos plan started with a broker down takes no other down and moves nothing to it) {
+  auto plan = make_chaos_plan(7, 60s, chaos_kinds(), {true, false, true}, controller.leaderships());
+  CAF_REQUIRE(!plan.empty());
+  for (const auto& step : plan) {
+    CAF_CHECK(step.command.rfind("kill", 0) != 0 && step.command.rfind("stop", 0) != 0);
+    if (step.command.rfind("leader", 0) == 0 || step.command.rfind("coordinator", 0) == 0)
+      CAF_CHECK(step.command.back() != '2');
+  }
+}
+
+CAF_TEST(without elections a controlled stop keeps a leadership no other replica can take) {
+  election_settings off;
+  off.enabled = false;
+  cluster_controller plain{3, off};
+  plain.add_topic("solo", 1, 1, 0ms);
+  CAF_CHECK(plain.broker_stopping(1, 0ms).empty());
+  CAF_CHECK_EQUAL(plain.leaderships()[0].leader, 1);
+}
+
 CAF_TEST(a chaos plan refuses unknown kinds and too short runs) {
   const auto& books = controller.leaderships();
-  CAF_CHECK(refused([&] { make_chaos_plan(1, 60s, {"meteor"}, 3, books); }));
-  CAF_CHECK(refused([&] { make_chaos_plan(1, 500ms, chaos_kinds(), 3, books); }));
-  auto only = make_chaos_plan(1, 30s, {"leader"}, 3, books);
+  CAF_CHECK(refused([&] { make_chaos_plan(1, 60s, {"meteor"}, all_up, books); }));
+  CAF_CHECK(refused([&] { make_chaos_plan(1, 500ms, chaos_kinds(), all_up, books); }));
+  auto only = make_chaos_plan(1, 30s, {"leader"}, all_up, books);
   CAF_REQUIRE(!only.empty());
   for (const auto& step : only)
     CAF_CHECK_EQUAL(step.command.rfind("leader clicks ", 0), 0u);
