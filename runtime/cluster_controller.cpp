@@ -15,6 +15,12 @@ std::size_t stable_hash(const std::string& s) {
   return h;
 }
 
+/// Puts `broker` first in the assignment: the preferred leader, as a reassignment makes it.
+void make_preferred(leadership& l, int32_t broker) {
+  l.replicas.erase(std::remove(l.replicas.begin(), l.replicas.end(), broker), l.replicas.end());
+  l.replicas.insert(l.replicas.begin(), broker);
+}
+
 } // namespace
 
 std::string leadership::name() const {
@@ -160,11 +166,8 @@ leadership cluster_controller::set_leader(const std::string& topic, int32_t part
   leadership* e = find(topic, partition, "");
   e->held_offline = broker == -1;
   e->leader = broker;
-  if (broker != -1) {
-    e->replicas.erase(std::remove(e->replicas.begin(), e->replicas.end(), broker),
-                      e->replicas.end());
-    e->replicas.insert(e->replicas.begin(), broker);
-  }
+  if (broker != -1)
+    make_preferred(*e, broker);
   return *e;
 }
 
@@ -174,9 +177,7 @@ leadership cluster_controller::set_coordinator(const std::string& group, int32_t
   add_group(group, now);
   leadership* e = find("", -1, group);
   e->leader = broker;
-  e->replicas.erase(std::remove(e->replicas.begin(), e->replicas.end(), broker),
-                    e->replicas.end());
-  e->replicas.insert(e->replicas.begin(), broker);
+  make_preferred(*e, broker);
   return *e;
 }
 

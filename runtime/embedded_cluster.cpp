@@ -52,7 +52,7 @@ rd_kafka_resp_err_t error_by_name(std::string_view name) {
 }
 
 embedded_cluster::embedded_cluster(int brokers, election_settings elections)
-    : brokers_(brokers), elections_(elections), controller_(std::max(brokers, 1), elections) {
+    : brokers_(brokers), controller_(std::max(brokers, 1), elections) {
   if (brokers < 1)
     throw std::invalid_argument("an embedded cluster needs at least one broker");
   char err[512];
@@ -284,14 +284,6 @@ embedded_cluster::books embedded_cluster::snapshot() const {
     out.up.push_back(controller_.up(b));
   out.leaderships = controller_.leaderships();
   return out;
-}
-
-int32_t embedded_cluster::leader(const std::string& topic, int32_t partition) const {
-  std::lock_guard<std::mutex> guard{mutex_};
-  for (const auto& l : controller_.leaderships())
-    if (l.group.empty() && l.topic == topic && l.partition == partition)
-      return l.leader;
-  return -1;
 }
 
 } // namespace partita

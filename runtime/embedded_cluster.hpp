@@ -34,7 +34,7 @@ public:
   /// The `host:port,...` list a client bootstraps from.
   std::string bootstrap_servers() const;
   int brokers() const { return brokers_; }
-  const election_settings& elections() const { return elections_; }
+  const election_settings& elections() const { return controller_.settings(); }
 
   /// Creates a topic (the mock has no Admin API). Fails if it exists with other settings.
   /// A topic named `<group>-table` or `<group>-dlq` makes the controller keep `<group>`'s
@@ -80,8 +80,6 @@ public:
     std::vector<leadership> leaderships;
   };
   books snapshot() const;
-  /// The leader the controller keeps for a partition (-1: none or unknown).
-  int32_t leader(const std::string& topic, int32_t partition) const;
 
 private:
   struct step {
@@ -99,7 +97,6 @@ private:
   void run_controller();
 
   int brokers_;
-  election_settings elections_;
   rd_kafka_t* handle_ = nullptr;
   rd_kafka_mock_cluster_s* cluster_ = nullptr;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
