@@ -21,7 +21,15 @@ namespace partita::test {
 struct served_counter {
   std::filesystem::path dir = std::filesystem::temp_directory_path() /
                               ("partita-http-test-" + std::to_string(::getpid()));
-  embedded_cluster cluster{1};
+  /// One broker and no elections: with no other replica, an election could only take every
+  /// partition offline while the broker is down, and these tests look at what the endpoint
+  /// shows of a broker, not at elections.
+  static election_settings no_elections() {
+    election_settings s;
+    s.enabled = false;
+    return s;
+  }
+  embedded_cluster cluster{1, no_elections()};
   std::string bootstrap = cluster.bootstrap_servers();
   std::unique_ptr<processor> proc;
   std::unique_ptr<http_endpoint> endpoint;
