@@ -111,6 +111,9 @@ changelog_record parse_changelog_record(const rd_kafka_message_t* m) {
       throw std::invalid_argument("bad partita.checkpoint header '" + std::string{*c} + "'");
     r.vouches = checkpoint{std::string{c->substr(0, eq)},
                            parse_int(c->substr(eq + 1), "checkpoint offset")};
+    if (auto n = header_value(hdrs, batch_header))
+      r.batch = parse_int(*n, "batch number");
+    r.then_table = header_value(hdrs, then_header).has_value();
   }
   return r;
 }
@@ -143,6 +146,14 @@ std::string pending_batch::encode() const {
       put_str(out, h.value);
     }
   }
+  if (!timer_changes.empty()) { // absent in the records of earlier versions
+    put_u64(out, timer_changes.size());
+    for (const auto& c : timer_changes) {
+      put_str(out, c.key);
+      put_opt(out, c.before);
+      put_opt(out, c.after);
+    }
+  }
   return out;
 }
 
@@ -169,6 +180,13 @@ pending_batch pending_batch::decode(uint64_t seq, std::string_view bytes) {
     }
     b.outputs.push_back(std::move(o));
   }
+  if (!in.in.empty())
+    for (auto n = in.u64(); n > 0; --n) {
+      auto key = in.str();
+      auto before = in.opt();
+      auto after = in.opt();
+      b.timer_changes.push_back({std::move(key), std::move(before), std::move(after)});
+    }
   if (!in.in.empty())
     throw std::invalid_argument("pending batch has trailing bytes");
   return b;

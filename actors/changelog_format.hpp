@@ -11,6 +11,12 @@
 //                       before it that the owner's state holds was vouched for then)
 //   partita.checkpoint  on the last record of a batch: "<input topic>=<offset>", the last input
 //                       offset whose effects the records up to here hold
+//   partita.batch       beside the checkpoint: the batch's number, counted by each owner from 1
+//
+// A group with timers writes a second changelog, `<group>-timers` (docs/time.md), with the
+// same headers; a batch that changes timers and the table writes its timers first, and their
+// checkpoint carries `partita.then: table`: it counts only once the table's checkpoint of the
+// same batch number does.
 //
 // Changelogs of Partita 0.1 carried checkpoints as records of their own, keyed
 // "\0partita.applied:<input topic>"; they are still read.
@@ -29,6 +35,8 @@ namespace partita {
 
 inline constexpr const char* writer_header = "partita.writer";
 inline constexpr const char* checkpoint_header = "partita.checkpoint";
+inline constexpr const char* batch_header = "partita.batch";
+inline constexpr const char* then_header = "partita.then";
 /// The header naming the input record an output record came from: "<topic>/<partition>/<offset>".
 inline constexpr const char* source_header = "partita.source";
 /// Key prefix of the checkpoint records of Partita 0.1's changelogs.
@@ -64,6 +72,8 @@ struct changelog_record {
   std::optional<std::string> value; // nullopt: a tombstone
   writer_id writer;
   std::optional<checkpoint> vouches; // the batch it ends, if it ends one
+  int64_t batch = 0;                  // that batch's number (0: not written by this version)
+  bool then_table = false;            // a timers checkpoint the table's must confirm
   bool legacy_marker = false;        // a 0.1 checkpoint record: `vouches` holds its meaning
 };
 
@@ -88,10 +98,11 @@ struct pending_batch {
     std::vector<header> headers;
   };
   uint64_t seq = 0;
-  std::string topic;      // its input topic
+  std::string topic;      // its input topic; empty for a batch of timers fired
   int64_t last_offset = -1; // its last input offset
   std::vector<change> changes;
   std::vector<output> outputs;
+  std::vector<change> timer_changes; // in key order
 
   std::string encode() const;
   /// Throws std::invalid_argument for bytes that are not a pending batch.

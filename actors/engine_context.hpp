@@ -5,6 +5,7 @@
 // measure it against a hand-written loop. Engine internals: not part of Partita's API.
 
 #include "actors/changelog_format.hpp"
+#include "actors/timer_format.hpp"
 #include "persistence/partition_store.hpp"
 #include "runtime/graph_definition.hpp"
 
@@ -75,14 +76,32 @@ public:
                  partition_store::write_batch& batch, const table_reader* tables = nullptr)
     : graph_(graph), topic_(topic), batch_(batch), tables_(tables) {}
 
-  void set_record(const rd_kafka_message_t* m) { rec_ = engine_record::of(m); }
-  void set_record(const engine_record& r) { rec_ = r; }
+  void set_record(const rd_kafka_message_t* m) {
+    rec_ = engine_record::of(m);
+    firing_ = {};
+    scheduled_ = 0;
+  }
+  void set_record(const engine_record& r) {
+    rec_ = r;
+    firing_ = {};
+    scheduled_ = 0;
+  }
+  /// The record is the timer at `timer_key` (its key and payload in `r`), firing.
+  void set_timer_record(const engine_record& r, std::string_view timer_key) {
+    rec_ = r;
+    firing_ = timer_key;
+    scheduled_ = 0;
+  }
+  /// The clock the behaviors see (ms since the epoch), for the records that follow.
+  void set_now(int64_t now_ms) { now_ = now_ms; }
   std::vector<emitted>& emits() { return emits_; }
 
   /// The record succeeded: its table change and emits join the batch.
   void keep() {
     if (change_)
       batch_.set(key(), *change_);
+    for (auto& [k, v] : record_timers_)
+      batch_.set_timer(k, std::move(v));
     std::move(record_emits_.begin(), record_emits_.end(), std::back_inserter(emits_));
     drop();
   }
@@ -90,6 +109,7 @@ public:
   void drop() {
     change_.reset();
     record_emits_.clear();
+    record_timers_.clear();
   }
   /// Sends the record as it is to `topic`, with `headers` added.
   void forward(const std::string& topic, std::vector<header> headers) {
@@ -139,6 +159,32 @@ public:
     return tables_->read(table, key, partition());
   }
   const graph_definition& graph() const override { return graph_; }
+  int64_t now_ms() const override { return now_; }
+  timer_id schedule_timer(int64_t due_ms, std::string payload) override {
+    // Numbered by where it comes from, so that a record run again sets the same timers.
+    auto source = firing_.empty() ? topic_ + "/" + std::to_string(partition()) + "/" +
+                                      std::to_string(offset())
+                                  : std::string{firing_};
+    timer_id id{std::max(due_ms, now_), timer_number(source, scheduled_++)};
+    record_timers_.emplace_back(encode_timer_key(id), encode_timer_value(key(), payload));
+    return id;
+  }
+  bool cancel_timer(const timer_id& id) override {
+    auto k = encode_timer_key(id);
+    std::optional<std::string> current;
+    bool mine = false;
+    for (auto i = record_timers_.rbegin(); i != record_timers_.rend() && !mine; ++i)
+      if (i->first == k) {
+        mine = true;
+        current = i->second;
+      }
+    if (!mine)
+      current = batch_.get_timer(k);
+    if (!current)
+      return false;
+    record_timers_.emplace_back(std::move(k), std::nullopt);
+    return true;
+  }
 
 private:
   const graph_definition& graph_;
@@ -150,7 +196,67 @@ private:
   std::optional<std::optional<std::string>> change_;
   std::vector<emitted> record_emits_;
   std::vector<emitted> emits_;
+  /// The current record's timer changes (key, value or nullopt), in order.
+  std::vector<std::pair<std::string, std::optional<std::string>>> record_timers_;
+  std::string_view firing_; // the timer key, while a timer fires
+  uint64_t scheduled_ = 0;  // timers the current record scheduled
+  int64_t now_ = 0;
 };
+
+/// A timer due to fire, read from the store.
+struct due_timer {
+  std::string timer_key;
+  timer_id id;
+  timer_entry entry;
+};
+
+/// The timers due at `now_ms` (at most `limit`), in firing order.
+inline std::vector<due_timer> due_timers(const partition_store& store, int64_t now_ms,
+                                         std::size_t limit) {
+  std::vector<due_timer> out;
+  store.scan_timers({}, [&](std::string_view k, std::string_view v) {
+    auto id = decode_timer_key(k);
+    if (!id || id->due_ms > now_ms || out.size() >= limit)
+      return false;
+    out.push_back(due_timer{std::string{k}, *id, decode_timer_value(v)});
+    return true;
+  });
+  return out;
+}
+
+/// When the first timer of the store is due, if it has one.
+inline std::optional<int64_t> next_due(const partition_store& store) {
+  std::optional<int64_t> due;
+  store.scan_timers({}, [&](std::string_view k, std::string_view) {
+    if (auto id = decode_timer_key(k))
+      due = id->due_ms;
+    return false;
+  });
+  return due;
+}
+
+/// Fires one due timer: its behavior runs with the timer's key and payload, and the timer is
+/// erased with what the behavior did. A behavior that fails leaves nothing behind (the timer
+/// stays) and its error is returned. The one place a timer fires, for the partition actor and
+/// the tester.
+inline std::optional<std::string> fire_timer(engine_context& ctx, partition_store::write_batch& batch,
+                                             const timer_definition& timer, const due_timer& t,
+                                             int32_t partition) {
+  if (!batch.get_timer(t.timer_key)) // cancelled by a timer fired before it in this batch
+    return std::nullopt;
+  ctx.set_timer_record(engine_record{t.entry.key, t.entry.payload, partition, -1, t.id.due_ms,
+                                     nullptr, nullptr},
+                       t.timer_key);
+  try {
+    timer.handle(ctx);
+    ctx.keep();
+    batch.set_timer(t.timer_key, std::nullopt);
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    ctx.drop();
+    return std::string{e.what()};
+  }
+}
 
 /// Runs the behavior of `input` for the context's record: keeps what it did, or forgets it and
 /// returns the error. The one place a record runs, for the partition actor and the tester.
@@ -180,5 +286,6 @@ inline std::string record_name(const engine_context& ctx) {
   return ctx.topic() + "/" + std::to_string(ctx.partition()) + "@" +
          std::to_string(ctx.offset()) + " (key '" + std::string{ctx.key().substr(0, 200)} + "')";
 }
+
 
 } // namespace partita::detail

@@ -39,6 +39,7 @@ struct tester::engine final : detail::table_reader {
   struct group {
     graph_definition def; // a copy: the user's graph may go away
     std::string dead_letter_topic; // emits point at it
+    std::string timers_topic;      // the firing timers' records name it
     std::unique_ptr<partition_store> store;
   };
 
@@ -90,10 +91,8 @@ struct tester::engine final : detail::table_reader {
     return log.back();
   }
 
-  /// Runs `first`, then what it makes that a tested graph consumes, until nothing is left.
-  void deliver(test_record first) {
-    std::deque<test_record> todo;
-    todo.push_back(append(std::move(first)));
+  /// Runs `todo`, then what it makes that a tested graph consumes, until nothing is left.
+  void deliver(std::deque<test_record> todo) {
     while (!todo.empty()) {
       auto rec = std::move(todo.front());
       todo.pop_front();
@@ -108,22 +107,34 @@ struct tester::engine final : detail::table_reader {
            std::deque<test_record>& todo) {
     partition_store::write_batch batch{*g.store};
     detail::engine_context ctx{g.def, in.topic, batch, this};
+    ctx.set_now(clock);
     ctx.set_record(detail::engine_record{rec.key, rec.value ? std::string_view{*rec.value} : "",
                                          0, rec.offset, rec.timestamp, nullptr, &rec.headers});
     for (int64_t attempts = 1;; ++attempts) {
       auto error = detail::run_record(ctx, in);
       if (!error)
         break;
-      if (cfg.on_poison != poison_policy::dead_letter)
-        throw record_error(detail::record_name(ctx) + " failed: " + *error +
-                           (cfg.on_poison == poison_policy::retry
-                              ? "; on Kafka its partition restarts and tries it again"
-                              : "; on Kafka its partition stops"));
+      check_policy(ctx, *error);
       if (attempts > cfg.poison_retries) {
         detail::dead_letter(ctx, g.dead_letter_topic, *error);
         break;
       }
     }
+    finish(g, batch, ctx, todo);
+  }
+
+  /// A record (or timer) failed: throws record_error unless the policy dead-letters it.
+  void check_policy(const detail::engine_context& ctx, const std::string& error) const {
+    if (cfg.on_poison != poison_policy::dead_letter)
+      throw record_error(detail::record_name(ctx) + " failed: " + error +
+                         (cfg.on_poison == poison_policy::retry
+                            ? "; on Kafka its partition restarts and tries it again"
+                            : "; on Kafka its partition stops"));
+  }
+
+  /// Commits a batch and produces its effects: the table's changelog, then the emits.
+  void finish(group& g, partition_store::write_batch& batch, detail::engine_context& ctx,
+              std::deque<test_record>& todo) {
     std::vector<std::pair<std::string, std::optional<std::string>>> changes{
       batch.changes().begin(), batch.changes().end()};
     std::sort(changes.begin(), changes.end());
@@ -140,6 +151,44 @@ struct tester::engine final : detail::table_reader {
     for (auto& e : ctx.emits())
       produce(test_record{*e.topic, 0, -1, std::move(e.key), std::move(e.value),
                           std::move(e.headers)});
+  }
+
+  /// Fires the first timer due at `until` (of any tested group), at its due time, with what
+  /// it makes; false when none is due.
+  bool fire_next(int64_t until) {
+    group* first = nullptr;
+    std::optional<detail::due_timer> timer;
+    for (auto& g : groups) {
+      if (!g->def.timer)
+        continue;
+      auto due = detail::due_timers(*g->store, until, 1);
+      if (!due.empty() && (!timer || due.front().id.due_ms < timer->id.due_ms)) {
+        first = g.get();
+        timer = std::move(due.front());
+      }
+    }
+    if (!timer)
+      return false;
+    clock = std::max(clock, timer->id.due_ms);
+    auto& g = *first;
+    partition_store::write_batch batch{*g.store};
+    detail::engine_context ctx{g.def, g.timers_topic, batch, this};
+    ctx.set_now(clock);
+    for (int64_t attempts = 1;; ++attempts) {
+      auto error = detail::fire_timer(ctx, batch, *g.def.timer, *timer, 0);
+      if (!error)
+        break;
+      check_policy(ctx, *error);
+      if (attempts > cfg.poison_retries) {
+        detail::dead_letter(ctx, g.dead_letter_topic, *error);
+        batch.set_timer(timer->timer_key, std::nullopt);
+        break;
+      }
+    }
+    std::deque<test_record> todo;
+    finish(g, batch, ctx, todo);
+    deliver(std::move(todo));
+    return true;
   }
 
   bool consumed(std::string_view topic) const {
@@ -180,7 +229,21 @@ std::chrono::milliseconds tester::now() const {
 }
 
 void tester::advance(std::chrono::milliseconds by) {
-  engine_->clock += by.count();
+  if (by.count() < 0)
+    throw std::invalid_argument("tester.advance: negative duration (" +
+                                std::to_string(by.count()) + " ms); the clock only moves on");
+  auto until = engine_->clock + by.count();
+  while (engine_->fire_next(until)) {
+  }
+  engine_->clock = until;
+}
+
+std::size_t tester::pending_timers(std::string_view group) const {
+  for (const auto& g : engine_->groups)
+    if (g->def.group == group)
+      return g->store->timer_count();
+  throw graph_error("tester.pending_timers(\"" + std::string{group} +
+                    "\"): no tested group has that name");
 }
 
 tester& tester::add(const graph_definition& graph) {
@@ -191,6 +254,7 @@ tester& tester::add(const graph_definition& graph) {
   auto g = std::make_unique<engine::group>();
   g->def = graph;
   g->dead_letter_topic = graph.dead_letter_topic();
+  g->timers_topic = graph.timers_topic();
   store_config sc;
   sc.dir = partition_store::path_for(engine_->dir, graph.group, graph.table_topic(), 0);
   sc.initial_map_size = std::size_t{8} << 20;
@@ -202,9 +266,16 @@ tester& tester::add(const graph_definition& graph) {
 void tester::consume_bytes(std::string_view topic, std::string_view key, std::string bytes,
                            consume_options opts) {
   input_codec(topic); // throws when no tested graph consumes it
-  engine_->deliver(test_record{std::string{topic}, 0,
-                               opts.timestamp >= 0 ? opts.timestamp : engine_->clock,
-                               std::string{key}, std::move(bytes), std::move(opts.headers)});
+  std::deque<test_record> todo;
+  todo.push_back(engine_->append(test_record{std::string{topic}, 0,
+                                             opts.timestamp >= 0 ? opts.timestamp
+                                                                 : engine_->clock,
+                                             std::string{key}, std::move(bytes),
+                                             std::move(opts.headers)}));
+  engine_->deliver(std::move(todo));
+  // Timers due now (scheduled with no delay) fire at once, as they would on Kafka.
+  while (engine_->fire_next(engine_->clock)) {
+  }
 }
 
 std::optional<std::string> tester::table_bytes(std::string_view table,

@@ -1,5 +1,7 @@
 #include "persistence/partition_store.hpp"
 
+#include "persistence/lmdb_detail.hpp"
+
 #include <lmdb.h>
 #include <spdlog/spdlog.h>
 
@@ -10,59 +12,7 @@
 
 namespace partita {
 
-namespace {
-
-[[noreturn]] void fail(const char* what, int rc, const std::filesystem::path& dir) {
-  throw store_error(std::string{"LMDB "} + what + " failed for " + dir.string() + ": " +
-                    mdb_strerror(rc));
-}
-
-MDB_val to_val(std::string_view s) {
-  return MDB_val{s.size(), const_cast<char*>(s.data())};
-}
-
-std::string_view to_view(const MDB_val& v) {
-  return {static_cast<const char*>(v.mv_data), v.mv_size};
-}
-
-/// A transaction that aborts unless committed.
-class txn {
-public:
-  txn(MDB_env* env, unsigned flags, const std::filesystem::path& dir) {
-    if (int rc = mdb_txn_begin(env, nullptr, flags, &t_); rc != 0)
-      fail("txn_begin", rc, dir);
-  }
-  ~txn() {
-    if (t_ != nullptr)
-      mdb_txn_abort(t_);
-  }
-  txn(const txn&) = delete;
-  txn& operator=(const txn&) = delete;
-  /// Returns the LMDB code; 0 on success. The transaction is finished either way.
-  int commit() {
-    int rc = mdb_txn_commit(t_);
-    t_ = nullptr;
-    return rc;
-  }
-  MDB_txn* get() const { return t_; }
-
-private:
-  MDB_txn* t_ = nullptr;
-};
-
-std::optional<std::string> read(MDB_txn* t, unsigned dbi, std::string_view key,
-                                const std::filesystem::path& dir) {
-  MDB_val k = to_val(key);
-  MDB_val v;
-  int rc = mdb_get(t, dbi, &k, &v);
-  if (rc == MDB_NOTFOUND)
-    return std::nullopt;
-  if (rc != 0)
-    fail("get", rc, dir);
-  return std::string{to_view(v)};
-}
-
-} // namespace
+using namespace lmdb;
 
 partition_store::partition_store(store_config cfg) : cfg_(std::move(cfg)) {
   std::error_code ec;
@@ -71,7 +21,7 @@ partition_store::partition_store(store_config cfg) : cfg_(std::move(cfg)) {
     throw store_error("cannot create state directory " + cfg_.dir.string() + ": " + ec.message());
   if (int rc = mdb_env_create(&env_); rc != 0)
     fail("env_create", rc, cfg_.dir);
-  mdb_env_set_maxdbs(env_, 3);
+  mdb_env_set_maxdbs(env_, 4);
   // Never shrink an existing map: LMDB keeps the larger of this and the file's own size.
   mdb_env_set_mapsize(env_, cfg_.initial_map_size);
   // MDB_NOTLS: an actor may run on a different thread for each message.
@@ -88,6 +38,8 @@ partition_store::partition_store(store_config cfg) : cfg_(std::move(cfg)) {
     fail("dbi_open(meta)", rc, cfg_.dir);
   if (int rc = mdb_dbi_open(t.get(), "pending", MDB_CREATE, &pending_dbi_); rc != 0)
     fail("dbi_open(pending)", rc, cfg_.dir);
+  if (int rc = mdb_dbi_open(t.get(), "timers", MDB_CREATE, &timers_dbi_); rc != 0)
+    fail("dbi_open(timers)", rc, cfg_.dir);
   if (int rc = t.commit(); rc != 0)
     fail("commit", rc, cfg_.dir);
 }
@@ -95,6 +47,7 @@ partition_store::partition_store(store_config cfg) : cfg_(std::move(cfg)) {
 partition_store::partition_store(partition_store&& other) noexcept
     : cfg_(std::move(other.cfg_)), env_(std::exchange(other.env_, nullptr)),
       table_dbi_(other.table_dbi_), meta_dbi_(other.meta_dbi_), pending_dbi_(other.pending_dbi_),
+      timers_dbi_(other.timers_dbi_),
       resizing_(std::move(other.resizing_)) {}
 
 partition_store& partition_store::operator=(partition_store&& other) noexcept {
@@ -106,6 +59,7 @@ partition_store& partition_store::operator=(partition_store&& other) noexcept {
     table_dbi_ = other.table_dbi_;
     meta_dbi_ = other.meta_dbi_;
     pending_dbi_ = other.pending_dbi_;
+    timers_dbi_ = other.timers_dbi_;
     resizing_ = std::move(other.resizing_);
   }
   return *this;
@@ -157,13 +111,31 @@ std::optional<int64_t> partition_store::meta(std::string_view name) const {
   return value;
 }
 
+namespace {
+
+std::size_t entries(MDB_env* env, unsigned dbi, const std::filesystem::path& dir) {
+  txn t{env, MDB_RDONLY, dir};
+  MDB_stat st;
+  if (int rc = mdb_stat(t.get(), dbi, &st); rc != 0)
+    fail("stat", rc, dir);
+  return st.ms_entries;
+}
+
+} // namespace
+
 std::size_t partition_store::size() const {
   std::shared_lock guard{*resizing_};
-  txn t{env_, MDB_RDONLY, cfg_.dir};
-  MDB_stat st;
-  if (int rc = mdb_stat(t.get(), table_dbi_, &st); rc != 0)
-    fail("stat", rc, cfg_.dir);
-  return st.ms_entries;
+  return entries(env_, table_dbi_, cfg_.dir);
+}
+
+std::size_t partition_store::timer_count() const {
+  std::shared_lock guard{*resizing_};
+  return entries(env_, timers_dbi_, cfg_.dir);
+}
+
+void partition_store::scan_timers(
+  std::string_view from, const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  visit(timers_dbi_, from, fn);
 }
 
 std::size_t partition_store::bytes_used() const {
@@ -267,8 +239,9 @@ void partition_store::for_each_pending(
 void partition_store::clear() {
   std::shared_lock guard{*resizing_};
   txn t{env_, 0, cfg_.dir};
-  if (int rc = mdb_drop(t.get(), table_dbi_, 0); rc != 0)
-    fail("drop", rc, cfg_.dir);
+  for (auto dbi : {table_dbi_, timers_dbi_})
+    if (int rc = mdb_drop(t.get(), dbi, 0); rc != 0)
+      fail("drop", rc, cfg_.dir);
   if (int rc = t.commit(); rc != 0)
     fail("commit", rc, cfg_.dir);
 }
@@ -281,28 +254,15 @@ void partition_store::grow() {
   spdlog::info("[store {}] map full, grown to {} MiB", cfg_.dir.string(), next >> 20);
 }
 
-namespace {
-
-/// Writes `value` at `key`, or deletes the key (absent or not) for nullopt; the LMDB code.
-int put_or_erase(MDB_txn* t, unsigned dbi, std::string_view key,
-                 const std::optional<std::string>& value) {
-  MDB_val k = to_val(key);
-  if (value) {
-    MDB_val v = to_val(*value);
-    return mdb_put(t, dbi, &k, &v, 0);
-  }
-  int rc = mdb_del(t, dbi, &k, nullptr);
-  return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
-} // namespace
-
 int partition_store::try_apply(const write_batch& batch) {
   std::shared_lock guard{*resizing_};
   txn t{env_, 0, cfg_.dir};
   for (const auto& [key, value] : batch.changes_)
     if (int rc = put_or_erase(t.get(), table_dbi_, key, value); rc != 0)
       return rc; // aborted by txn's destructor
+  for (const auto& [key, value] : batch.timer_changes_)
+    if (int rc = put_or_erase(t.get(), timers_dbi_, key, value); rc != 0)
+      return rc;
   for (const auto& [name, value] : batch.meta_) {
     auto text = std::to_string(value);
     MDB_val k = to_val(name);
@@ -331,73 +291,6 @@ void partition_store::apply(const write_batch& batch) {
     else
       fail("write", rc, cfg_.dir);
   }
-}
-
-void partition_store::write_batch::put(std::string_view key, std::string_view value) {
-  changes_.insert_or_assign(std::string{key}, std::string{value});
-}
-
-void partition_store::write_batch::erase(std::string_view key) {
-  changes_.insert_or_assign(std::string{key}, std::nullopt);
-}
-
-void partition_store::write_batch::set(std::string_view key,
-                                       const std::optional<std::string>& value) {
-  changes_.insert_or_assign(std::string{key}, value);
-}
-
-void partition_store::write_batch::put_pending(uint64_t seq, std::string bytes) {
-  pending_.insert_or_assign(seq, std::move(bytes));
-}
-
-void partition_store::write_batch::erase_pending(uint64_t seq) {
-  pending_.insert_or_assign(seq, std::nullopt);
-}
-
-void partition_store::write_batch::set_meta(std::string_view name, int64_t value) {
-  meta_.insert_or_assign(std::string{name}, value);
-}
-
-partition_store::write_batch::~write_batch() {
-  close_reader();
-}
-
-void partition_store::write_batch::close_reader() {
-  if (reader_ != nullptr)
-    mdb_txn_abort(std::exchange(reader_, nullptr));
-}
-
-std::optional<std::string> partition_store::write_batch::get(std::string_view key) {
-  std::string name{key};
-  if (auto i = changes_.find(name); i != changes_.end())
-    return i->second;
-  return read_committed(key);
-}
-
-std::optional<std::string> partition_store::write_batch::read_committed(std::string_view key) {
-  std::string name{key};
-  if (auto i = read_.find(name); i != read_.end())
-    return i->second;
-  // One read transaction serves all reads of the batch.
-  if (reader_ == nullptr)
-    if (int rc = mdb_txn_begin(store_->env_, nullptr, MDB_RDONLY, &reader_); rc != 0)
-      fail("txn_begin", rc, store_->cfg_.dir);
-  auto value = read(reader_, store_->table_dbi_, key, store_->cfg_.dir);
-  read_.emplace(std::move(name), value);
-  return value;
-}
-
-std::optional<std::string> partition_store::write_batch::before(const std::string& key) {
-  if (auto i = read_.find(key); i != read_.end())
-    return i->second;
-  return read_committed(key);
-}
-
-void partition_store::write_batch::commit() {
-  close_reader();
-  if (empty())
-    return;
-  store_->apply(*this);
 }
 
 } // namespace partita

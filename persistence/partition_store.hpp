@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -34,8 +35,9 @@ struct store_config {
   bool fsync = false;
 };
 
-/// The state of one Kafka partition of a group: its table (key -> value), metadata (offsets)
-/// and pending effects (what committed batches produced, until Kafka acknowledges it), in one
+/// The state of one Kafka partition of a group: its table (key -> value), its timers (the
+/// engine's key -> value, in key order), metadata (offsets) and pending effects (what
+/// committed batches produced, until Kafka acknowledges it), in one
 /// LMDB environment at `<state-dir>/<group>/<topic>.<partition>`.
 /// Move-only; closes the environment in its destructor. Not found is an empty optional;
 /// only real failures throw store_error. Reads are safe from any thread while one thread
@@ -78,6 +80,14 @@ public:
   void scan(std::string_view from, std::string_view to,
             const std::function<bool(std::string_view, std::string_view)>& fn) const;
 
+  /// Visits the timers from `from` on, in key order, until `fn` returns false (in one read
+  /// transaction: `fn` must not write this store).
+  void scan_timers(std::string_view from,
+                   const std::function<bool(std::string_view, std::string_view)>& fn) const;
+
+  /// Number of timers.
+  std::size_t timer_count() const;
+
   /// Visits the pending-effects records (sequence number, bytes) in sequence order: what
   /// batches committed here and not yet known to be acknowledged by Kafka produced.
   void for_each_pending(const std::function<void(uint64_t, std::string_view)>& fn) const;
@@ -102,10 +112,22 @@ public:
     void erase_pending(uint64_t seq);
     /// The value of `key` as this batch sees it.
     std::optional<std::string> get(std::string_view key);
+    /// Sets (a value) or erases (nullopt) a timer.
+    void set_timer(std::string_view key, std::optional<std::string> value);
+    /// The timer at `key` as this batch sees it.
+    std::optional<std::string> get_timer(std::string_view key);
+    /// The batch's timer changes, in key order.
+    const std::map<std::string, std::optional<std::string>>& timer_changes() const {
+      return timer_changes_;
+    }
+    /// The committed timer at `key` before this batch (as before()).
+    std::optional<std::string> timer_before(const std::string& key);
     /// Applies all changes in one transaction, growing the map when it is full. A batch is
     /// committed once; its changes stay readable through changes().
     void commit();
-    bool empty() const { return changes_.empty() && meta_.empty() && pending_.empty(); }
+    bool empty() const {
+      return changes_.empty() && timer_changes_.empty() && meta_.empty() && pending_.empty();
+    }
     /// The batch's table changes: key -> new value, or nullopt for an erased key.
     const std::unordered_map<std::string, std::optional<std::string>>& changes() const {
       return changes_;
@@ -118,19 +140,22 @@ public:
     friend class partition_store;
     void close_reader();
     std::optional<std::string> read_committed(std::string_view key);
+    MDB_txn* reader();
 
     partition_store* store_;
     MDB_txn* reader_ = nullptr;
     std::unordered_map<std::string, std::optional<std::string>> changes_;
     /// Committed values read by this batch, kept for before().
     std::unordered_map<std::string, std::optional<std::string>> read_;
+    std::map<std::string, std::optional<std::string>> timer_changes_;
+    std::unordered_map<std::string, std::optional<std::string>> timer_read_;
     std::unordered_map<std::string, int64_t> meta_;
     /// Pending-effects records to write (value) or erase (nullopt), by sequence number.
     std::unordered_map<uint64_t, std::optional<std::string>> pending_;
   };
 
 
-  /// Removes every key of the table (metadata stays).
+  /// Removes every key of the table and every timer (metadata stays).
   void clear();
 
 private:
@@ -147,6 +172,7 @@ private:
   unsigned table_dbi_ = 0;
   unsigned meta_dbi_ = 0;
   unsigned pending_dbi_ = 0;
+  unsigned timers_dbi_ = 0;
   /// Growing the map needs every transaction of the process closed: readers share this lock,
   /// grow() takes it alone.
   std::unique_ptr<std::shared_mutex> resizing_ = std::make_unique<std::shared_mutex>();

@@ -3,6 +3,7 @@
 #include "runtime/codec.hpp"
 #include "runtime/graph_definition.hpp"
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -88,6 +89,31 @@ public:
     return read_table<T>(rc_.graph().table(topic, table_definition::kind_t::lookup), key);
   }
 
+  /// Schedules the graph's timer behavior (graph.on_timer) for this key in `delay`, with
+  /// `payload` (of the timer codec's type). Durable with the batch: a timer set by a record
+  /// that fails does not exist. Returns its id, for cancel_timer().
+  template <class T>
+  timer_id schedule(std::chrono::milliseconds delay, const T& payload) {
+    if (delay.count() < 0)
+      throw graph_error("ctx.schedule: negative delay (" + std::to_string(delay.count()) +
+                        " ms); pass a delay of 0 or more, or a time with schedule_at");
+    return schedule_due(rc_.now_ms() + delay.count(), payload);
+  }
+  /// schedule() at a wall-clock time; a time already past fires at once.
+  template <class T>
+  timer_id schedule_at(std::chrono::system_clock::time_point when, const T& payload) {
+    return schedule_due(
+      std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count(),
+      payload);
+  }
+  /// Cancels a timer of this partition (any key's); false if it fired, was cancelled, or is
+  /// unknown.
+  bool cancel_timer(const timer_id& id) { return rc_.cancel_timer(id); }
+  /// The engine's clock (the tester's virtual clock under the tester).
+  std::chrono::system_clock::time_point now() const {
+    return std::chrono::system_clock::time_point{std::chrono::milliseconds{rc_.now_ms()}};
+  }
+
   const std::string& topic() const { return rc_.topic(); }
   int32_t partition() const { return rc_.partition(); }
   int64_t offset() const { return rc_.offset(); }
@@ -96,6 +122,17 @@ public:
   std::vector<header> headers() const { return rc_.headers(); }
 
 private:
+  template <class T>
+  timer_id schedule_due(int64_t due_ms, const T& payload) {
+    const auto& timer = rc_.graph().timer;
+    if (!timer)
+      throw graph_error("ctx.schedule: group '" + rc_.graph().group +
+                        "' has no timer behavior; declare one with graph.on_timer(codec, "
+                        "behavior)");
+    return rc_.schedule_timer(due_ms, encode_for(timer->codec, "schedule a timer of",
+                                                 rc_.graph().timers_topic(), payload));
+  }
+
   template <class T>
   std::optional<T> read_table(const table_definition& t, std::string_view key) const {
     if (t.codec.type != std::type_index{typeid(T)})

@@ -106,6 +106,16 @@ void graph_definition::validate() const {
                         " is also an input or an output of the group; a table is written by "
                         "another group (or producer) and only read here");
   }
+  if (timer) {
+    auto topic = timers_topic();
+    if (!valid_topic_name(topic))
+      throw graph_error("group '" + group + "': its timers' changelog '" + topic +
+                        "' is not a valid topic name; use a group name of at most 242 characters");
+    if (seen.contains(topic) || outs.contains(topic) || tabs.contains(topic))
+      throw graph_error("group '" + group + "': '" + topic +
+                        "' is the changelog of the group's timers; it cannot be an input, an "
+                        "output or a table; set timers with ctx.schedule");
+  }
 }
 
 } // namespace partita

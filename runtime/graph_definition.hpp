@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include "runtime/timer.hpp"
+
 #include <typeindex>
 #include <utility>
 #include <vector>
@@ -68,6 +70,13 @@ public:
   virtual void table_put(std::string bytes) = 0;
   virtual void table_erase() = 0;
   virtual void produce(const output_definition& out, std::string_view key, std::string bytes) = 0;
+  /// The engine's clock: milliseconds since the epoch (the tester's is virtual).
+  virtual int64_t now_ms() const = 0;
+  /// Schedules the graph's timer behavior for this key at `due_ms` (the past: at once) with
+  /// `payload` (encoded by the timer codec). Kept with the batch, like a table change.
+  virtual timer_id schedule_timer(int64_t due_ms, std::string payload) = 0;
+  /// Cancels a timer of this partition; false if there is none (fired, cancelled, unknown).
+  virtual bool cancel_timer(const timer_id& id) = 0;
   /// The value of `key` in a joined or looked-up table (raw bytes), if it has one.
   virtual std::optional<std::string> table_read(const table_definition& table,
                                                 std::string_view key) = 0;
@@ -100,6 +109,13 @@ struct table_definition {
   const char* kind_name() const { return kind == kind_t::join ? "join" : "lookup"; }
 };
 
+/// The timer behavior: runs with a timer's key when it is due (graph.on_timer).
+struct timer_definition {
+  erased_codec codec; // of the payloads
+  /// Decodes the payload (throws decode_error) and runs the behavior.
+  std::function<void(record_context&)> handle;
+};
+
 /// A group graph in the form the engine runs.
 struct graph_definition {
   std::string group;
@@ -108,10 +124,13 @@ struct graph_definition {
   std::vector<table_definition> tables; // joined and looked-up tables
   bool persist = false;
   erased_codec table_codec; // the group table's, when persist
+  std::optional<timer_definition> timer; // graph.on_timer, if declared
 
   std::string table_topic() const { return group + "-table"; }
   std::string loop_topic() const { return group + "-loop"; }
   std::string dead_letter_topic() const { return group + "-dlq"; }
+  /// The changelog of the group's timers (when it declares on_timer): the engine's own topic.
+  std::string timers_topic() const { return group + "-timers"; }
 
   /// The declared output named `topic`; throws graph_error naming it if there is none.
   const output_definition& output(std::string_view topic) const;

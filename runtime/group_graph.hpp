@@ -78,6 +78,22 @@ public:
     return table(table_definition::kind_t::lookup, std::move(topic), std::move(c));
   }
 
+  /// The timer behavior: `behavior(context<TableCodec>&, const payload&)` runs with the key of
+  /// each timer ctx.schedule() set, when it is due, with the payload decoded by `c`. Timers are
+  /// kept with the table (LMDB, and the changelog `<group>-timers`, which must exist
+  /// co-partitioned and compacted) and fire once as far as the table is concerned.
+  template <codec C, class Behavior>
+    requires std::invocable<Behavior&, context<TableCodec>&, const typename C::value_type&>
+  group_graph& on_timer(C c, Behavior behavior) {
+    if (def_.timer)
+      throw graph_error("group '" + def_.group + "': on_timer is declared twice; declare one "
+                        "timer behavior and tell timers apart by their payload");
+    auto erased = erased_codec::of(c);
+    def_.timer = timer_definition{std::move(erased),
+                                  make_handler(std::move(c), std::move(behavior))};
+    return *this;
+  }
+
   /// The graph as the engine runs it; validate() throws graph_error for a graph that cannot run.
   const graph_definition& definition() const { return def_; }
 
