@@ -18,7 +18,7 @@ void batch_ack::delivered(rd_kafka_resp_err_t err, bool is_changelog, int64_t of
          offset > seen && !changelog_last_.compare_exchange_weak(seen, offset);) {
     }
     if (++changelog_delivered_ < count_)
-      crash_point("mid-changelog");
+      crash_point(timers_ ? "mid-timers" : "mid-changelog");
   }
   done();
 }
@@ -29,23 +29,54 @@ void batch_ack::done() {
   // Every report is in (the last decrement): the error and the offsets are settled.
   bool foreign = count_ > 0 && error_.empty() &&
                  (changelog_first_ != expected_ || changelog_last_ != expected_ + count_ - 1);
-  caf::anon_send(target_, acked_atom::value, seq_, changelog_last_.load(), error_, foreign);
+  if (timers_)
+    caf::anon_send(target_, timers_acked_atom::value, seq_, changelog_last_.load(), error_,
+                   foreign);
+  else
+    caf::anon_send(target_, acked_atom::value, seq_, changelog_last_.load(), error_, foreign);
   delete this;
 }
 
-void produce_effects(const effects_target& to, const pending_batch& batch, batch_ack* ack) try {
-  if (to.table != nullptr && !batch.changes.empty()) {
-    std::vector<header> headers{{writer_header, encode_writer(to.writer)}};
-    const auto* last = &batch.changes.back();
-    for (const auto& c : batch.changes) {
-      if (&c == last)
-        headers.push_back({checkpoint_header, encode_checkpoint({batch.topic, batch.last_offset})});
-      ack->expect();
-      to.producer.produce(*to.table, to.partition, c.key,
-                          c.after ? std::string_view{*c.after} : std::string_view{},
-                          ack->changelog(), &headers);
+namespace {
+
+/// A batch's records of one changelog: the writer on each, the checkpoint (and the batch's
+/// number, and `then`) on the last.
+void produce_changelog(const effects_target& to, const std::string& topic, writer_id writer,
+                       const pending_batch& batch, const std::vector<pending_batch::change>& changes,
+                       int64_t number, bool then_table, batch_ack* ack) {
+  std::vector<header> headers{{writer_header, encode_writer(writer)}};
+  const auto* last = &changes.back();
+  for (const auto& c : changes) {
+    if (&c == last) {
+      headers.push_back({checkpoint_header, encode_checkpoint({batch.topic, batch.last_offset})});
+      if (to.timers != nullptr)
+        headers.push_back({batch_header, std::to_string(number)});
+      if (then_table)
+        headers.push_back({then_header, "table"});
     }
+    ack->expect();
+    to.producer.produce(topic, to.partition, c.key,
+                        c.after ? std::string_view{*c.after} : std::string_view{},
+                        ack->changelog(), &headers);
   }
+}
+
+} // namespace
+
+void produce_timer_changes(const effects_target& to, const pending_batch& batch, int64_t number,
+                           batch_ack* ack) try {
+  if (!batch.timer_changes.empty())
+    produce_changelog(to, *to.timers, to.timers_writer, batch, batch.timer_changes, number,
+                      to.table != nullptr && !batch.changes.empty(), ack);
+  ack->armed();
+} catch (const std::exception& e) {
+  ack->aborted(e.what());
+}
+
+void produce_effects(const effects_target& to, const pending_batch& batch, int64_t number,
+                     batch_ack* ack) try {
+  if (to.table != nullptr && !batch.changes.empty())
+    produce_changelog(to, *to.table, to.writer, batch, batch.changes, number, false, ack);
   for (const auto& o : batch.outputs) {
     ack->expect();
     to.producer.produce(o.topic, -1, o.key, o.value, ack->output(),

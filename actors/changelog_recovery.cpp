@@ -20,39 +20,46 @@ handover_result recover_partition(const recovery_job& job, partition_store& stor
   uint64_t done = 0;
   int64_t begin = 0;
   int64_t end = 0;
-  changelog_source source = [&](int64_t from, const auto& apply) -> int64_t {
-    auto on_range = [&](int64_t b, int64_t e) {
-      begin = b;
-      end = e;
+  auto source_of = [&](const std::string& topic) -> changelog_source {
+    if (topic.empty())
+      return [](int64_t, const auto&) { return int64_t{0}; };
+    return [&, topic](int64_t from, const auto& apply) -> int64_t {
+      auto on_range = [&](int64_t b, int64_t e) {
+        begin = b;
+        end = e;
+      };
+      auto on_records = [&](rd_kafka_message_t** msgs, size_t n) {
+        std::vector<changelog_record> chunk;
+        chunk.reserve(n);
+        for (size_t i = 0; i < n; ++i)
+          chunk.push_back(parse_changelog_record(msgs[i]));
+        apply(chunk);
+        crash_point("during-recovery");
+        done += n;
+        figures.recovered += static_cast<int64_t>(n);
+        figures.recovery_progress =
+          (msgs[n - 1]->offset + 1 - begin) * 1000 / std::max<int64_t>(1, end - begin);
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_log > std::chrono::seconds{2}) {
+          last_log = now;
+          double secs = std::chrono::duration<double>(now - started).count();
+          log->info("[{}/{}] recovering: {} records at offset {} ({:.0f}/s)", topic,
+                    job.partition, done, msgs[n - 1]->offset, done / secs);
+        }
+      };
+      return read_partition(job.kafka, topic, job.partition, from, cancel, on_records,
+                            std::chrono::minutes{5}, on_range)
+        .next_offset;
     };
-    auto on_records = [&](rd_kafka_message_t** msgs, size_t n) {
-      std::vector<changelog_record> chunk;
-      chunk.reserve(n);
-      for (size_t i = 0; i < n; ++i)
-        chunk.push_back(parse_changelog_record(msgs[i]));
-      apply(chunk);
-      crash_point("during-recovery");
-      done += n;
-      figures.recovered += static_cast<int64_t>(n);
-      figures.recovery_progress =
-        (msgs[n - 1]->offset + 1 - begin) * 1000 / std::max<int64_t>(1, end - begin);
-      auto now = std::chrono::steady_clock::now();
-      if (now - last_log > std::chrono::seconds{2}) {
-        last_log = now;
-        double secs = std::chrono::duration<double>(now - started).count();
-        log->info("[{}/{}] recovering: {} records at offset {} ({:.0f}/s)", job.changelog,
-                  job.partition, done, msgs[n - 1]->offset, done / secs);
-      }
-    };
-    return read_partition(job.kafka, job.changelog, job.partition, from, cancel, on_records,
-                          std::chrono::minutes{5}, on_range)
-      .next_offset;
   };
-  auto result = take_over(store, job.inputs, source);
+  auto table = source_of(job.changelog);
+  auto timers = source_of(job.timers);
+  auto result = take_over(store, job.inputs, table, job.timers.empty() ? nullptr : &timers);
   double secs =
     std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (done > 0)
-    log->info("[{}/{}] recovered {} records in {:.2f} s ({:.0f} records/s)", job.changelog,
+    log->info("[{}/{}] recovered {} records in {:.2f} s ({:.0f} records/s)",
+              job.changelog.empty() ? job.timers : job.changelog,
               job.partition, done, secs, done / std::max(secs, 1e-9));
   return result;
 }

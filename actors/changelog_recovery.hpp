@@ -14,7 +14,8 @@ namespace partita {
 /// What the recovery of one partition needs.
 struct recovery_job {
   kafka_properties kafka;
-  std::string changelog; // the table topic
+  std::string changelog; // the table topic; empty for a group without a table
+  std::string timers;    // the timers changelog; empty for a group without timers
   int32_t partition = 0;
   std::vector<std::string> inputs;
 };

@@ -1,13 +1,40 @@
 #include "actors/changelog_replay.hpp"
 
 #include "actors/partition_meta.hpp"
+#include "actors/timer_format.hpp"
 
 #include <algorithm>
 
 namespace partita {
 
 changelog_replay::changelog_replay(partition_store& store, plain_records plain)
-  : store_(store), plain_(plain), epoch_seen_(store.meta(meta::epoch_seen).value_or(0)) {
+  : store_(store), plain_(plain), position_meta_(meta::changelog), epoch_meta_(meta::epoch_seen),
+    epoch_seen_(store.meta(meta::epoch_seen).value_or(0)) {
+}
+
+changelog_replay changelog_replay::of_timers(partition_store& store, confirmation confirmed) {
+  changelog_replay r{store};
+  r.timers_ = true;
+  r.confirmed_ = std::move(confirmed);
+  r.position_meta_ = meta::timers_changelog;
+  r.epoch_meta_ = meta::timers_epoch_seen;
+  r.epoch_seen_ = store.meta(meta::timers_epoch_seen).value_or(0);
+  return r;
+}
+
+bool changelog_replay::counted(const writer_id& writer, int64_t batch) const {
+  auto i = counted_.find({writer.store, writer.epoch});
+  return i != counted_.end() && i->second >= batch;
+}
+
+void changelog_replay::vouch(partition_store::write_batch& batch,
+                             const std::vector<changelog_record>& records) {
+  for (const auto& v : records) {
+    if (!timers_)
+      batch.set(v.key, v.value);
+    else if (!is_owner_marker(v.key))
+      batch.set_timer(v.key, v.value);
+  }
 }
 
 void changelog_replay::apply(std::vector<changelog_record>& records) {
@@ -21,7 +48,7 @@ void changelog_replay::apply(std::vector<changelog_record>& records) {
       current_ = {};
       if (!r.legacy_marker) // a 0.1 checkpoint record is no key of the table
         batch.set(r.key, r.value);
-      batch.set_meta(meta::changelog, r.offset + 1);
+      batch.set_meta(position_meta_, r.offset + 1);
       continue;
     }
     if (r.legacy_marker) {
@@ -39,7 +66,7 @@ void changelog_replay::apply(std::vector<changelog_record>& records) {
           if (v.offset >= r.writer.base)
             ++left_out_;
           else
-            batch.set(v.key, v.value);
+            vouch(batch, {v});
         }
         buffer_.clear();
         current_ = r.writer;
@@ -48,12 +75,24 @@ void changelog_replay::apply(std::vector<changelog_record>& records) {
     }
     auto vouches = std::move(r.vouches);
     auto at = r.offset;
+    auto writer = r.writer;
+    auto number = r.batch;
+    bool then_table = r.then_table;
     if (!r.legacy_marker)
       buffer_.push_back(std::move(r));
     if (!vouches)
       continue;
-    for (auto& v : buffer_)
-      batch.set(v.key, v.value);
+    if (timers_ && then_table && !confirmed_(writer, number)) {
+      // Its table records never counted: the batch is left out of both changelogs.
+      left_out_ += buffer_.size();
+      buffer_.clear();
+      continue;
+    }
+    if (number > 0) {
+      auto& most = counted_[{writer.store, writer.epoch}];
+      most = std::max(most, number);
+    }
+    vouch(batch, buffer_);
     buffer_.clear();
     const auto& [topic, offset] = *vouches;
     auto known = applied_.find(topic);
@@ -64,8 +103,8 @@ void changelog_replay::apply(std::vector<changelog_record>& records) {
       batch.set_meta(meta::applied(topic), offset);
       batch.set_meta(meta::acked(topic), offset);
     }
-    batch.set_meta(meta::changelog, at + 1);
-    batch.set_meta(meta::epoch_seen, epoch_seen_);
+    batch.set_meta(position_meta_, at + 1);
+    batch.set_meta(epoch_meta_, epoch_seen_);
   }
   batch.commit();
 }

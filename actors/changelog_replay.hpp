@@ -4,6 +4,7 @@
 #include "persistence/partition_store.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -23,11 +24,20 @@ namespace partita {
 /// Records without Partita's headers are vouched by 0.1's checkpoint records (a group's own
 /// changelog of Partita 0.1), or — for a `followed` topic, written by any producer — count at
 /// once, as every record of a plain compacted topic does.
+///
+/// The same rule reads a group's timers changelog (`<group>-timers`) into the store's timers,
+/// with its own position and epochs; there a checkpoint marked `then table` vouches only if
+/// the table's checkpoint of the same writer and batch number counted (`confirmed`).
 class changelog_replay {
 public:
   enum class plain_records { wait_for_checkpoint, count_at_once };
   explicit changelog_replay(partition_store& store,
                             plain_records plain = plain_records::wait_for_checkpoint);
+
+  /// Did the table's reading count batch `batch` of `writer`?
+  using confirmation = std::function<bool(const writer_id& writer, int64_t batch)>;
+  /// A reader of the timers changelog into the store's timers.
+  static changelog_replay of_timers(partition_store& store, confirmation confirmed);
 
   /// Applies `records` (taking them) in one LMDB transaction.
   void apply(std::vector<changelog_record>& records);
@@ -42,10 +52,19 @@ public:
   std::size_t unvouched() const { return buffer_.size(); }
   /// 0.1 checkpoint records read (keys a table topic should no longer hold).
   uint64_t legacy_markers() const { return legacy_markers_; }
+  /// The highest batch number counted, by writer (store, epoch).
+  bool counted(const writer_id& writer, int64_t batch) const;
 
 private:
+  void vouch(partition_store::write_batch& batch, const std::vector<changelog_record>& records);
+
   partition_store& store_;
   plain_records plain_;
+  bool timers_ = false;
+  confirmation confirmed_;
+  const char* position_meta_;
+  const char* epoch_meta_;
+  std::map<std::pair<int64_t, int64_t>, int64_t> counted_;
   int64_t epoch_seen_ = 0;
   std::map<std::string, int64_t> applied_; // by input topic, as the store holds it
   writer_id current_;

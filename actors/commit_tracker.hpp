@@ -33,7 +33,8 @@ public:
     while (!pending_.empty() && pending_.front().acked) {
       if (on_passed)
         on_passed(pending_.front().seq, pending_.front().fetched);
-      watermark_[pending_.front().topic] = pending_.front().last_offset;
+      if (!pending_.front().topic.empty()) // a batch of timers fired moves no input offset
+        watermark_[pending_.front().topic] = pending_.front().last_offset;
       pending_.pop_front();
       advanced = true;
     }

@@ -27,6 +27,9 @@ struct handover_result {
   writer_id writer;
   /// Where the next changelog record of this writer lands, if nobody else writes.
   int64_t changelog_end = 0;
+  /// The same for the timers changelog, and the writer's base there (its position).
+  int64_t timers_end = 0;
+  int64_t timers_base = 0;
   /// What happened, for the log.
   enum class path { current, rolled_back, rebuilt } taken = path::current;
   uint64_t records = 0;   // changelog records read
@@ -50,8 +53,14 @@ struct handover_result {
 ///      roll back) is rebuilt from the start of the changelog.
 /// The result names the writer identity for the new owner: the store's id, with an epoch one
 /// higher than any in the changelog. Runs on a thread that may block (the read does).
+///
+/// A group with timers has a second changelog, `timers` (docs/time.md), read the same way after
+/// the table's: the store is current only if neither has another writer's records since its
+/// position; stale, both are replayed, the timers' `then table` checkpoints confirmed by what
+/// the table's reading counted.
 handover_result take_over(partition_store& store, const std::vector<std::string>& inputs,
-                          const changelog_source& read);
+                          const changelog_source& read,
+                          const changelog_source* timers = nullptr);
 
 /// Undoes a store's pending batches (each key back to its value before them; the applied
 /// offsets back to the acknowledged ones), for a store that follows its changelog as a hot

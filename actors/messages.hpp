@@ -84,6 +84,11 @@ using get_atom = caf::atom_constant<caf::atom("get")>;
 using eof_atom = caf::atom_constant<caf::atom("eof")>;
 /// partition -> itself: a drain ran out of time.
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
+/// producer thread -> partition: a batch's timer records are acknowledged (as acked_atom), so
+/// its table records and outputs may go.
+using timers_acked_atom = caf::atom_constant<caf::atom("timeracked")>;
+/// partition -> itself: timers may be due.
+using timer_atom = caf::atom_constant<caf::atom("timer")>;
 
 /// pump -> supervisor: watch partition p's new actor (int32_t, caf::actor).
 using watch_atom = caf::atom_constant<caf::atom("watch")>;

@@ -1,6 +1,7 @@
 #include "actors/partition_actor.hpp"
 
 #include "actors/changelog_recovery.hpp"
+#include "actors/engine_context.hpp"
 #include "actors/partition_batch.hpp"
 #include "actors/partition_meta.hpp"
 #include "runtime/crash_point.hpp"
@@ -10,10 +11,13 @@
 
 namespace partita {
 
+using detail::arm_timers;
+using detail::fire_timers;
 using detail::poison_error;
 using detail::process;
 using detail::save_meta;
 using detail::send_effects;
+using detail::send_unsent;
 
 namespace {
 
@@ -159,7 +163,9 @@ void start_recovery(self_ptr self) {
   auto& st = self->state;
   const auto& graph = *st.cfg.graph;
   st.recovering = true;
-  recovery_job job{st.cfg.kafka, graph.table_topic(), st.cfg.partition, graph.input_topics()};
+  recovery_job job{st.cfg.kafka, graph.persist ? graph.table_topic() : std::string{},
+                   graph.timer ? graph.timers_topic() : std::string{}, st.cfg.partition,
+                   graph.input_topics()};
   auto store = st.store;
   auto cancel = st.cancel_recovery;
   auto parent = caf::actor_cast<caf::actor>(self);
@@ -217,10 +223,22 @@ void on_restored(self_ptr self, const handover_result& r) {
   }
   for (const auto& b : r.resend)
     st.next_seq = std::max(st.next_seq, b.seq + 1);
+  if (graph.timer) {
+    // This owner's first record in the timers changelog names its base there (docs/time.md).
+    st.timers_writer = writer_id{r.writer.store, r.writer.epoch, r.timers_base};
+    st.timers_expected = r.timers_end;
+    st.timers_next = st.store->meta(meta::timers_changelog).value_or(0);
+    pending_batch marker;
+    marker.seq = st.next_seq++;
+    marker.timer_changes.push_back(
+      {owner_marker(r.writer.store, r.writer.epoch), std::nullopt, std::string{"owner"}});
+    send_effects(self, marker, std::chrono::steady_clock::now());
+  }
   for (const auto& b : r.resend)
     send_effects(self, b, std::chrono::steady_clock::now());
   on_ready(st);
   process_stash(self);
+  arm_timers(self);
 }
 
 /// Every effect of batch `seq` is acknowledged: the watermark moves over the batches now done
@@ -235,6 +253,7 @@ void on_acked(self_ptr self, uint64_t seq, int64_t changelog_last, const std::st
     return fail(self, "its changelog records landed after records of another writer: another "
                       "member owns this partition now");
   }
+  --st.producing;
   if (changelog_last >= 0)
     st.changelog_acked[seq] = changelog_last;
   auto& latency = st.figures->commit_latency;
@@ -248,6 +267,11 @@ void on_acked(self_ptr self, uint64_t seq, int64_t changelog_last, const std::st
       st.changelog_next = std::max(st.changelog_next, i->second + 1);
       st.changelog_acked.erase(i);
       st.wrote = true;
+    }
+    if (auto i = st.timers_acked.find(done); i != st.timers_acked.end()) {
+      st.timers_next = std::max(st.timers_next, i->second + 1);
+      st.timers_acked.erase(i);
+      st.timers_wrote = true;
     }
   });
   if (advanced) {
@@ -263,10 +287,58 @@ void on_acked(self_ptr self, uint64_t seq, int64_t changelog_last, const std::st
     for (const auto& [topic, offset] : st.tracker.watermarks())
       st.cfg.commit(topic, st.cfg.partition, offset + 1);
   }
+  send_unsent(self);
   finish_drain(self, false);
 }
 
+/// The timer records of a batch are acknowledged: the rest of it goes.
+void on_timers_acked(self_ptr self, int64_t timers_last, const std::string& error,
+                     bool foreign) {
+  auto& st = self->state;
+  if (!error.empty())
+    return fail(self, "producing timers failed: " + error);
+  if (foreign) {
+    st.abandoned = true;
+    return fail(self, "its timer records landed after records of another writer: another "
+                      "member owns this partition now");
+  }
+  detail::on_timers_acked(self, timers_last);
+}
+
+/// Fires the timers due (timer_atom), a batch of at most 1,000 at a time between input batches.
+void on_timer(self_ptr self) {
+  auto& st = self->state;
+  st.wakeup_at.reset();
+  if (st.failure || st.drain || st.recovering || !st.restored || !may_write(self))
+    return; // re-armed once restored, or when the partition may write again
+  constexpr std::size_t chunk = 1000;
+  try {
+    if (fire_timers(self, chunk) == chunk) {
+      st.wakeup_at = st.cfg.clock();
+      self->send(self, timer_atom::value);
+      return;
+    }
+  } catch (const poison_error& e) {
+    return fail(self, e.what(), e.stop ? errc::partition_stopped : errc::partition_failed);
+  } catch (const std::exception& e) {
+    return fail(self, e.what());
+  }
+  arm_timers(self);
+}
+
 } // namespace
+
+void detail::arm_timers(self_ptr self) {
+  auto& st = self->state;
+  if (!st.cfg.graph->timer || st.failure || st.drain || !st.restored)
+    return;
+  auto due = detail::next_due(*st.store);
+  if (!due || (st.wakeup_at && *st.wakeup_at <= *due))
+    return;
+  st.wakeup_at = *due;
+  auto delay = std::max<int64_t>(0, *due - st.cfg.clock());
+  self->delayed_send(self, std::chrono::milliseconds{delay}, timer_atom::value);
+}
 
 partition_state::~partition_state() {
   if (counted_ready)
@@ -296,7 +368,7 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
     self->quit(caf::make_error(errc::partition_failed, e.what()));
     return {};
   }
-  if (graph.persist) {
+  if (graph.persist || graph.timer) {
     start_recovery(self);
   } else {
     // No changelog to read: only pending outputs to send again, at once.
@@ -311,6 +383,9 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
     [=](batch_atom, const record_batch_ptr& batch) { handle_batch(self, batch); },
     [=](acked_atom, uint64_t seq, int64_t changelog_last, const std::string& error,
         bool foreign) { on_acked(self, seq, changelog_last, error, foreign); },
+    [=](timers_acked_atom, uint64_t, int64_t timers_last, const std::string& error,
+        bool foreign) { on_timers_acked(self, timers_last, error, foreign); },
+    [=](timer_atom) { on_timer(self); },
     [=](restored_atom, const handover_ptr& result, const std::string& error) {
       auto& st = self->state;
       st.recovering = false;
@@ -332,8 +407,10 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
       st.holding = false;
       st.log->info("[{}] partition {}: may process again; processing {} held batches",
                    st.cfg.graph->group, st.cfg.partition, st.stash.size());
-      if (!st.recovering)
+      if (!st.recovering) {
         process_stash(self);
+        arm_timers(self);
+      }
     },
     [=](offsets_atom) -> offset_map {
       const auto& wm = self->state.tracker.watermarks();

@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -55,6 +56,19 @@ struct partition_config {
   std::shared_ptr<const member_lease> lease;
   /// The joined and looked-up tables; null: the graph reads none.
   std::shared_ptr<const group_tables> tables;
+  /// The clock timers are scheduled and fired by (ms since the epoch).
+  std::function<int64_t()> clock = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+  };
+};
+
+/// A committed batch whose effects are not produced yet (partition_batch.cpp).
+struct unsent_batch {
+  pending_batch batch;
+  std::chrono::steady_clock::time_point fetched_at;
+  int64_t number = 0; // its number in this writer's changelogs, once produced
 };
 
 /// State of a partition actor. Owns the partition's LMDB store.
@@ -73,6 +87,24 @@ struct partition_state {
   int64_t changelog_expected = 0;
   /// Last changelog offset of each acknowledged batch the commit watermark has not passed.
   std::map<uint64_t, int64_t> changelog_acked;
+  /// The same three for the timers changelog (a group with timers), and this writer there.
+  int64_t timers_next = 0;
+  int64_t timers_expected = 0;
+  std::map<uint64_t, int64_t> timers_acked;
+  writer_id timers_writer;
+  bool timers_wrote = false;
+  /// Committed batches not produced yet: a batch that changes timers is produced once every
+  /// batch before it is acknowledged, its timer records first, and the batches after it wait
+  /// until those are acknowledged (docs/time.md).
+  std::deque<unsent_batch> unsent;
+  /// The batch whose timer records are produced and not acknowledged yet.
+  std::optional<unsent_batch> timers_in_flight;
+  /// Batches whose table records and outputs are produced, not acknowledged yet.
+  std::size_t producing = 0;
+  /// Batches this writer numbered (partita.batch).
+  int64_t batch_no = 0;
+  /// When the next timer wake-up is scheduled for, if one is.
+  std::optional<int64_t> wakeup_at;
   /// Pending batches acknowledged, to forget in the next transaction (a batch's or a flush's).
   std::vector<uint64_t> forget;
   bool flush_scheduled = false;
@@ -121,9 +153,9 @@ struct partition_state {
 ///             +-------------------> failing: drops batches, waits for the acks in flight,
 ///                                   saves offsets, quits with the error (supervisor restarts)
 ///
-/// Handles: batch_atom (record_batch_ptr), acked_atom (from delivery reports), offsets_atom,
-/// drain_atom (answers offset_map, then quits), get_atom (a table value), lease_atom,
-/// flush_atom.
+/// Handles: batch_atom (record_batch_ptr), acked_atom and timers_acked_atom (from delivery
+/// reports), offsets_atom, drain_atom (answers offset_map, then quits), get_atom (a table
+/// value), lease_atom, flush_atom, timer_atom (fires the timers due).
 caf::behavior partition_actor(caf::stateful_actor<partition_state>* self, partition_config cfg);
 
 } // namespace partita

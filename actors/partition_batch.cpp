@@ -24,9 +24,9 @@ int64_t earlier_failures(const partition_state& st, const std::string& topic, in
 /// acknowledgement advances the commit watermark and forgets the pending batch.
 void commit_batch(partition_self self, const std::string& topic, partition_store::write_batch& batch,
                   engine_context& ctx, int64_t last,
-                  std::chrono::steady_clock::time_point fetched_at) {
+                  std::chrono::steady_clock::time_point fetched_at, bool fired = false) {
   auto& st = self->state;
-  if (last < 0)
+  if (last < 0 && !fired)
     return commit_meta(st, batch); // only metadata changed
   pending_batch effects;
   effects.seq = st.next_seq++;
@@ -37,18 +37,85 @@ void commit_batch(partition_self self, const std::string& topic, partition_store
     for (const auto& [key, value] : batch.changes())
       effects.changes.push_back({key, batch.before(key), value});
   }
+  for (const auto& [key, value] : batch.timer_changes())
+    effects.timer_changes.push_back({key, batch.timer_before(key), value});
   for (auto& e : ctx.emits())
     effects.outputs.push_back({*e.topic, std::move(e.key), std::move(e.value),
                                std::move(e.headers)});
-  if (!effects.changes.empty() || !effects.outputs.empty())
+  if (!effects.changes.empty() || !effects.outputs.empty() || !effects.timer_changes.empty())
     batch.put_pending(effects.seq, effects.encode());
   commit_meta(st, batch);
   crash_point("after-commit");
   send_effects(self, effects, fetched_at);
   st.figures->store_bytes = static_cast<int64_t>(st.store->bytes_used());
+  if (!effects.timer_changes.empty())
+    arm_timers(self);
+}
+
+effects_target target_of(partition_state& st, const std::string& table,
+                         const std::string& timers) {
+  const auto& graph = *st.cfg.graph;
+  return {*st.cfg.producer, graph.persist ? &table : nullptr, st.cfg.partition, st.writer,
+          graph.timer ? &timers : nullptr, st.timers_writer};
+}
+
+/// Produces a batch's table records and outputs.
+void produce_rest(partition_self self, const unsent_batch& b) {
+  auto& st = self->state;
+  const auto& graph = *st.cfg.graph;
+  auto table = graph.table_topic();
+  auto timers = graph.timers_topic();
+  auto count = graph.persist ? static_cast<int64_t>(b.batch.changes.size()) : 0;
+  auto* ack = new batch_ack{caf::actor_cast<caf::actor>(self), b.batch.seq,
+                            st.changelog_expected, count};
+  st.changelog_expected += count;
+  ++st.producing;
+  produce_effects(target_of(st, table, timers), b.batch, b.number, ack);
+  if (count > 0)
+    st.figures->emitted(table) += count;
+  for (const auto& o : b.batch.outputs)
+    ++st.figures->emitted(o.topic);
 }
 
 } // namespace
+
+void send_unsent(partition_self self) {
+  auto& st = self->state;
+  while (!st.unsent.empty() && !st.timers_in_flight && !st.abandoned) {
+    auto& next = st.unsent.front();
+    next.number = ++st.batch_no;
+    if (next.batch.timer_changes.empty()) {
+      produce_rest(self, next);
+      st.unsent.pop_front();
+      continue;
+    }
+    if (st.producing > 0) { // every batch before it first
+      --st.batch_no;
+      return;
+    }
+    const auto& graph = *st.cfg.graph;
+    auto table = graph.table_topic();
+    auto timers = graph.timers_topic();
+    auto count = static_cast<int64_t>(next.batch.timer_changes.size());
+    auto* ack = new batch_ack{caf::actor_cast<caf::actor>(self), next.batch.seq,
+                              st.timers_expected, count, true};
+    st.timers_expected += count;
+    st.timers_in_flight = std::move(next);
+    st.unsent.pop_front();
+    produce_timer_changes(target_of(st, table, timers), st.timers_in_flight->batch,
+                          st.timers_in_flight->number, ack);
+    st.figures->emitted(timers) += count;
+  }
+}
+
+void on_timers_acked(partition_self self, int64_t timers_last) {
+  auto& st = self->state;
+  auto b = std::move(*st.timers_in_flight);
+  st.timers_in_flight.reset();
+  st.timers_acked[b.batch.seq] = timers_last;
+  produce_rest(self, b);
+  send_unsent(self);
+}
 
 void commit_meta(partition_state& st, partition_store::write_batch& batch) {
   for (auto seq : st.forget)
@@ -58,6 +125,10 @@ void commit_meta(partition_state& st, partition_store::write_batch& batch) {
   for (const auto& [topic, offset] : st.tracker.watermarks())
     batch.set_meta(meta::acked(topic), offset);
   batch.set_meta(meta::changelog, st.changelog_next);
+  if (st.cfg.graph->timer)
+    batch.set_meta(meta::timers_changelog, st.timers_next);
+  if (st.timers_wrote)
+    batch.set_meta(meta::timers_epoch_seen, st.writer.epoch);
   batch.commit();
   st.forget.clear(); // only once they are gone from the store
 }
@@ -67,24 +138,14 @@ void save_meta(partition_state& st) {
   commit_meta(st, batch);
 }
 
-/// Produces a batch's effects, registered with the commit tracker under its sequence number.
+/// Registers a batch's effects with the commit tracker under its sequence number and produces
+/// them when their turn comes (send_unsent).
 void send_effects(partition_self self, const pending_batch& effects,
                   std::chrono::steady_clock::time_point fetched_at) {
   auto& st = self->state;
-  const auto& graph = *st.cfg.graph;
-  auto table = graph.table_topic();
-  auto count = graph.persist ? static_cast<int64_t>(effects.changes.size()) : 0;
-  auto* ack = new batch_ack{caf::actor_cast<caf::actor>(self), effects.seq,
-                            st.changelog_expected, count};
-  st.changelog_expected += count;
   st.tracker.add(effects.seq, effects.topic, effects.last_offset, fetched_at);
-  produce_effects({*st.cfg.producer, graph.persist ? &table : nullptr, st.cfg.partition,
-                   st.writer},
-                  effects, ack);
-  if (count > 0)
-    st.figures->emitted(table) += count;
-  for (const auto& o : effects.outputs)
-    ++st.figures->emitted(o.topic);
+  st.unsent.push_back(unsent_batch{effects, fetched_at, 0});
+  send_unsent(self);
 }
 
 /// Runs the behaviors over a batch, in one LMDB transaction. A record that fails is handled by
@@ -99,6 +160,7 @@ void process(partition_self self, const record_batch& in) {
   auto& applied = st.applied.try_emplace(in.topic, -1).first->second;
   partition_store::write_batch batch{*st.store};
   engine_context ctx{graph, in.topic, batch, st.cfg.tables.get()};
+  ctx.set_now(st.cfg.clock());
   int64_t last = -1;
   uint64_t count = 0;
   for (const auto* m : in.records) {
@@ -140,6 +202,49 @@ void process(partition_self self, const record_batch& in) {
   commit_batch(self, in.topic, batch, ctx, last, in.fetched_at);
   *st.cfg.records += count;
   st.figures->processed(in.topic) += static_cast<int64_t>(count);
+}
+
+} // namespace partita::detail
+
+namespace partita::detail {
+
+std::size_t fire_timers(partition_self self, std::size_t limit) {
+  auto& st = self->state;
+  const auto& graph = *st.cfg.graph;
+  auto now = st.cfg.clock();
+  auto due = due_timers(*st.store, now, limit);
+  if (due.empty())
+    return 0;
+  auto timers = graph.timers_topic();
+  partition_store::write_batch batch{*st.store};
+  engine_context ctx{graph, timers, batch, st.cfg.tables.get()};
+  ctx.set_now(now);
+  std::size_t fired = 0;
+  for (const auto& t : due) {
+    auto error = fire_timer(ctx, batch, *graph.timer, t, st.cfg.partition);
+    for (int attempt = 1; error && attempt <= st.cfg.poison_retries &&
+                          st.cfg.on_poison == poison_policy::dead_letter;
+         ++attempt)
+      error = fire_timer(ctx, batch, *graph.timer, t, st.cfg.partition);
+    if (error) {
+      auto where = record_name(ctx) + ", timer " + t.id.to_string();
+      if (st.cfg.on_poison != poison_policy::dead_letter) {
+        commit_batch(self, "", batch, ctx, -1, std::chrono::steady_clock::now(), fired > 0);
+        throw poison_error(where + " failed: " + *error,
+                           st.cfg.on_poison == poison_policy::stop_partition);
+      }
+      st.log->warn("[{}] partition {}: {} failed {} times; sent to {}: {}", graph.group,
+                   st.cfg.partition, where, st.cfg.poison_retries + 1, st.dead_letter_topic,
+                   *error);
+      dead_letter(ctx, st.dead_letter_topic, *error);
+      ++st.figures->dead_lettered(timers);
+      batch.set_timer(t.timer_key, std::nullopt);
+    }
+    ++fired;
+  }
+  commit_batch(self, "", batch, ctx, -1, std::chrono::steady_clock::now(), true);
+  st.figures->processed(timers) += static_cast<int64_t>(fired);
+  return fired;
 }
 
 } // namespace partita::detail

@@ -28,9 +28,27 @@ void commit_meta(partition_state& st, partition_store::write_batch& batch);
 /// commit_meta() in a transaction of its own.
 void save_meta(partition_state& st);
 
-/// Produces a batch's effects, registered with the commit tracker under its sequence number.
+/// Registers a batch's effects with the commit tracker under its sequence number and produces
+/// them in their turn: a batch that changes timers waits for every batch before it, produces
+/// its timer records, and its table records and outputs once they are acknowledged.
 void send_effects(partition_self self, const pending_batch& effects,
                   std::chrono::steady_clock::time_point fetched_at);
+
+/// Produces what may go now of the batches not produced yet.
+void send_unsent(partition_self self);
+
+/// The timer records of the batch in flight are acknowledged (at `timers_last`, the last
+/// offset): its table records and outputs go, then what waited behind it.
+void on_timers_acked(partition_self self, int64_t timers_last);
+
+/// Fires the timers due now (at most `limit`) in one batch, as process() runs records: a timer
+/// whose behavior fails is tried again and dead-lettered, or fails the partition, by the
+/// poison policy. Returns how many fired.
+std::size_t fire_timers(partition_self self, std::size_t limit);
+
+/// Schedules the partition's next timer wake-up (timer_atom) for its first timer, unless one
+/// as early is scheduled (partition_actor.cpp).
+void arm_timers(partition_self self);
 
 /// Runs the behaviors over a batch, in one LMDB transaction. A record that fails is handled by
 /// the poison policy: the records before it are kept, then poison_error is thrown (the

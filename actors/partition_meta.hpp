@@ -29,5 +29,8 @@ inline constexpr const char* writer = "writer";
 inline constexpr const char* epoch = "epoch";
 /// The highest owner epoch seen in the changelog up to `changelog`.
 inline constexpr const char* epoch_seen = "epoch-seen";
+/// The same two for the timers changelog (`<group>-timers`).
+inline constexpr const char* timers_changelog = "timers-changelog";
+inline constexpr const char* timers_epoch_seen = "timers-epoch-seen";
 
 } // namespace partita::meta

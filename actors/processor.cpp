@@ -131,6 +131,10 @@ void processor::run() {
     need.copartitioned.push_back(graph.table_topic());
     need.compacted.push_back(graph.table_topic());
   }
+  if (graph.timer) {
+    need.copartitioned.push_back(graph.timers_topic());
+    need.compacted.push_back(graph.timers_topic());
+  }
   for (const auto& out : graph.outputs)
     if (std::find(need.copartitioned.begin(), need.copartitioned.end(), out.topic) ==
         need.copartitioned.end())
