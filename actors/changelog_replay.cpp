@@ -27,6 +27,21 @@ bool changelog_replay::counted(const writer_id& writer, int64_t batch) const {
   return i != counted_.end() && i->second >= batch;
 }
 
+void changelog_replay::leave_out(const changelog_record& r) {
+  ++left_out_;
+  if (timers_ && !is_owner_marker(r.key))
+    left_out_keys_.insert(r.key);
+}
+
+std::vector<std::string> changelog_replay::left_out_keys() const {
+  std::set<std::string> keys = left_out_keys_;
+  if (timers_)
+    for (const auto& r : buffer_)
+      if (!is_owner_marker(r.key))
+        keys.insert(r.key);
+  return {keys.begin(), keys.end()};
+}
+
 void changelog_replay::vouch(partition_store::write_batch& batch,
                              const std::vector<changelog_record>& records) {
   for (const auto& v : records) {
@@ -64,7 +79,7 @@ void changelog_replay::apply(std::vector<changelog_record>& records) {
         // may since have been compacted away); the rest is an unfinished batch.
         for (auto& v : buffer_) {
           if (v.offset >= r.writer.base)
-            ++left_out_;
+            leave_out(v);
           else
             vouch(batch, {v});
         }
@@ -84,7 +99,8 @@ void changelog_replay::apply(std::vector<changelog_record>& records) {
       continue;
     if (timers_ && then_table && !confirmed_(writer, number)) {
       // Its table records never counted: the batch is left out of both changelogs.
-      left_out_ += buffer_.size();
+      for (const auto& v : buffer_)
+        leave_out(v);
       buffer_.clear();
       continue;
     }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -52,11 +53,15 @@ public:
   std::size_t unvouched() const { return buffer_.size(); }
   /// 0.1 checkpoint records read (keys a table topic should no longer hold).
   uint64_t legacy_markers() const { return legacy_markers_; }
-  /// The highest batch number counted, by writer (store, epoch).
+  /// Whether the table's reading counted batch `batch` of `writer`.
   bool counted(const writer_id& writer, int64_t batch) const;
+  /// Timers changelog: the keys of records left out so far, the unvouched ones at the end
+  /// included. Their last record in the changelog is not what the store holds.
+  std::vector<std::string> left_out_keys() const;
 
 private:
   void vouch(partition_store::write_batch& batch, const std::vector<changelog_record>& records);
+  void leave_out(const changelog_record& r);
 
   partition_store& store_;
   plain_records plain_;
@@ -65,6 +70,7 @@ private:
   const char* position_meta_;
   const char* epoch_meta_;
   std::map<std::pair<int64_t, int64_t>, int64_t> counted_;
+  std::set<std::string> left_out_keys_;
   int64_t epoch_seen_ = 0;
   std::map<std::string, int64_t> applied_; // by input topic, as the store holds it
   writer_id current_;

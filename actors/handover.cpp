@@ -153,6 +153,12 @@ handover_result take_over(partition_store& store, const std::vector<std::string>
       timer_log.held.clear();
     }
   }
+  if (timer_log.replay)
+    for (auto& key : timer_log.replay->left_out_keys()) {
+      partition_store::write_batch look{store};
+      auto now = look.get_timer(key);
+      out.timers_repair.push_back({std::move(key), std::nullopt, std::move(now)});
+    }
   auto own_epoch = std::max(table.own_epoch, timer_log.own_epoch);
   int64_t epoch_seen = std::max(store.meta(meta::epoch_seen).value_or(0), own_epoch);
   epoch_seen = std::max(epoch_seen, store.meta(meta::timers_epoch_seen).value_or(0));

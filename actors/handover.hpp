@@ -30,6 +30,10 @@ struct handover_result {
   /// The same for the timers changelog, and the writer's base there (its position).
   int64_t timers_end = 0;
   int64_t timers_base = 0;
+  /// Timers whose last record in the changelog was left out: their value in the store now
+  /// (nullopt: none), for the new owner to write again, so that the changelog's last record of
+  /// each key is what the store holds (and compaction never keeps a left-out one).
+  std::vector<pending_batch::change> timers_repair;
   /// What happened, for the log.
   enum class path { current, rolled_back, rebuilt } taken = path::current;
   uint64_t records = 0;   // changelog records read

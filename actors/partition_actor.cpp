@@ -232,6 +232,8 @@ void on_restored(self_ptr self, const handover_result& r) {
     marker.seq = st.next_seq++;
     marker.timer_changes.push_back(
       {owner_marker(r.writer.store, r.writer.epoch), std::nullopt, std::string{"owner"}});
+    marker.timer_changes.insert(marker.timer_changes.end(), r.timers_repair.begin(),
+                                r.timers_repair.end());
     send_effects(self, marker, std::chrono::steady_clock::now());
   }
   for (const auto& b : r.resend)

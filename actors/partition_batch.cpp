@@ -113,6 +113,9 @@ void on_timers_acked(partition_self self, int64_t timers_last) {
   auto b = std::move(*st.timers_in_flight);
   st.timers_in_flight.reset();
   st.timers_acked[b.batch.seq] = timers_last;
+  crash_point("after-timers");
+  if (b.batch.topic.empty() && !b.batch.changes.empty())
+    crash_point("after-fired-timers"); // timers fired: erased in the changelog, the table not
   produce_rest(self, b);
   send_unsent(self);
 }

@@ -12,8 +12,7 @@
 #include "runtime/kafka_producer.hpp"
 #include "runtime/cluster_control.hpp"
 #include "runtime/embedded_cluster.hpp"
-#include "test/support/child_process.hpp"
-#include "test/support/kafka_client.hpp"
+#include "test/support/group_members.hpp"
 #include "test/support/stored_counts.hpp"
 
 #include <caf/test/unit_test.hpp>
@@ -38,133 +37,23 @@ namespace {
 constexpr int partitions = 12;
 constexpr int keys = 500;
 
-/// One member of the group: a partita-clickcount process on a state directory of its own,
-/// started again on the same directory after each kill.
-struct member {
-  member(std::string name, std::filesystem::path state)
-      : name(std::move(name)), state(std::move(state)) {}
-  std::string name;
-  std::filesystem::path state;
-  int port = free_port();
-  std::unique_ptr<child_process> proc;
-  int runs = 0;
-  /// stderr of every run so far.
-  std::string logs;
+struct fixture : group_lab {
+  steady_load load{bootstrap, "clicks", keys};
 
-  std::string log() const { return logs + (proc ? proc->err() : ""); }
-
-  /// Partitions this member reports running in /metrics.
-  int running_partitions() const {
-    httplib::Client http{"127.0.0.1", port};
-    auto res = http.Get("/metrics");
-    if (!res || res->status != 200)
-      return -1;
-    std::istringstream lines{res->body};
-    std::string line;
-    int n = 0;
-    while (std::getline(lines, line))
-      if (line.starts_with("partita_partition_state{") &&
-          line.find("state=\"running\"} 1") != std::string::npos)
-        ++n;
-    return n;
-  }
-};
-
-struct fixture {
-  std::filesystem::path dir =
-    std::filesystem::temp_directory_path() / ("partita-group-test-" + std::to_string(::getpid()));
-  embedded_cluster cluster{3};
-  std::string bootstrap = cluster.bootstrap_servers();
-  std::vector<member> members;
-  std::atomic<bool> loading{false};
-  std::atomic<int64_t> produced{0};
-  std::thread load;
-
-  fixture() {
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-    for (const char* topic : {"clicks", "g-table", "g-dlq"})
-      cluster.create_topic(topic, partitions, 3);
-    for (const char* name : {"a", "b", "c"})
-      members.emplace_back(name, dir / name);
-  }
-
-  ~fixture() {
-    stop_load();
-    members.clear(); // kills what still runs
-    std::filesystem::remove_all(dir);
-  }
+  fixture() : group_lab("group-test", {"clicks", "g-table", "g-dlq"}, partitions) {}
+  ~fixture() { load.stop(); }
 
   void start(member& m, std::vector<std::string> env = {}) {
-    if (m.proc)
-      m.logs += m.proc->err();
-    std::vector<std::string> args{"--brokers",
-                                  bootstrap,
-                                  "--group",
-                                  "g",
-                                  "--state-dir",
-                                  m.state.string(),
-                                  "--http",
-                                  "127.0.0.1:" + std::to_string(m.port),
-                                  "--consumer",
-                                  "session.timeout.ms=6000",
-                                  "--consumer",
-                                  "heartbeat.interval.ms=1000",
-                                  "--stats-interval",
-                                  "0",
-                                  "--shutdown-timeout",
-                                  "20s"};
-    m.proc = std::make_unique<child_process>(
-      PARTITA_CLICKCOUNT_BIN, args, (dir / (m.name + "-" + std::to_string(m.runs++))).string(),
-      env);
+    auto args = member_args(m, bootstrap, "g");
+    args.insert(args.end(), {"--stats-interval", "0"});
+    m.start(PARTITA_CLICKCOUNT_BIN, args, dir, env);
   }
 
-  /// Ends a member with `sig` and waits for it to be gone.
-  void end(member& m, int sig) {
-    m.proc->signal(sig);
-    CAF_CHECK_NOT_EQUAL(m.proc->wait(40000), -1);
-  }
-
-  /// Steady load: 200 clicks over the keys every 100 ms, on a thread of its own, through one
-  /// producer (a client per chunk would take ephemeral ports, which a mock broker coming back
-  /// up needs to bind again).
-  void start_load() {
-    loading = true;
-    load = std::thread{[this] {
-      kafka_producer producer{{{"bootstrap.servers", bootstrap}}};
-      auto next = std::chrono::steady_clock::now();
-      while (loading) {
-        for (int i = 0; i < 200; ++i)
-          producer.produce("clicks", -1, "user-" + std::to_string((produced + i) % keys),
-                           "click", nullptr);
-        producer.flush(std::chrono::seconds{60});
-        produced += 200;
-        next += 100ms;
-        std::this_thread::sleep_until(next); // the load's pace
-      }
-    }};
-  }
-
-  void stop_load() {
-    loading = false;
-    if (load.joinable())
-      load.join();
-  }
-
-  int64_t committed_total() {
-    int64_t sum = 0;
-    for (auto o : committed(bootstrap, "g", "clicks", partitions))
-      sum += std::max<int64_t>(o, 0);
-    return sum;
-  }
-
-  bool all_committed() {
-    auto c = committed(bootstrap, "g", "clicks", partitions);
-    for (int p = 0; p < partitions; ++p)
-      if (c[static_cast<size_t>(p)] != watermarks(bootstrap, "clicks", p).second)
-        return false;
-    return true;
-  }
+  void end(member& m, int sig) { m.end(sig); }
+  void start_load() { load.start(); }
+  void stop_load() { load.stop(); }
+  int64_t committed_total() { return test::committed_total(bootstrap, "g", "clicks", partitions); }
+  bool all_committed() { return test::all_committed(bootstrap, "g", "clicks", partitions); }
 
   /// Stops the load, lets member `last` alone take every partition and commit every record,
   /// stops it, and checks the table topic and its LMDB stores against the input topic.
@@ -183,7 +72,7 @@ struct fixture {
     int64_t total = 0;
     for (const auto& [k, n] : expected)
       total += n;
-    CAF_MESSAGE("input holds " << total << " records (" << produced << " produced)");
+    CAF_MESSAGE("input holds " << total << " records (" << load.produced() << " produced)");
     std::map<std::string, int64_t> table;
     for (const auto& [k, v] : latest_by_key(read_topic(bootstrap, "g-table")))
       table[k] = int64_codec{}.decode(v); // an engine key would not decode
@@ -233,7 +122,7 @@ CAF_TEST(members killed and restarted while brokers fail lose and double nothing
     ++kills;
   }
   CAF_REQUIRE(wait_until([&] { return cluster.pending() == 0; }, 60s, 100ms));
-  CAF_MESSAGE(seconds << " s of chaos: " << produced << " records, " << kills << " members ended");
+  CAF_MESSAGE(seconds << " s of chaos: " << load.produced() << " records, " << kills << " members ended");
   check_exact(members[0]);
 }
 
@@ -286,7 +175,7 @@ void crash_and_take_over(fixture& f, const std::string& point) {
   CAF_CHECK(a.log().find("crashing at " + point) != std::string::npos);
   f.start(a);
   f.start(b);
-  CAF_REQUIRE(wait_until([&] { return f.committed_total() > f.produced / 2; }, 60s, 100ms));
+  CAF_REQUIRE(wait_until([&] { return f.committed_total() > f.load.produced() / 2; }, 60s, 100ms));
   f.check_exact(b);
 }
 

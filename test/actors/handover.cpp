@@ -6,6 +6,7 @@
 #include "actors/handover.hpp"
 
 #include "actors/changelog_replay.hpp"
+#include "actors/timer_format.hpp"
 #include "actors/partition_meta.hpp"
 
 #include <caf/test/unit_test.hpp>
@@ -59,17 +60,29 @@ struct fixture {
     std::filesystem::remove_all(dir);
   }
 
-  handover_result take() {
-    return take_over(*store, inputs, [this](int64_t from, const auto& apply) {
-      read_from = from;
+  /// The timers changelog partition, from offset 0 (a group with timers).
+  std::vector<changelog_record> timer_log;
+
+  static changelog_source source_of(const std::vector<changelog_record>& records,
+                                    int64_t* read_from = nullptr) {
+    return [&records, read_from](int64_t from, const auto& apply) {
+      if (read_from)
+        *read_from = from;
       std::vector<changelog_record> chunk;
-      for (const auto& r : log)
+      for (const auto& r : records)
         if (r.offset >= from)
           chunk.push_back(r);
       if (!chunk.empty())
         apply(chunk);
-      return static_cast<int64_t>(log.size());
-    });
+      return static_cast<int64_t>(records.size());
+    };
+  }
+
+  handover_result take() { return take_over(*store, inputs, source_of(log, &read_from)); }
+
+  handover_result take_with_timers() {
+    auto timers = source_of(timer_log);
+    return take_over(*store, inputs, source_of(log, &read_from), &timers);
   }
 
   /// Makes the store one that wrote the changelog up to `changelog` as `writer` and has the
@@ -291,6 +304,68 @@ CAF_TEST(a standby store rolls back its pending batches) {
   CAF_CHECK_EQUAL(store->get("k"), std::optional<std::string>{"old"});
   CAF_CHECK_EQUAL(store->meta(meta::applied("clicks")), std::optional<int64_t>{2});
   CAF_CHECK_EQUAL(roll_back_pending(*store, inputs), 0u);
+}
+
+namespace {
+
+/// A timers changelog checkpoint of batch `n`; `then_table`: the table's must confirm it.
+changelog_record timer_rec(int64_t offset, writer_id w, const timer_id& id,
+                           std::optional<std::string> value, int64_t vouches, int64_t n,
+                           bool then_table) {
+  auto r = rec(offset, w, encode_timer_key(id), std::move(value), vouches);
+  r.batch = n;
+  r.then_table = then_table;
+  return r;
+}
+
+} // namespace
+
+CAF_TEST(a timers batch counts only with the table checkpoint of its number) {
+  writer_id w{7, 1, 0};
+  auto counted = rec(0, w, "alice", std::string{"1"}, 5);
+  counted.batch = 1;
+  log = {counted};
+  // Batch 1's timers are confirmed by the table; batch 2's table records never landed (its
+  // writer crashed between the two), so its timer is left out, to be written again as absent.
+  timer_log = {timer_rec(0, w, {100, 1}, encode_timer_value("alice", "p"), 5, 1, true),
+               timer_rec(1, w, {200, 2}, encode_timer_value("bob", "q"), 9, 2, true)};
+  auto r = take_with_timers();
+  CAF_CHECK_EQUAL(store->timer_count(), 1u);
+  CAF_CHECK_EQUAL(r.applied.at("clicks"), 5);
+  CAF_CHECK_EQUAL(r.left_out, 1u);
+  CAF_REQUIRE_EQUAL(r.timers_repair.size(), 1u);
+  CAF_CHECK(r.timers_repair[0].key == encode_timer_key({200, 2}));
+  CAF_CHECK(!r.timers_repair[0].after);
+  CAF_CHECK_EQUAL(r.timers_end, 2);
+  CAF_CHECK_EQUAL(r.timers_base, 1);
+}
+
+CAF_TEST(a timers only batch counts by its own checkpoint and a stale store rolls its timers back) {
+  // This store set a timer in a pending batch; another writer wrote the timers changelog since.
+  pending_batch p;
+  p.seq = 1;
+  p.topic = "clicks";
+  p.last_offset = 3;
+  p.timer_changes.push_back({encode_timer_key({50, 9}), std::nullopt, std::string{"x"}});
+  own(11, 0, 2, nullptr);
+  {
+    partition_store::write_batch b{*store};
+    b.set_timer(p.timer_changes[0].key, std::string{"x"});
+    b.put_pending(p.seq, p.encode());
+    b.commit();
+  }
+  writer_id other{12, 2, 0};
+  timer_log = {timer_rec(0, other, {70, 1}, encode_timer_value("carol", "r"), 6, 1, false)};
+  auto r = take_with_timers();
+  CAF_CHECK(r.taken == handover_result::path::rolled_back);
+  CAF_CHECK_EQUAL(r.rolled_back, 1u);
+  CAF_CHECK(r.resend.empty());
+  CAF_CHECK_EQUAL(store->timer_count(), 1u); // the other writer's, not the rolled-back one
+  partition_store::write_batch look{*store};
+  CAF_CHECK(look.get_timer(encode_timer_key({70, 1})).has_value());
+  CAF_CHECK(!look.get_timer(encode_timer_key({50, 9})).has_value());
+  CAF_CHECK_EQUAL(r.applied.at("clicks"), 6);
+  CAF_CHECK_EQUAL(r.writer.epoch, 3);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
