@@ -260,6 +260,29 @@ inline std::optional<std::string> fire_timer(engine_context& ctx, partition_stor
 
 /// Runs the behavior of `input` for the context's record: keeps what it did, or forgets it and
 /// returns the error. The one place a record runs, for the partition actor and the tester.
+/// Runs punctuation `p` for every key of the store's table, over `batch`: `on_error(key, error)`
+/// learns each key whose behavior failed (what it did is forgotten). The one place a
+/// punctuation runs, for the partition actor and the tester. Returns the keys visited.
+template <class OnError>
+std::size_t punctuate(engine_context& ctx, const partition_store& store,
+                      const punctuation_definition& p, int32_t partition, int64_t now,
+                      OnError on_error) {
+  std::size_t visited = 0;
+  store.scan({}, {}, [&](std::string_view key, std::string_view) {
+    ctx.set_record(engine_record{key, {}, partition, -1, now, nullptr, nullptr});
+    try {
+      p.handle(ctx);
+      ctx.keep();
+    } catch (const std::exception& e) {
+      ctx.drop();
+      on_error(std::string{key}, std::string{e.what()});
+    }
+    ++visited;
+    return true;
+  });
+  return visited;
+}
+
 inline std::optional<std::string> run_record(engine_context& ctx, const input_definition& input) {
   try {
     input.handle(ctx);

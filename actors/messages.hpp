@@ -89,6 +89,8 @@ using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 using timers_acked_atom = caf::atom_constant<caf::atom("timeracked")>;
 /// partition -> itself: timers may be due.
 using timer_atom = caf::atom_constant<caf::atom("timer")>;
+/// partition -> itself: run the graph's punctuation number (uint32_t) now.
+using punctuate_atom = caf::atom_constant<caf::atom("punctuate")>;
 
 /// pump -> supervisor: watch partition p's new actor (int32_t, caf::actor).
 using watch_atom = caf::atom_constant<caf::atom("watch")>;

@@ -1,7 +1,6 @@
 #include "actors/partition_actor.hpp"
 
 #include "actors/changelog_recovery.hpp"
-#include "actors/engine_context.hpp"
 #include "actors/partition_batch.hpp"
 #include "actors/partition_meta.hpp"
 #include "runtime/crash_point.hpp"
@@ -12,7 +11,11 @@
 namespace partita {
 
 using detail::arm_timers;
-using detail::fire_timers;
+using detail::fire_due_timers;
+using detail::hold;
+using detail::hold_reason;
+using detail::look_again;
+using detail::may_write;
 using detail::poison_error;
 using detail::process;
 using detail::save_meta;
@@ -44,47 +47,6 @@ void fail(self_ptr self, const std::string& what, errc code = errc::partition_fa
   st.stash.clear();
   self->delayed_send(self, st.cfg.drain_timeout, timeout_atom::value);
   finish_drain(self, false);
-}
-
-/// Why the partition may not process now: the member's lease is out (it may have lost its
-/// partitions without knowing), or a table its behaviors read is recovering.
-enum class hold { none, lease, tables };
-
-hold hold_reason(const partition_state& st) {
-  if (st.cfg.lease && !st.cfg.lease->valid())
-    return hold::lease;
-  if (st.cfg.tables && !st.cfg.tables->ready(st.cfg.partition))
-    return hold::tables;
-  return hold::none;
-}
-
-/// Looks again in a while why the partition holds its records (lease_atom).
-void look_again(self_ptr self, hold reason) {
-  self->delayed_send(self,
-                     reason == hold::lease ? std::chrono::milliseconds{100}
-                                           : std::chrono::milliseconds{20},
-                     lease_atom::value);
-}
-
-/// False while the partition holds its records (hold_reason()).
-bool may_write(self_ptr self) {
-  auto& st = self->state;
-  if (st.holding)
-    return false;
-  auto reason = hold_reason(st);
-  if (reason == hold::none)
-    return true;
-  st.holding = true;
-  if (reason == hold::lease)
-    st.log->warn("[{}] partition {}: the group has not confirmed this member for {} ms; "
-                 "holding its records until it does (or the partition is revoked)",
-                 st.cfg.graph->group, st.cfg.partition, st.cfg.lease->duration().count());
-  else
-    st.log->info("[{}] partition {}: holding its records until tables {} are recovered",
-                 st.cfg.graph->group, st.cfg.partition,
-                 st.cfg.tables->waiting_for(st.cfg.partition));
-  look_again(self, reason);
-  return false;
 }
 
 void handle_batch(self_ptr self, const record_batch_ptr& batch) {
@@ -235,12 +197,15 @@ void on_restored(self_ptr self, const handover_result& r) {
     marker.timer_changes.insert(marker.timer_changes.end(), r.timers_repair.begin(),
                                 r.timers_repair.end());
     send_effects(self, marker, std::chrono::steady_clock::now());
+    st.figures->count_timers(st.cfg.partition, st.store->timer_count());
   }
   for (const auto& b : r.resend)
     send_effects(self, b, std::chrono::steady_clock::now());
   on_ready(st);
   process_stash(self);
   arm_timers(self);
+  for (uint32_t i = 0; i < graph.punctuations.size(); ++i)
+    self->delayed_send(self, graph.punctuations[i].interval, punctuate_atom::value, i);
 }
 
 /// Every effect of batch `seq` is acknowledged: the watermark moves over the batches now done
@@ -307,40 +272,7 @@ void on_timers_acked(self_ptr self, int64_t timers_last, const std::string& erro
   detail::on_timers_acked(self, timers_last);
 }
 
-/// Fires the timers due (timer_atom), a batch of at most 1,000 at a time between input batches.
-void on_timer(self_ptr self) {
-  auto& st = self->state;
-  st.wakeup_at.reset();
-  if (st.failure || st.drain || st.recovering || !st.restored || !may_write(self))
-    return; // re-armed once restored, or when the partition may write again
-  constexpr std::size_t chunk = 1000;
-  try {
-    if (fire_timers(self, chunk) == chunk) {
-      st.wakeup_at = st.cfg.clock();
-      self->send(self, timer_atom::value);
-      return;
-    }
-  } catch (const poison_error& e) {
-    return fail(self, e.what(), e.stop ? errc::partition_stopped : errc::partition_failed);
-  } catch (const std::exception& e) {
-    return fail(self, e.what());
-  }
-  arm_timers(self);
-}
-
 } // namespace
-
-void detail::arm_timers(self_ptr self) {
-  auto& st = self->state;
-  if (!st.cfg.graph->timer || st.failure || st.drain || !st.restored)
-    return;
-  auto due = detail::next_due(*st.store);
-  if (!due || (st.wakeup_at && *st.wakeup_at <= *due))
-    return;
-  st.wakeup_at = *due;
-  auto delay = std::max<int64_t>(0, *due - st.cfg.clock());
-  self->delayed_send(self, std::chrono::milliseconds{delay}, timer_atom::value);
-}
 
 partition_state::~partition_state() {
   if (counted_ready)
@@ -387,7 +319,35 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
         bool foreign) { on_acked(self, seq, changelog_last, error, foreign); },
     [=](timers_acked_atom, uint64_t, int64_t timers_last, const std::string& error,
         bool foreign) { on_timers_acked(self, timers_last, error, foreign); },
-    [=](timer_atom) { on_timer(self); },
+    [=](punctuate_atom, uint32_t index) {
+      auto& st = self->state;
+      if (st.failure || st.drain)
+        return;
+      self->delayed_send(self, st.cfg.graph->punctuations.at(index).interval,
+                         punctuate_atom::value, index);
+      if (!may_write(self))
+        return; // this time skipped
+      try {
+        detail::punctuate_partition(self, index);
+      } catch (const poison_error& e) {
+        fail(self, e.what(), e.stop ? errc::partition_stopped : errc::partition_failed);
+      } catch (const std::exception& e) {
+        fail(self, e.what());
+      }
+    },
+    [=](timer_atom) {
+      auto& st = self->state;
+      st.wakeup_at.reset();
+      if (st.failure || st.drain || st.recovering || !st.restored || !may_write(self))
+        return; // re-armed once restored, or when the partition may write again
+      try {
+        fire_due_timers(self);
+      } catch (const poison_error& e) {
+        fail(self, e.what(), e.stop ? errc::partition_stopped : errc::partition_failed);
+      } catch (const std::exception& e) {
+        fail(self, e.what());
+      }
+    },
     [=](restored_atom, const handover_ptr& result, const std::string& error) {
       auto& st = self->state;
       st.recovering = false;
@@ -406,10 +366,12 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
         look_again(self, reason);
         return;
       }
+      if (st.holding)
+        st.log->info("[{}] partition {}: may process again; processing {} held batches",
+                     st.cfg.graph->group, st.cfg.partition, st.stash.size());
       st.holding = false;
-      st.log->info("[{}] partition {}: may process again; processing {} held batches",
-                   st.cfg.graph->group, st.cfg.partition, st.stash.size());
       if (!st.recovering) {
+        send_unsent(self);
         process_stash(self);
         arm_timers(self);
       }

@@ -19,12 +19,13 @@ int64_t earlier_failures(const partition_state& st, const std::string& topic, in
   return st.store->meta(meta::poison_attempts(topic)).value_or(0);
 }
 
-/// Commits the batch (state, offsets, and its effects as a pending batch) in one transaction,
-/// then produces the effects: the changelog (last value per key) and the emits. Their
-/// acknowledgement advances the commit watermark and forgets the pending batch.
+} // namespace
+
+/// The changelog records carry the last value per key; the acknowledgement of the effects
+/// advances the commit watermark and forgets the pending batch.
 void commit_batch(partition_self self, const std::string& topic, partition_store::write_batch& batch,
                   engine_context& ctx, int64_t last,
-                  std::chrono::steady_clock::time_point fetched_at, bool fired = false) {
+                  std::chrono::steady_clock::time_point fetched_at, bool fired) {
   auto& st = self->state;
   if (last < 0 && !fired)
     return commit_meta(st, batch); // only metadata changed
@@ -48,9 +49,13 @@ void commit_batch(partition_self self, const std::string& topic, partition_store
   crash_point("after-commit");
   send_effects(self, effects, fetched_at);
   st.figures->store_bytes = static_cast<int64_t>(st.store->bytes_used());
-  if (!effects.timer_changes.empty())
+  if (!effects.timer_changes.empty()) {
+    st.figures->count_timers(st.cfg.partition, st.store->timer_count());
     arm_timers(self);
+  }
 }
+
+namespace {
 
 effects_target target_of(partition_state& st, const std::string& table,
                          const std::string& timers) {
@@ -82,17 +87,21 @@ void produce_rest(partition_self self, const unsent_batch& b) {
 void send_unsent(partition_self self) {
   auto& st = self->state;
   while (!st.unsent.empty() && !st.timers_in_flight && !st.abandoned) {
+    if (st.cfg.lease && !st.cfg.lease->valid()) {
+      // Nothing is produced on a lease that ran out: look again once it may be renewed.
+      self->delayed_send(self, std::chrono::milliseconds{100}, lease_atom::value);
+      return;
+    }
     auto& next = st.unsent.front();
-    next.number = ++st.batch_no;
     if (next.batch.timer_changes.empty()) {
+      next.number = ++st.batch_no;
       produce_rest(self, next);
       st.unsent.pop_front();
       continue;
     }
-    if (st.producing > 0) { // every batch before it first
-      --st.batch_no;
+    if (st.producing > 0) // every batch before it first
       return;
-    }
+    next.number = ++st.batch_no;
     const auto& graph = *st.cfg.graph;
     auto table = graph.table_topic();
     auto timers = graph.timers_topic();
@@ -207,47 +216,41 @@ void process(partition_self self, const record_batch& in) {
   st.figures->processed(in.topic) += static_cast<int64_t>(count);
 }
 
-} // namespace partita::detail
+hold hold_reason(const partition_state& st) {
+  if (st.cfg.lease && !st.cfg.lease->valid())
+    return hold::lease;
+  if (st.cfg.tables && !st.cfg.tables->ready(st.cfg.partition))
+    return hold::tables;
+  return hold::none;
+}
 
-namespace partita::detail {
+/// Looks again in a while why the partition holds its records (lease_atom).
+void look_again(partition_self self, hold reason) {
+  self->delayed_send(self,
+                     reason == hold::lease ? std::chrono::milliseconds{100}
+                                           : std::chrono::milliseconds{20},
+                     lease_atom::value);
+}
 
-std::size_t fire_timers(partition_self self, std::size_t limit) {
+/// False while the partition holds its records (hold_reason()).
+bool may_write(partition_self self) {
   auto& st = self->state;
-  const auto& graph = *st.cfg.graph;
-  auto now = st.cfg.clock();
-  auto due = due_timers(*st.store, now, limit);
-  if (due.empty())
-    return 0;
-  auto timers = graph.timers_topic();
-  partition_store::write_batch batch{*st.store};
-  engine_context ctx{graph, timers, batch, st.cfg.tables.get()};
-  ctx.set_now(now);
-  std::size_t fired = 0;
-  for (const auto& t : due) {
-    auto error = fire_timer(ctx, batch, *graph.timer, t, st.cfg.partition);
-    for (int attempt = 1; error && attempt <= st.cfg.poison_retries &&
-                          st.cfg.on_poison == poison_policy::dead_letter;
-         ++attempt)
-      error = fire_timer(ctx, batch, *graph.timer, t, st.cfg.partition);
-    if (error) {
-      auto where = record_name(ctx) + ", timer " + t.id.to_string();
-      if (st.cfg.on_poison != poison_policy::dead_letter) {
-        commit_batch(self, "", batch, ctx, -1, std::chrono::steady_clock::now(), fired > 0);
-        throw poison_error(where + " failed: " + *error,
-                           st.cfg.on_poison == poison_policy::stop_partition);
-      }
-      st.log->warn("[{}] partition {}: {} failed {} times; sent to {}: {}", graph.group,
-                   st.cfg.partition, where, st.cfg.poison_retries + 1, st.dead_letter_topic,
-                   *error);
-      dead_letter(ctx, st.dead_letter_topic, *error);
-      ++st.figures->dead_lettered(timers);
-      batch.set_timer(t.timer_key, std::nullopt);
-    }
-    ++fired;
-  }
-  commit_batch(self, "", batch, ctx, -1, std::chrono::steady_clock::now(), true);
-  st.figures->processed(timers) += static_cast<int64_t>(fired);
-  return fired;
+  if (st.holding)
+    return false;
+  auto reason = hold_reason(st);
+  if (reason == hold::none)
+    return true;
+  st.holding = true;
+  if (reason == hold::lease)
+    st.log->warn("[{}] partition {}: the group has not confirmed this member for {} ms; "
+                 "holding its records until it does (or the partition is revoked)",
+                 st.cfg.graph->group, st.cfg.partition, st.cfg.lease->duration().count());
+  else
+    st.log->info("[{}] partition {}: holding its records until tables {} are recovered",
+                 st.cfg.graph->group, st.cfg.partition,
+                 st.cfg.tables->waiting_for(st.cfg.partition));
+  look_again(self, reason);
+  return false;
 }
 
 } // namespace partita::detail

@@ -6,6 +6,8 @@
 
 #include "actors/partition_actor.hpp"
 
+#include "actors/engine_context.hpp"
+
 #include <chrono>
 #include <stdexcept>
 #include <string>
@@ -19,6 +21,22 @@ struct poison_error : std::runtime_error {
   poison_error(const std::string& what, bool stop) : std::runtime_error(what), stop(stop) {}
   bool stop; // the policy says: stop the partition, do not restart it
 };
+
+/// Why the partition may not process now: the member's lease is out (it may have lost its
+/// partitions without knowing), or a table its behaviors read is recovering.
+enum class hold { none, lease, tables };
+hold hold_reason(const partition_state& st);
+/// Looks again in a while why the partition holds its records (lease_atom).
+void look_again(partition_self self, hold reason);
+/// False while the partition holds its records (hold_reason()); says why in the log once.
+bool may_write(partition_self self);
+
+/// Commits the batch (state, offsets, and its effects as a pending batch) in one transaction,
+/// then produces the effects (send_effects). `last` < 0: no input record (`fired`: a batch of
+/// timers fired; otherwise only metadata changed).
+void commit_batch(partition_self self, const std::string& topic,
+                  partition_store::write_batch& batch, engine_context& ctx, int64_t last,
+                  std::chrono::steady_clock::time_point fetched_at, bool fired = false);
 
 /// Commits `batch` with the metadata acknowledgements changed: the acknowledged offsets, the
 /// changelog position, the pending batches to forget (forgotten here only once committed).
@@ -47,8 +65,17 @@ void on_timers_acked(partition_self self, int64_t timers_last);
 std::size_t fire_timers(partition_self self, std::size_t limit);
 
 /// Schedules the partition's next timer wake-up (timer_atom) for its first timer, unless one
-/// as early is scheduled (partition_actor.cpp).
+/// as early is scheduled (partition_timers.cpp).
 void arm_timers(partition_self self);
+
+/// punctuate_atom: runs the graph's punctuation `index` over every key of the partition, in
+/// one batch; a key whose behavior fails is dead-lettered, or (the other policies) the batch
+/// is kept and poison_error thrown.
+void punctuate_partition(partition_self self, uint32_t index);
+
+/// timer_atom: fires a batch of the timers due, then wakes up again at once if more are due, or
+/// at the next one's time.
+void fire_due_timers(partition_self self);
 
 /// Runs the behaviors over a batch, in one LMDB transaction. A record that fails is handled by
 /// the poison policy: the records before it are kept, then poison_error is thrown (the

@@ -18,6 +18,16 @@ partition_actor_figures::partition_actor_figures(metrics& m, int32_t partition)
                              "(state applied, effects acknowledged by Kafka).",
                              {}, 1e-6)) {}
 
+void partition_actor_figures::count_timers(int32_t partition, std::size_t pending) {
+  if (timers_pending == nullptr)
+    timers_pending = &registry.gauge("partita_timers_pending",
+                                     "Timers of each partition not fired or cancelled yet "
+                                     "(timers fired count in partita_records_processed_total "
+                                     "with topic <group>-timers).",
+                                     partition_labels(partition));
+  *timers_pending = static_cast<int64_t>(pending);
+}
+
 metrics::figure& partition_actor_figures::processed(const std::string& topic) {
   auto& f = processed_[topic];
   if (f == nullptr)

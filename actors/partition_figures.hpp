@@ -56,6 +56,9 @@ struct partition_actor_figures {
   metrics::figure& recovered;
   metrics::figure& recovery_progress;
   metrics::summary_figures commit_latency;
+  /// Timers not fired yet (a group with timers; null otherwise).
+  metrics::figure* timers_pending = nullptr;
+  void count_timers(int32_t partition, std::size_t pending);
 
 private:
   std::map<std::string, metrics::figure*> processed_, emitted_, dead_lettered_;

@@ -258,6 +258,8 @@ void processor::run() {
     cfg.figures = d.figures;
     cfg.lease = lease;
     cfg.tables = tables;
+    if (d.cfg.clock)
+      cfg.clock = d.cfg.clock;
     return d.sys->spawn(partition_actor, std::move(cfg));
   };
   {

@@ -40,6 +40,8 @@ struct tester::engine final : detail::table_reader {
     graph_definition def; // a copy: the user's graph may go away
     std::string dead_letter_topic; // emits point at it
     std::string timers_topic;      // the firing timers' records name it
+    std::string table_topic;       // punctuations' records name it
+    std::vector<int64_t> next_punctuation; // when each of graph.every runs next
     std::unique_ptr<partition_store> store;
   };
 
@@ -153,8 +155,9 @@ struct tester::engine final : detail::table_reader {
                           std::move(e.headers)});
   }
 
-  /// Fires the first timer due at `until` (of any tested group), at its due time, with what
-  /// it makes; false when none is due.
+  /// Runs what is due first at `until` — a timer of any tested group (at its due time) or a
+  /// punctuation (at its time; timers first at the same time) — with what it makes; false when
+  /// nothing is due.
   bool fire_next(int64_t until) {
     group* first = nullptr;
     std::optional<detail::due_timer> timer;
@@ -167,6 +170,17 @@ struct tester::engine final : detail::table_reader {
         timer = std::move(due.front());
       }
     }
+    group* punctuated = nullptr;
+    std::size_t which = 0;
+    for (auto& g : groups)
+      for (std::size_t i = 0; i < g->next_punctuation.size(); ++i)
+        if (g->next_punctuation[i] <= until &&
+            (!punctuated || g->next_punctuation[i] < punctuated->next_punctuation[which])) {
+          punctuated = g.get();
+          which = i;
+        }
+    if (punctuated && (!timer || punctuated->next_punctuation[which] < timer->id.due_ms))
+      return punctuate(*punctuated, which);
     if (!timer)
       return false;
     clock = std::max(clock, timer->id.due_ms);
@@ -185,6 +199,25 @@ struct tester::engine final : detail::table_reader {
         break;
       }
     }
+    std::deque<test_record> todo;
+    finish(g, batch, ctx, todo);
+    deliver(std::move(todo));
+    return true;
+  }
+
+  /// Runs punctuation `which` of `g` at its time, over every key of its table.
+  bool punctuate(group& g, std::size_t which) {
+    auto& at = g.next_punctuation[which];
+    clock = std::max(clock, at);
+    at += g.def.punctuations[which].interval.count();
+    partition_store::write_batch batch{*g.store};
+    detail::engine_context ctx{g.def, g.table_topic, batch, this};
+    ctx.set_now(clock);
+    detail::punctuate(ctx, *g.store, g.def.punctuations[which], 0, clock,
+                      [&](const std::string&, const std::string& error) {
+                        check_policy(ctx, error);
+                        detail::dead_letter(ctx, g.dead_letter_topic, error);
+                      });
     std::deque<test_record> todo;
     finish(g, batch, ctx, todo);
     deliver(std::move(todo));
@@ -255,6 +288,9 @@ tester& tester::add(const graph_definition& graph) {
   g->def = graph;
   g->dead_letter_topic = graph.dead_letter_topic();
   g->timers_topic = graph.timers_topic();
+  g->table_topic = graph.table_topic();
+  for (const auto& p : graph.punctuations)
+    g->next_punctuation.push_back(engine_->clock + p.interval.count());
   store_config sc;
   sc.dir = partition_store::path_for(engine_->dir, graph.group, graph.table_topic(), 0);
   sc.initial_map_size = std::size_t{8} << 20;

@@ -93,5 +93,6 @@ nlohmann::json latency(const bench_env& env);
 nlohmann::json broker_failure(const bench_env& env);
 nlohmann::json scaling(const bench_env& env);
 nlohmann::json supervision(const bench_env& env);
+nlohmann::json timers(const bench_env& env);
 
 } // namespace partita::bench

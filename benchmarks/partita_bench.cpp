@@ -19,7 +19,7 @@ using namespace partita::bench;
 namespace {
 
 const std::vector<std::string> scenarios{"throughput", "join",    "latency",    "broker-failure",
-                                         "recovery",   "scaling", "supervision"};
+                                         "recovery",   "scaling", "supervision", "timers"};
 
 /// One headline figure with its target.
 struct headline {
@@ -155,6 +155,15 @@ int main(int argc, char** argv) {
       results["supervision"] = r;
       headlines.push_back({"partition restart, failure to committing again beyond backoff",
                            fmt::format("{:.0f} ms", r["restart_beyond_backoff_median_s"].get<double>() * 1000),
+                           "-", std::nullopt});
+    }
+    if (wanted("timers")) {
+      auto r = timers(env);
+      results["timers"] = r;
+      headlines.push_back({fmt::format("timers fired, {} pending", r["pending"].get<uint64_t>()),
+                           fmt::format("{:.0f} timers/s ({:.2f}x the hand-written loop)",
+                                       r["timers_per_s"].get<double>(),
+                                       r["ratio"].get<double>()),
                            "-", std::nullopt});
     }
   } catch (const std::exception& e) {

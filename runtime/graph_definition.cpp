@@ -106,6 +106,15 @@ void graph_definition::validate() const {
                         " is also an input or an output of the group; a table is written by "
                         "another group (or producer) and only read here");
   }
+  for (const auto& p : punctuations) {
+    if (p.interval.count() <= 0)
+      throw graph_error("group '" + group + "': graph.every with an interval of " +
+                        std::to_string(p.interval.count()) +
+                        " ms; pass an interval of at least 1 ms");
+    if (!persist)
+      throw graph_error("group '" + group + "': graph.every runs over the keys of the group's "
+                        "table, and the group has none; give the graph a table codec");
+  }
   if (timer) {
     auto topic = timers_topic();
     if (!valid_topic_name(topic))

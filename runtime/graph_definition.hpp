@@ -3,6 +3,7 @@
 // The type-erased form of a group graph: what the engine runs. Users build it with group_graph
 // (group_graph.hpp) and never touch these types directly.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -116,6 +117,13 @@ struct timer_definition {
   std::function<void(record_context&)> handle;
 };
 
+/// A punctuation: runs with the context of every key of each partition's table, every
+/// `interval` of wall-clock time (graph.every).
+struct punctuation_definition {
+  std::chrono::milliseconds interval;
+  std::function<void(record_context&)> handle;
+};
+
 /// A group graph in the form the engine runs.
 struct graph_definition {
   std::string group;
@@ -125,6 +133,7 @@ struct graph_definition {
   bool persist = false;
   erased_codec table_codec; // the group table's, when persist
   std::optional<timer_definition> timer; // graph.on_timer, if declared
+  std::vector<punctuation_definition> punctuations; // graph.every
 
   std::string table_topic() const { return group + "-table"; }
   std::string loop_topic() const { return group + "-loop"; }

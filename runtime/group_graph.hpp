@@ -94,6 +94,22 @@ public:
     return *this;
   }
 
+  /// Punctuation: every `interval` of wall-clock time, `behavior(context<TableCodec>&)` runs
+  /// with the context of each key of each partition's table, in one batch per partition (its
+  /// changes durable as a record's), between input batches: for expiry and periodic emits. A
+  /// run cut short by a crash runs again at the next interval, on whichever member owns the
+  /// partition then. Under the tester, advance() runs it.
+  template <class Behavior>
+    requires std::invocable<Behavior&, context<TableCodec>&>
+  group_graph& every(std::chrono::milliseconds interval, Behavior behavior) {
+    def_.punctuations.push_back(punctuation_definition{
+      interval, [behavior = std::move(behavior), table = table_](record_context& rc) mutable {
+        context<TableCodec> ctx{rc, *table};
+        behavior(ctx);
+      }});
+    return *this;
+  }
+
   /// The graph as the engine runs it; validate() throws graph_error for a graph that cannot run.
   const graph_definition& definition() const { return def_; }
 

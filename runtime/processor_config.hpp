@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 namespace partita {
@@ -86,6 +87,9 @@ struct processor_config {
   bool recover_ahead = false;
   /// When the processor runs on an embedded cluster: missing topics are created through it.
   embedded_cluster* cluster = nullptr;
+  /// The clock timers and punctuation run on, in milliseconds since the epoch; empty: the
+  /// system clock. For tests and benchmarks that move time on by hand.
+  std::function<int64_t()> clock;
 };
 
 } // namespace partita

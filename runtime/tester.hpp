@@ -156,8 +156,9 @@ public:
   /// The virtual clock (milliseconds since the epoch), which ctx.now() and ctx.schedule() see.
   std::chrono::milliseconds now() const;
   /// Moves the clock on by `by`, firing the timers due meanwhile in their order, each at its
-  /// due time (what they schedule in the window fires too). consume() fires the timers due at
-  /// once (no delay) after the record.
+  /// due time (what they schedule in the window fires too), and running each punctuation
+  /// (graph.every) whenever its interval comes round, counted from when its graph was added.
+  /// consume() fires the timers due at once (no delay) after the record.
   void advance(std::chrono::milliseconds by);
   /// Timers of a tested group not fired (or cancelled) yet.
   std::size_t pending_timers(std::string_view group) const;

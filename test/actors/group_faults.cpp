@@ -93,6 +93,13 @@ struct fixture : group_lab {
   }
 };
 
+/// PARTITA_CHAOS_KINDS sets the chaos test's kinds (default: all but bare coordinator moves,
+/// which can trip an assertion of librdkafka 2.0.2's mock, see docs/faults.md).
+std::string chaos_kinds() {
+  const char* text = std::getenv("PARTITA_CHAOS_KINDS");
+  return text ? text : "crash,restart,leader,errors,latency";
+}
+
 int chaos_seconds() {
   const char* text = std::getenv("PARTITA_CHAOS_SECONDS");
   return text ? std::max(10, std::atoi(text)) : 60;
@@ -111,7 +118,7 @@ CAF_TEST(members killed and restarted while brokers fail lose and double nothing
   // moves, request errors, latency) while every 5 s one member is ended (SIGKILL and SIGTERM in
   // turn) and started again on its own state directory.
   auto seconds = chaos_seconds();
-  CAF_MESSAGE(start_chaos(cluster, 42, std::chrono::seconds{seconds}, ""));
+  CAF_MESSAGE(start_chaos(cluster, 42, std::chrono::seconds{seconds}, chaos_kinds()));
   auto begin = std::chrono::steady_clock::now();
   int kills = 0;
   for (int step = 1; step * 5 <= seconds; ++step) {

@@ -245,6 +245,30 @@ CAF_TEST(a changelog written by Partita 0.1 recovers and is continued in the new
   check_counts(latest, 40, 105);
 }
 
+CAF_TEST(a punctuation goes over every key and its changes reach the changelog) {
+  cluster.create_topic("expiring-table", partitions, 3);
+  clicks(400, 40); // 10 each
+  // Every 100 ms, keys counted 10 times are done: erased (a tombstone in the changelog).
+  group_graph<int64_codec> g{"expiring"};
+  g.input("clicks", bytes_codec{}, [](context<int64_codec>& ctx, const std::string&) {
+    ctx.set_value(ctx.value().value_or(0) + 1);
+  });
+  g.every(std::chrono::milliseconds{100}, [](context<int64_codec>& ctx) {
+    if (ctx.value() == 10)
+      ctx.erase();
+  });
+  running<processor> proc{config(), g};
+  CAF_REQUIRE(wait_until([&] { return proc->stats().records >= 400; }));
+  CAF_REQUIRE(wait_until([&] {
+    auto latest = latest_by_key(read_topic(bootstrap, "expiring-table"));
+    return latest.size() == 40 &&
+           std::all_of(latest.begin(), latest.end(), [](auto& kv) { return kv.second.empty(); });
+  }));
+  CAF_REQUIRE(wait_until([&] { return all_committed("expiring"); }));
+  proc.stop();
+  CAF_CHECK(table("state", "expiring").empty());
+}
+
 CAF_TEST(topics that are not co-partitioned are a clear error) {
   cluster.create_topic("views", 4, 1);
   group_graph<int64_codec> graph{"joined"};

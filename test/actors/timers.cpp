@@ -217,3 +217,95 @@ CAF_TEST(timer keys sort in firing order and round trip) {
   CAF_CHECK_EQUAL(timer_number("a/0/1", 0), timer_number("a/0/1", 0));
   CAF_CHECK_NOT_EQUAL(timer_number("a/0/1", 0), timer_number("a/0/1", 1));
 }
+
+namespace {
+
+// The session example of the README's "Time" section, as it is there.
+struct session_codec { // "<clicks> <timer id>"
+  using value_type = std::pair<int64_t, std::string>;
+  static constexpr const char* name = "session";
+  std::string encode(const value_type& v) const { return std::to_string(v.first) + " " + v.second; }
+  value_type decode(std::string_view b) const {
+    auto space = b.find(' ');
+    return {std::stoll(std::string{b.substr(0, space)}), std::string{b.substr(space + 1)}};
+  }
+};
+
+group_graph<session_codec> sessions() {
+  group_graph<session_codec> g{"sessions"};
+  g.output("sessions-closed", int64_codec{});
+  g.input("clicks", string_codec{}, [](context<session_codec>& ctx, const std::string&) {
+    auto s = ctx.value().value_or(session_codec::value_type{0, ""});
+    if (!s.second.empty())
+      ctx.cancel_timer(partita::timer_id::parse(s.second)); // the session goes on
+    auto timer = ctx.schedule(std::chrono::minutes{30}, int64_t{0});
+    ctx.set_value({s.first + 1, timer.to_string()});
+  });
+  g.on_timer(int64_codec{}, [](context<session_codec>& ctx, const int64_t&) {
+    ctx.emit("sessions-closed", ctx.key(), ctx.value()->first); // clicks in the session
+    ctx.erase();
+  });
+  return g;
+}
+
+} // namespace
+
+CAF_TEST(the README session example closes a session 30 minutes after its last click) {
+  tester tt{sessions(), at_t0()};
+  auto closed = tt.output("sessions-closed");
+  tt.consume("clicks", "alice", std::string{"/home"});
+  tt.advance(20min);
+  tt.consume("clicks", "alice", std::string{"/cart"});
+  tt.advance(20min); // 40 min after the first click, 20 after the last: still open
+  CAF_CHECK_EQUAL(closed.size(), 0u);
+  CAF_CHECK_EQUAL(tt.pending_timers("sessions"), 1u);
+  tt.advance(11min);
+  CAF_REQUIRE_EQUAL(closed.size(), 1u);
+  auto r = *closed.next();
+  CAF_CHECK_EQUAL(r.key, "alice");
+  CAF_CHECK_EQUAL(tt.value_of<int64_t>(r), 2);
+  CAF_CHECK(!tt.table_bytes("sessions-table", "alice"));
+  CAF_CHECK_EQUAL(tt.pending_timers("sessions"), 0u);
+}
+
+CAF_TEST(a punctuation runs over every key at each interval and expires keys) {
+  // The table keeps when each key was last seen; every minute, keys unseen for 5 expire.
+  group_graph<int64_codec> g{"expiry"};
+  g.output("expired", int64_codec{});
+  g.input("seen", string_codec{}, [](context<int64_codec>& ctx, const std::string&) {
+    ctx.set_value(std::chrono::duration_cast<std::chrono::milliseconds>(
+                    ctx.now().time_since_epoch()).count());
+  });
+  g.every(std::chrono::minutes{1}, [](context<int64_codec>& ctx) {
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 ctx.now().time_since_epoch()).count();
+    if (now - *ctx.value() > 5 * 60'000) {
+      ctx.emit("expired", ctx.key(), *ctx.value());
+      ctx.erase();
+    }
+  });
+  tester tt{g, at_t0()};
+  auto expired = tt.output("expired");
+  tt.consume("seen", "old", std::string{"x"});
+  tt.advance(3min);
+  tt.consume("seen", "new", std::string{"x"});
+  tt.advance(3min); // t0 + 6 min: "old" unseen for 6 min, expired at the 6th minute's run
+  CAF_REQUIRE_EQUAL(expired.size(), 1u);
+  auto r = *expired.next();
+  CAF_CHECK_EQUAL(r.key, "old");
+  CAF_CHECK_EQUAL(tt.value_of<int64_t>(r), t0);
+  CAF_CHECK(!tt.table_bytes("expiry-table", "old"));
+  CAF_CHECK(tt.table_bytes("expiry-table", "new").has_value());
+  tt.advance(3min); // t0 + 9 min: "new" unseen for 6
+  CAF_CHECK_EQUAL(expired.size(), 1u);
+  CAF_CHECK(!tt.table_bytes("expiry-table", "new"));
+  // Bad input: a zero interval, and a punctuation without a table to go over.
+  group_graph<int64_codec> zero{"zero"};
+  zero.input("in", int64_codec{}, [](context<int64_codec>&, const int64_t&) {});
+  zero.every(std::chrono::milliseconds{0}, [](context<int64_codec>&) {});
+  CAF_CHECK(contains(error_of([&] { zero.definition().validate(); }), "at least 1 ms"));
+  group_graph<> stateless{"stateless"};
+  stateless.input("in", int64_codec{}, [](context<>&, const int64_t&) {});
+  stateless.every(std::chrono::seconds{1}, [](context<>&) {});
+  CAF_CHECK(contains(error_of([&] { stateless.definition().validate(); }), "table codec"));
+}
