@@ -27,7 +27,7 @@ void arm_timers(partition_self self) {
 
 void fire_due_timers(partition_self self) {
   auto& st = self->state;
-  constexpr std::size_t chunk = 1000; // a batch at a time, between input batches
+  constexpr std::size_t chunk = 10000; // a batch at a time, between input batches
   if (fire_timers(self, chunk) == chunk) {
     st.wakeup_at = st.cfg.clock();
     self->send(self, timer_atom::value);

@@ -2,13 +2,14 @@
 // input record sets one timer for its key, due at one moment after every timer is set; when it
 // comes, each timer adds 1 to its key's table value. Measured: from that moment to the last
 // timer fired (its effects acknowledged), against a hand-written loop doing the same work with
-// the same store and cluster: LMDB timers ordered by due time, popped 1,000 at a time with the
-// table's read-modify-write in one transaction, the tombstones and the table records produced
-// and acknowledged before the next chunk.
+// the same store and cluster: LMDB timers ordered by due time, popped 10,000 at a time (as a
+// partition fires them) with the table's read-modify-write in one transaction, the tombstones
+// and the table records produced and acknowledged before the next chunk.
 
 #include "actors/timer_format.hpp"
 #include "benchmarks/bench.hpp"
 #include "persistence/partition_store.hpp"
+#include "runtime/kafka_config.hpp"
 #include "runtime/kafka_producer.hpp"
 
 #include <cstdio>
@@ -37,6 +38,38 @@ int64_t sum_of(const processor& proc, std::string_view name, std::string_view to
   return sum;
 }
 
+/// The records `topic` holds (its high watermarks summed), through one client.
+class topic_size {
+public:
+  topic_size(const bench_env& env, std::string topic) : env_(env), topic_(std::move(topic)) {
+    char err[512];
+    rk_ = rd_kafka_new(RD_KAFKA_CONSUMER,
+                       make_kafka_conf({{"bootstrap.servers", env.bootstrap},
+                                        {"group.id", topic_ + "-size"},
+                                        {"log_level", "3"}}),
+                       err, sizeof err);
+    if (rk_ == nullptr)
+      throw std::runtime_error(err);
+  }
+  ~topic_size() { rd_kafka_destroy(rk_); }
+  int64_t operator()() const {
+    int64_t sum = 0;
+    for (int p = 0; p < env_.partitions; ++p) {
+      int64_t lo = 0;
+      int64_t hi = 0;
+      if (auto err = rd_kafka_query_watermark_offsets(rk_, topic_.c_str(), p, &lo, &hi, 10000))
+        throw std::runtime_error("watermarks of " + topic_ + ": " + rd_kafka_err2str(err));
+      sum += hi;
+    }
+    return sum;
+  }
+
+private:
+  const bench_env& env_;
+  std::string topic_;
+  rd_kafka_t* rk_;
+};
+
 /// The hand-written side: `timers` timers over the partitions' stores, all due now; returns the
 /// seconds to fire them all.
 double baseline(const bench_env& env, uint64_t timers, int keys) {
@@ -61,7 +94,7 @@ double baseline(const bench_env& env, uint64_t timers, int keys) {
         std::vector<std::pair<std::string, std::string>> chunk;
         store.scan_timers({}, [&](std::string_view k, std::string_view v) {
           chunk.emplace_back(k, v);
-          return chunk.size() < 1000;
+          return chunk.size() < 10000;
         });
         if (chunk.empty())
           return;
@@ -126,15 +159,24 @@ nlohmann::json timers(const bench_env& env) {
   while (sum_of(run.proc(), "partita_timers_pending") < static_cast<int64_t>(count) ||
          run.stats().records < count)
     std::this_thread::sleep_for(5ms); // sampling period
+  auto fired_topic = group + "-timers";
+  topic_size timers_log{env, fired_topic};
+  // Set once every timer's record is acknowledged in the timers changelog, beside the owner
+  // marker of each partition.
+  auto set_records = static_cast<int64_t>(count) + env.partitions;
+  while (timers_log() < set_records)
+    std::this_thread::sleep_for(5ms); // sampling period
   double set_s = seconds_since(set_start);
+  auto before = timers_log();
   // Every timer is set: move the processor's clock to their due time. The partitions look at
   // their timers at least once a second; the count starts with the first timer fired.
   *offset_ms = fire_at - now_ms();
-  auto fired_topic = group + "-timers";
   while (sum_of(run.proc(), "partita_records_processed_total", fired_topic) == 0)
     std::this_thread::sleep_for(1ms); // sampling period
   auto start = clock_type::now();
-  while (sum_of(run.proc(), "partita_timers_pending") > 0)
+  // Fired once every timer's tombstone is acknowledged in the timers changelog (the table
+  // records of the last batch follow within a round trip).
+  while (timers_log() < before + static_cast<int64_t>(count))
     std::this_thread::sleep_for(5ms); // sampling period
   double secs = seconds_since(start);
   auto fired = sum_of(run.proc(), "partita_records_processed_total", fired_topic);
