@@ -89,7 +89,12 @@ void finish_drain(self_ptr self, bool timed_out) {
   auto& st = self->state;
   if (!st.drain && !st.failure)
     return;
-  if (!timed_out && (st.recovering || (st.tracker.pending() > 0 && !st.abandoned)))
+  // Batches not produced yet wait only while they may be produced: on a lease that ran out
+  // they stay pending in the store (sent again by its next owner, or rolled back).
+  bool unsendable = st.cfg.lease && !st.cfg.lease->valid() && st.producing == 0 &&
+                    !st.timers_in_flight;
+  if (!timed_out &&
+      (st.recovering || (st.tracker.pending() > 0 && !st.abandoned && !unsendable)))
     return;
   if (timed_out && st.tracker.pending() > 0)
     st.log->warn("[{}] partition {}: drain timed out with {} batches unacknowledged; their "

@@ -73,12 +73,18 @@ struct fixture : group_lab {
         m.end(SIGTERM);
     if (!last.proc->running())
       start(last);
+    auto began = std::chrono::steady_clock::now();
+    auto took = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                           began).count(); };
     CAF_REQUIRE(wait_until([&] { return last.running_partitions() == partitions; }, 120s, 200ms));
+    CAF_MESSAGE("every partition running on " << last.name << " after " << took() << " s");
     CAF_REQUIRE(wait_until([&] { return all_committed(bootstrap, "t", "events", partitions); },
                            120s, 200ms));
+    CAF_MESSAGE("every record committed after " << took() << " s");
     auto want = expected();
     bool settled = wait_until(
       [&] { return latest_by_key(read_topic(bootstrap, "t-table")) == want; }, 120s, 500ms);
+    CAF_MESSAGE("every timer fired after " << took() << " s");
     last.end(SIGTERM);
     int64_t total = 0;
     for (const auto& [k, n] : count_by_key(read_topic(bootstrap, "events")))

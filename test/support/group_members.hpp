@@ -13,6 +13,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <sstream>
@@ -87,7 +88,8 @@ struct group_lab {
   }
   ~group_lab() {
     members.clear(); // kills what still runs
-    std::filesystem::remove_all(dir);
+    if (!std::getenv("PARTITA_KEEP_TEST_DIR"))
+      std::filesystem::remove_all(dir);
   }
 
   std::filesystem::path dir;
