@@ -163,9 +163,15 @@ CAF_TEST(the status page charts records lag and brokers over the last minutes) {
   auto knows_broker_1 = [](const nlohmann::json& sample) {
     return sample["brokers"].contains("1");
   };
+  // And the charts have two points of everything they draw: the lag of every partition and
+  // the broker up, in the last two samples.
+  auto complete = [&](const nlohmann::json& sample) {
+    return knows_broker_1(sample) && sample["brokers"]["1"].get<bool>() &&
+           sample["lag"].size() == 4;
+  };
   CAF_REQUIRE(wait_until([&] {
     auto s = history()["samples"];
-    return s.size() >= 3 && knows_broker_1(s.back());
+    return s.size() >= 3 && complete(s.back()) && complete(s[s.size() - 2]);
   }));
   auto samples = history()["samples"];
   CAF_CHECK_EQUAL(history()["interval_seconds"].get<double>(), 2.0);
