@@ -49,6 +49,19 @@ void fail(self_ptr self, const std::string& what, errc code = errc::partition_fa
   finish_drain(self, false);
 }
 
+/// Runs a batch path step (records, timers, punctuation); a failure fails the partition, as
+/// the poison policy says (stopped, or restarted by the supervisor).
+template <class F>
+void guarded(self_ptr self, F step) {
+  try {
+    step();
+  } catch (const poison_error& e) {
+    fail(self, e.what(), e.stop ? errc::partition_stopped : errc::partition_failed);
+  } catch (const std::exception& e) {
+    fail(self, e.what());
+  }
+}
+
 void handle_batch(self_ptr self, const record_batch_ptr& batch) {
   auto& st = self->state;
   if (st.failure || st.drain) {
@@ -57,13 +70,7 @@ void handle_batch(self_ptr self, const record_batch_ptr& batch) {
     st.stash.push_back(batch);
     return;
   } else {
-    try {
-      process(self, *batch);
-    } catch (const poison_error& e) {
-      fail(self, e.what(), e.stop ? errc::partition_stopped : errc::partition_failed);
-    } catch (const std::exception& e) {
-      fail(self, e.what());
-    }
+    guarded(self, [&] { process(self, *batch); });
   }
   release(st, *batch);
 }
@@ -293,6 +300,8 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
   const auto& graph = *st.cfg.graph;
   st.log = logger("partition", graph.input_topics().front(), st.cfg.partition);
   st.dead_letter_topic = graph.dead_letter_topic();
+  st.table_topic = graph.table_topic();
+  st.timers_topic = graph.timers_topic();
   st.figures = std::make_unique<partition_actor_figures>(*st.cfg.figures, st.cfg.partition);
   try {
     st.store = std::make_shared<partition_store>(st.cfg.store);
@@ -332,26 +341,14 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
                          punctuate_atom::value, index);
       if (!may_write(self))
         return; // this time skipped
-      try {
-        detail::punctuate_partition(self, index);
-      } catch (const poison_error& e) {
-        fail(self, e.what(), e.stop ? errc::partition_stopped : errc::partition_failed);
-      } catch (const std::exception& e) {
-        fail(self, e.what());
-      }
+      guarded(self, [&] { detail::punctuate_partition(self, index); });
     },
     [=](timer_atom) {
       auto& st = self->state;
       st.wakeup_at.reset();
       if (st.failure || st.drain || st.recovering || !st.restored || !may_write(self))
         return; // re-armed once restored, or when the partition may write again
-      try {
-        fire_due_timers(self);
-      } catch (const poison_error& e) {
-        fail(self, e.what(), e.stop ? errc::partition_stopped : errc::partition_failed);
-      } catch (const std::exception& e) {
-        fail(self, e.what());
-      }
+      guarded(self, [&] { fire_due_timers(self); });
     },
     [=](restored_atom, const handover_ptr& result, const std::string& error) {
       auto& st = self->state;

@@ -131,6 +131,8 @@ struct partition_state {
   /// Set once the partition cannot go on: it finishes what is in flight, then quits with it.
   std::optional<caf::error> failure;
   std::string dead_letter_topic;
+  std::string table_topic;  // <group>-table
+  std::string timers_topic; // <group>-timers
   std::unique_ptr<partition_actor_figures> figures;
 
   ~partition_state();

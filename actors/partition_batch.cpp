@@ -57,27 +57,30 @@ void commit_batch(partition_self self, const std::string& topic, partition_store
 
 namespace {
 
-effects_target target_of(partition_state& st, const std::string& table,
-                         const std::string& timers) {
+effects_target target_of(const partition_state& st) {
   const auto& graph = *st.cfg.graph;
-  return {*st.cfg.producer, graph.persist ? &table : nullptr, st.cfg.partition, st.writer,
-          graph.timer ? &timers : nullptr, st.timers_writer};
+  return {*st.cfg.producer, graph.persist ? &st.table_topic : nullptr, st.cfg.partition,
+          st.writer, graph.timer ? &st.timers_topic : nullptr, st.timers_writer};
+}
+
+/// The acknowledgement of `count` changelog records of batch `seq`, expected at `expected`,
+/// which moves on past them.
+batch_ack* ack_for(partition_self self, uint64_t seq, int64_t& expected, int64_t count,
+                   bool timers) {
+  auto* ack = new batch_ack{caf::actor_cast<caf::actor>(self), seq, expected, count, timers};
+  expected += count;
+  return ack;
 }
 
 /// Produces a batch's table records and outputs.
 void produce_rest(partition_self self, const unsent_batch& b) {
   auto& st = self->state;
-  const auto& graph = *st.cfg.graph;
-  auto table = graph.table_topic();
-  auto timers = graph.timers_topic();
-  auto count = graph.persist ? static_cast<int64_t>(b.batch.changes.size()) : 0;
-  auto* ack = new batch_ack{caf::actor_cast<caf::actor>(self), b.batch.seq,
-                            st.changelog_expected, count};
-  st.changelog_expected += count;
+  auto count = st.cfg.graph->persist ? static_cast<int64_t>(b.batch.changes.size()) : 0;
+  auto* ack = ack_for(self, b.batch.seq, st.changelog_expected, count, false);
   ++st.producing;
-  produce_effects(target_of(st, table, timers), b.batch, b.number, ack);
+  produce_effects(target_of(st), b.batch, b.number, ack);
   if (count > 0)
-    st.figures->emitted(table) += count;
+    st.figures->emitted(st.table_topic) += count;
   for (const auto& o : b.batch.outputs)
     ++st.figures->emitted(o.topic);
 }
@@ -102,18 +105,13 @@ void send_unsent(partition_self self) {
     if (st.producing > 0) // every batch before it first
       return;
     next.number = ++st.batch_no;
-    const auto& graph = *st.cfg.graph;
-    auto table = graph.table_topic();
-    auto timers = graph.timers_topic();
     auto count = static_cast<int64_t>(next.batch.timer_changes.size());
-    auto* ack = new batch_ack{caf::actor_cast<caf::actor>(self), next.batch.seq,
-                              st.timers_expected, count, true};
-    st.timers_expected += count;
+    auto* ack = ack_for(self, next.batch.seq, st.timers_expected, count, true);
     st.timers_in_flight = std::move(next);
     st.unsent.pop_front();
-    produce_timer_changes(target_of(st, table, timers), st.timers_in_flight->batch,
+    produce_timer_changes(target_of(st), st.timers_in_flight->batch,
                           st.timers_in_flight->number, ack);
-    st.figures->emitted(timers) += count;
+    st.figures->emitted(st.timers_topic) += count;
   }
 }
 

@@ -20,8 +20,9 @@ void arm_timers(partition_self self) {
   if (!due || (st.wakeup_at && *st.wakeup_at <= *due))
     return;
   // At least once a second: a clock stepped forward (NTP) still fires timers on time.
-  auto delay = std::clamp<int64_t>(*due - st.cfg.clock(), 0, 1000);
-  st.wakeup_at = st.cfg.clock() + delay;
+  auto now = st.cfg.clock();
+  auto delay = std::clamp<int64_t>(*due - now, 0, 1000);
+  st.wakeup_at = now + delay;
   self->delayed_send(self, std::chrono::milliseconds{delay}, timer_atom::value);
 }
 
@@ -42,7 +43,7 @@ std::size_t fire_timers(partition_self self, std::size_t limit) {
   auto due = due_timers(*st.store, now, limit);
   if (due.empty())
     return 0;
-  auto timers = graph.timers_topic();
+  const auto& timers = st.timers_topic;
   partition_store::write_batch batch{*st.store};
   engine_context ctx{graph, timers, batch, st.cfg.tables.get()};
   ctx.set_now(now);
@@ -79,7 +80,7 @@ void punctuate_partition(partition_self self, uint32_t index) {
   auto& st = self->state;
   const auto& graph = *st.cfg.graph;
   auto now = st.cfg.clock();
-  auto table = graph.table_topic();
+  const auto& table = st.table_topic;
   partition_store::write_batch batch{*st.store};
   engine_context ctx{graph, table, batch, st.cfg.tables.get()};
   ctx.set_now(now);
