@@ -18,7 +18,9 @@ void batch_ack::delivered(rd_kafka_resp_err_t err, bool is_changelog, int64_t of
          offset > seen && !changelog_last_.compare_exchange_weak(seen, offset);) {
     }
     if (++changelog_delivered_ < count_)
-      crash_point(timers_ ? "mid-timers" : "mid-changelog");
+      crash_point(!side_                      ? "mid-changelog"
+                  : *side_ == side::timers ? "mid-timers"
+                                           : "mid-windows");
   }
   done();
 }
@@ -29,8 +31,8 @@ void batch_ack::done() {
   // Every report is in (the last decrement): the error and the offsets are settled.
   bool foreign = count_ > 0 && error_.empty() &&
                  (changelog_first_ != expected_ || changelog_last_ != expected_ + count_ - 1);
-  if (timers_)
-    caf::anon_send(target_, timers_acked_atom::value, seq_, changelog_last_.load(), error_,
+  if (side_)
+    caf::anon_send(target_, side_acked_atom::value, seq_, changelog_last_.load(), error_,
                    foreign);
   else
     caf::anon_send(target_, acked_atom::value, seq_, changelog_last_.load(), error_, foreign);
@@ -43,16 +45,16 @@ namespace {
 /// number, and `then`) on the last.
 void produce_changelog(const effects_target& to, const std::string& topic, writer_id writer,
                        const pending_batch& batch, const std::vector<pending_batch::change>& changes,
-                       int64_t number, bool then_table, batch_ack* ack) {
+                       int64_t number, const std::string& then, batch_ack* ack) {
   std::vector<header> headers{{writer_header, encode_writer(writer)}};
   const auto* last = &changes.back();
   for (const auto& c : changes) {
     if (&c == last) {
       headers.push_back({checkpoint_header, encode_checkpoint({batch.topic, batch.last_offset})});
-      if (to.timers != nullptr)
+      if (to.numbered)
         headers.push_back({batch_header, std::to_string(number)});
-      if (then_table)
-        headers.push_back({then_header, "table"});
+      if (!then.empty())
+        headers.push_back({then_header, then});
     }
     ack->expect();
     to.producer.produce(topic, to.partition, c.key,
@@ -63,11 +65,11 @@ void produce_changelog(const effects_target& to, const std::string& topic, write
 
 } // namespace
 
-void produce_timer_changes(const effects_target& to, const pending_batch& batch, int64_t number,
-                           batch_ack* ack) try {
-  if (!batch.timer_changes.empty())
-    produce_changelog(to, *to.timers, to.timers_writer, batch, batch.timer_changes, number,
-                      to.table != nullptr && !batch.changes.empty(), ack);
+void produce_side_changes(const effects_target& to, side s, const std::string& topic,
+                          writer_id writer, const pending_batch& batch, int64_t number,
+                          const std::string& then, batch_ack* ack) try {
+  if (!batch.changes_of(s).empty())
+    produce_changelog(to, topic, writer, batch, batch.changes_of(s), number, then, ack);
   ack->armed();
 } catch (const std::exception& e) {
   ack->aborted(e.what());
@@ -76,7 +78,7 @@ void produce_timer_changes(const effects_target& to, const pending_batch& batch,
 void produce_effects(const effects_target& to, const pending_batch& batch, int64_t number,
                      batch_ack* ack) try {
   if (to.table != nullptr && !batch.changes.empty())
-    produce_changelog(to, *to.table, to.writer, batch, batch.changes, number, false, ack);
+    produce_changelog(to, *to.table, to.writer, batch, batch.changes, number, {}, ack);
   for (const auto& o : batch.outputs) {
     ack->expect();
     to.producer.produce(o.topic, -1, o.key, o.value, ack->output(),

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <string>
 
 namespace partita {
@@ -16,17 +17,17 @@ namespace partita {
 /// Counts the delivery reports of one batch's records and tells the partition actor when the
 /// last one is in (acked_atom, seq, last changelog offset, error, foreign). Deletes itself then.
 /// `foreign` is true when the batch's changelog records did not land at the offsets expected
-/// for them: another writer wrote that changelog partition in between. For the timer records of
-/// a batch (`timers`), the report is timers_acked_atom and the changelog is `<group>-timers`.
+/// for them: another writer wrote that changelog partition in between. For the records of a
+/// batch's side changelog (`side_of`), the report is side_acked_atom.
 class batch_ack {
 public:
   batch_ack(caf::actor target, uint64_t seq, int64_t changelog_expected, int64_t changelog_count,
-            bool timers = false)
+            std::optional<side> side_of = std::nullopt)
     : target_(std::move(target)),
       seq_(seq),
       expected_(changelog_expected),
       count_(changelog_count),
-      timers_(timers) {}
+      side_(side_of) {}
 
   delivery_handler* changelog() { return &changelog_; }
   delivery_handler* output() { return &output_; }
@@ -60,7 +61,7 @@ private:
   uint64_t seq_;
   int64_t expected_;
   int64_t count_;
-  bool timers_;
+  std::optional<side> side_;
   std::atomic<int> pending_{1}; // 1: not armed yet
   // Delivery reports come on the producer's thread, one per record: atomics, no lock.
   std::atomic<int64_t> changelog_first_{std::numeric_limits<int64_t>::max()};
@@ -78,19 +79,19 @@ struct effects_target {
   const std::string* table = nullptr; // the changelog topic; null for a group without a table
   int32_t partition = 0;
   writer_id writer;
-  const std::string* timers = nullptr; // the timers changelog; null for a group without timers
-  writer_id timers_writer;             // the writer, with its base in that changelog
+  bool numbered = false; // the graph keeps side tables: checkpoints carry the batch number
 };
 
 /// Produces a batch's changelog records (the writer on each, the checkpoint on the last, and
-/// the batch's number `number` beside it in a group with timers) and its outputs, counted by
+/// the batch's number `number` beside it in a group with side tables) and its outputs, counted by
 /// `ack`, which it arms.
 void produce_effects(const effects_target& to, const pending_batch& batch, int64_t number,
                      batch_ack* ack);
 
-/// Produces a batch's timer records to the timers changelog, the same way; when the batch
-/// also has table records, its checkpoint says `then table`.
-void produce_timer_changes(const effects_target& to, const pending_batch& batch, int64_t number,
-                           batch_ack* ack);
+/// Produces a batch's records of side table `s` to its changelog `topic` (as `writer`), the
+/// same way, its checkpoint naming in `then` the changelog that must confirm it, if any.
+void produce_side_changes(const effects_target& to, side s, const std::string& topic,
+                          writer_id writer, const pending_batch& batch, int64_t number,
+                          const std::string& then, batch_ack* ack);
 
 } // namespace partita

@@ -113,7 +113,8 @@ changelog_record parse_changelog_record(const rd_kafka_message_t* m) {
                            parse_int(c->substr(eq + 1), "checkpoint offset")};
     if (auto n = header_value(hdrs, batch_header))
       r.batch = parse_int(*n, "batch number");
-    r.then_table = header_value(hdrs, then_header).has_value();
+    if (auto then = header_value(hdrs, then_header))
+      r.then = std::string{*then};
   }
   return r;
 }
@@ -146,9 +147,14 @@ std::string pending_batch::encode() const {
       put_str(out, h.value);
     }
   }
-  if (!timer_changes.empty()) { // absent in the records of earlier versions
-    put_u64(out, timer_changes.size());
-    for (const auto& c : timer_changes) {
+  // The side tables' changes, absent in the records of earlier versions: as many lists as
+  // reach the last one that is not empty.
+  std::size_t lists = side_count;
+  while (lists > 0 && side_changes[lists - 1].empty())
+    --lists;
+  for (std::size_t s = 0; s < lists; ++s) {
+    put_u64(out, side_changes[s].size());
+    for (const auto& c : side_changes[s]) {
       put_str(out, c.key);
       put_opt(out, c.before);
       put_opt(out, c.after);
@@ -180,12 +186,12 @@ pending_batch pending_batch::decode(uint64_t seq, std::string_view bytes) {
     }
     b.outputs.push_back(std::move(o));
   }
-  if (!in.in.empty())
+  for (std::size_t s = 0; s < side_count && !in.in.empty(); ++s)
     for (auto n = in.u64(); n > 0; --n) {
       auto key = in.str();
       auto before = in.opt();
       auto after = in.opt();
-      b.timer_changes.push_back({std::move(key), std::move(before), std::move(after)});
+      b.side_changes[s].push_back({std::move(key), std::move(before), std::move(after)});
     }
   if (!in.in.empty())
     throw std::invalid_argument("pending batch has trailing bytes");

@@ -13,18 +13,22 @@
 //                       offset whose effects the records up to here hold
 //   partita.batch       beside the checkpoint: the batch's number, counted by each owner from 1
 //
-// A group with timers writes a second changelog, `<group>-timers` (docs/time.md), with the
-// same headers; a batch that changes timers and the table writes its timers first, and their
-// checkpoint carries `partita.then: table`: it counts only once the table's checkpoint of the
-// same batch number does.
+// A group with timers or windows writes changelogs of their own, `<group>-timers` and
+// `<group>-windows` (docs/time.md), with the same headers. A batch that changes more than one
+// changelog writes them one after another — windows, timers, then the table — each once the
+// one before is acknowledged, and each checkpoint but the last names the next in
+// `partita.then` ("timers", "table"): it counts only once that one's checkpoint of the same
+// batch number does.
 //
 // Changelogs of Partita 0.1 carried checkpoints as records of their own, keyed
 // "\0partita.applied:<input topic>"; they are still read.
 
+#include "persistence/partition_store.hpp"
 #include "runtime/graph_definition.hpp"
 
 #include <librdkafka/rdkafka.h>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -41,6 +45,22 @@ inline constexpr const char* then_header = "partita.then";
 inline constexpr const char* source_header = "partita.source";
 /// Key prefix of the checkpoint records of Partita 0.1's changelogs.
 inline constexpr std::string_view legacy_marker_prefix{"\0partita.applied:", 17};
+
+/// A side table's name in its changelog's name and in `partita.then`: "timers", "windows".
+inline const char* side_name(side s) {
+  return s == side::timers ? "timers" : "windows";
+}
+/// Whether the graph keeps side table `s` (declares on_timer, windowed).
+inline bool keeps(const graph_definition& g, side s) {
+  return s == side::timers ? g.timer.has_value() : g.window.has_value();
+}
+/// The changelog of side table `s`: `<group>-timers`, `<group>-windows`.
+inline std::string side_topic(const graph_definition& g, side s) {
+  return s == side::timers ? g.timers_topic() : g.windows_topic();
+}
+/// The side tables in the order a batch's records go (each changelog once the one before is
+/// acknowledged, the table's last); they are read in the opposite order.
+inline constexpr side production_order[] = {side::windows, side::timers};
 
 /// Who wrote a changelog record. {0, 0, 0}: a record without the header (Partita 0.1, or a
 /// producer other than Partita).
@@ -73,7 +93,7 @@ struct changelog_record {
   writer_id writer;
   std::optional<checkpoint> vouches; // the batch it ends, if it ends one
   int64_t batch = 0;                  // that batch's number (0: not written by this version)
-  bool then_table = false;            // a timers checkpoint the table's must confirm
+  std::string then;                   // the changelog whose checkpoint must confirm this one
   bool legacy_marker = false;        // a 0.1 checkpoint record: `vouches` holds its meaning
 };
 
@@ -102,7 +122,18 @@ struct pending_batch {
   int64_t last_offset = -1; // its last input offset
   std::vector<change> changes;
   std::vector<output> outputs;
-  std::vector<change> timer_changes; // in key order
+  /// The changes of the side tables (by side: timers, windows), in key order.
+  std::array<std::vector<change>, side_count> side_changes;
+  std::vector<change>& changes_of(side s) { return side_changes[static_cast<unsigned>(s)]; }
+  const std::vector<change>& changes_of(side s) const {
+    return side_changes[static_cast<unsigned>(s)];
+  }
+  bool has_side_changes() const {
+    for (const auto& c : side_changes)
+      if (!c.empty())
+        return true;
+    return false;
+  }
 
   std::string encode() const;
   /// Throws std::invalid_argument for bytes that are not a pending batch.

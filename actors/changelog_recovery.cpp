@@ -53,13 +53,19 @@ handover_result recover_partition(const recovery_job& job, partition_store& stor
     };
   };
   auto table = source_of(job.changelog);
-  auto timers = source_of(job.timers);
-  auto result = take_over(store, job.inputs, table, job.timers.empty() ? nullptr : &timers);
+  std::array<changelog_source, side_count> sources;
+  side_sources sides{};
+  for (std::size_t s = 0; s < side_count; ++s)
+    if (!job.sides[s].empty()) {
+      sources[s] = source_of(job.sides[s]);
+      sides[s] = &sources[s];
+    }
+  auto result = take_over(store, job.inputs, table, sides);
   double secs =
     std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (done > 0)
     log->info("[{}/{}] recovered {} records in {:.2f} s ({:.0f} records/s)",
-              job.changelog.empty() ? job.timers : job.changelog,
+              job.changelog.empty() ? job.sides[0] + job.sides[1] : job.changelog,
               job.partition, done, secs, done / std::max(secs, 1e-9));
   return result;
 }

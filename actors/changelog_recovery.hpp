@@ -4,6 +4,7 @@
 #include "actors/partition_figures.hpp"
 #include "runtime/kafka_config.hpp"
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <string>
@@ -15,7 +16,8 @@ namespace partita {
 struct recovery_job {
   kafka_properties kafka;
   std::string changelog; // the table topic; empty for a group without a table
-  std::string timers;    // the timers changelog; empty for a group without timers
+  /// The side tables' changelogs (by side); empty for a side table the group does not keep.
+  std::array<std::string, side_count> sides;
   int32_t partition = 0;
   std::vector<std::string> inputs;
 };

@@ -12,13 +12,14 @@ changelog_replay::changelog_replay(partition_store& store, plain_records plain)
     epoch_seen_(store.meta(meta::epoch_seen).value_or(0)) {
 }
 
-changelog_replay changelog_replay::of_timers(partition_store& store, confirmation confirmed) {
+changelog_replay changelog_replay::of_side(partition_store& store, side s,
+                                           confirmation confirmed) {
   changelog_replay r{store};
-  r.timers_ = true;
+  r.side_ = s;
   r.confirmed_ = std::move(confirmed);
-  r.position_meta_ = meta::timers_changelog;
-  r.epoch_meta_ = meta::timers_epoch_seen;
-  r.epoch_seen_ = store.meta(meta::timers_epoch_seen).value_or(0);
+  r.position_meta_ = meta::side_changelog(s);
+  r.epoch_meta_ = meta::side_epoch_seen(s);
+  r.epoch_seen_ = store.meta(r.epoch_meta_).value_or(0);
   return r;
 }
 
@@ -29,13 +30,13 @@ bool changelog_replay::counted(const writer_id& writer, int64_t batch) const {
 
 void changelog_replay::leave_out(const changelog_record& r) {
   ++left_out_;
-  if (timers_ && !is_owner_marker(r.key))
+  if (side_ && !is_owner_marker(r.key))
     left_out_keys_.insert(r.key);
 }
 
 std::vector<std::string> changelog_replay::left_out_keys() const {
   std::set<std::string> keys = left_out_keys_;
-  if (timers_)
+  if (side_)
     for (const auto& r : buffer_)
       if (!is_owner_marker(r.key))
         keys.insert(r.key);
@@ -45,10 +46,10 @@ std::vector<std::string> changelog_replay::left_out_keys() const {
 void changelog_replay::vouch(partition_store::write_batch& batch,
                              const std::vector<changelog_record>& records) {
   for (const auto& v : records) {
-    if (!timers_)
+    if (!side_)
       batch.set(v.key, v.value);
     else if (!is_owner_marker(v.key))
-      batch.set_timer(v.key, v.value);
+      batch.set_side(*side_, v.key, v.value);
   }
 }
 
@@ -92,13 +93,13 @@ void changelog_replay::apply(std::vector<changelog_record>& records) {
     auto at = r.offset;
     auto writer = r.writer;
     auto number = r.batch;
-    bool then_table = r.then_table;
+    auto then = std::move(r.then);
     if (!r.legacy_marker)
       buffer_.push_back(std::move(r));
     if (!vouches)
       continue;
-    if (timers_ && then_table && !confirmed_(writer, number)) {
-      // Its table records never counted: the batch is left out of both changelogs.
+    if (side_ && !then.empty() && !confirmed_(then, writer, number)) {
+      // Its next changelog's records never counted: the batch is left out of them all.
       for (const auto& v : buffer_)
         leave_out(v);
       buffer_.clear();

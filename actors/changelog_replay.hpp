@@ -26,19 +26,21 @@ namespace partita {
 /// changelog of Partita 0.1), or — for a `followed` topic, written by any producer — count at
 /// once, as every record of a plain compacted topic does.
 ///
-/// The same rule reads a group's timers changelog (`<group>-timers`) into the store's timers,
-/// with its own position and epochs; there a checkpoint marked `then table` vouches only if
-/// the table's checkpoint of the same writer and batch number counted (`confirmed`).
+/// The same rule reads a side table's changelog (`<group>-timers`, `<group>-windows`) into the
+/// store's side table, with its own position and epochs; there a checkpoint naming another
+/// changelog in `then` vouches only if that one's checkpoint of the same writer and batch
+/// number counted (`confirmed`).
 class changelog_replay {
 public:
   enum class plain_records { wait_for_checkpoint, count_at_once };
   explicit changelog_replay(partition_store& store,
                             plain_records plain = plain_records::wait_for_checkpoint);
 
-  /// Did the table's reading count batch `batch` of `writer`?
-  using confirmation = std::function<bool(const writer_id& writer, int64_t batch)>;
-  /// A reader of the timers changelog into the store's timers.
-  static changelog_replay of_timers(partition_store& store, confirmation confirmed);
+  /// Did the reading of changelog `then` ("table", "timers") count batch `batch` of `writer`?
+  using confirmation =
+    std::function<bool(const std::string& then, const writer_id& writer, int64_t batch)>;
+  /// A reader of side table `s`'s changelog into the store's side table.
+  static changelog_replay of_side(partition_store& store, side s, confirmation confirmed);
 
   /// Applies `records` (taking them) in one LMDB transaction.
   void apply(std::vector<changelog_record>& records);
@@ -53,9 +55,9 @@ public:
   std::size_t unvouched() const { return buffer_.size(); }
   /// 0.1 checkpoint records read (keys a table topic should no longer hold).
   uint64_t legacy_markers() const { return legacy_markers_; }
-  /// Whether the table's reading counted batch `batch` of `writer`.
+  /// Whether this reading counted batch `batch` of `writer`.
   bool counted(const writer_id& writer, int64_t batch) const;
-  /// Timers changelog: the keys of records left out so far, the unvouched ones at the end
+  /// Side changelog: the keys of records left out so far, the unvouched ones at the end
   /// included. Their last record in the changelog is not what the store holds.
   std::vector<std::string> left_out_keys() const;
 
@@ -65,7 +67,7 @@ private:
 
   partition_store& store_;
   plain_records plain_;
-  bool timers_ = false;
+  std::optional<side> side_; // what it reads into: the table, or a side table
   confirmation confirmed_;
   const char* position_meta_;
   const char* epoch_meta_;

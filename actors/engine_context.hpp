@@ -6,6 +6,7 @@
 
 #include "actors/changelog_format.hpp"
 #include "actors/timer_format.hpp"
+#include "actors/windows.hpp"
 #include "persistence/partition_store.hpp"
 #include "runtime/graph_definition.hpp"
 
@@ -74,7 +75,12 @@ public:
 
   engine_context(const graph_definition& graph, const std::string& topic,
                  partition_store::write_batch& batch, const table_reader* tables = nullptr)
-    : graph_(graph), topic_(topic), batch_(batch), tables_(tables) {}
+    : graph_(graph), topic_(topic), batch_(batch), tables_(tables) {
+    if (graph.window) {
+      windows_.emplace(*graph.window, batch);
+      dead_letter_topic_ = graph.dead_letter_topic();
+    }
+  }
 
   void set_record(const rd_kafka_message_t* m) {
     rec_ = engine_record::of(m);
@@ -101,8 +107,16 @@ public:
     if (change_)
       batch_.set(key(), *change_);
     for (auto& [k, v] : record_timers_)
-      batch_.set_timer(k, std::move(v));
+      batch_.set_side(side::timers, k, std::move(v));
     std::move(record_emits_.begin(), record_emits_.end(), std::back_inserter(emits_));
+    if (windows_) {
+      if (windows_->record_late() > 0 && graph_.window->spec.late == late_policy::dead_letter)
+        forward(dead_letter_topic_, {{"partita.error", windows_->late_note()},
+                                     {"partita.topic", topic()},
+                                     {"partita.partition", std::to_string(partition())},
+                                     {"partita.offset", std::to_string(offset())}});
+      windows_->keep();
+    }
     drop();
   }
   /// The record failed: forget what it did.
@@ -110,7 +124,23 @@ public:
     change_.reset();
     record_emits_.clear();
     record_timers_.clear();
+    if (windows_)
+      windows_->drop();
   }
+  /// Ends the batch for the windowed table: the windows the stream time closed emit their
+  /// final aggregate to the graph's results output (headers partita.window.start and .end).
+  void close_windows() {
+    if (!windows_)
+      return;
+    const auto& results = graph_.window->results;
+    windows_->close([&](window_bounds w, std::string_view key, std::string_view value) {
+      emits_.push_back(emitted{&results, std::string{key}, std::string{value},
+                               {{"partita.window.start", std::to_string(w.start)},
+                                {"partita.window.end", std::to_string(w.end)}}});
+    });
+  }
+  /// Window updates of the records kept that came after their window closed.
+  uint64_t late_windows() const { return windows_ ? windows_->late() : 0; }
   /// Sends the record as it is to `topic`, with `headers` added.
   void forward(const std::string& topic, std::vector<header> headers) {
     auto original = this->headers();
@@ -169,6 +199,14 @@ public:
     record_timers_.emplace_back(encode_timer_key(id), encode_timer_value(key(), payload));
     return id;
   }
+  void update_windows(int64_t event_ms,
+                      const std::function<std::string(const std::optional<std::string>&)>& update)
+    override {
+    if (!windows_)
+      throw graph_error("ctx.update_windows: group '" + graph_.group + "' has no windowed "
+                        "table; declare one with graph.windowed(name, spec, codec, results)");
+    windows_->update(key(), event_ms, update);
+  }
   bool cancel_timer(const timer_id& id) override {
     auto k = encode_timer_key(id);
     std::optional<std::string> current;
@@ -179,7 +217,7 @@ public:
         current = i->second;
       }
     if (!mine)
-      current = batch_.get_timer(k);
+      current = batch_.get_side(side::timers, k);
     if (!current)
       return false;
     record_timers_.emplace_back(std::move(k), std::nullopt);
@@ -198,6 +236,8 @@ private:
   std::vector<emitted> emits_;
   /// The current record's timer changes (key, value or nullopt), in order.
   std::vector<std::pair<std::string, std::optional<std::string>>> record_timers_;
+  std::optional<window_batch> windows_; // the graph's windowed table, if it has one
+  std::string dead_letter_topic_;       // for late records, by the late policy
   std::string_view firing_; // the timer key, while a timer fires
   uint64_t scheduled_ = 0;  // timers the current record scheduled
   int64_t now_ = 0;
@@ -214,7 +254,7 @@ struct due_timer {
 inline std::vector<due_timer> due_timers(const partition_store& store, int64_t now_ms,
                                          std::size_t limit) {
   std::vector<due_timer> out;
-  store.scan_timers({}, [&](std::string_view k, std::string_view v) {
+  store.scan_side(side::timers, {}, [&](std::string_view k, std::string_view v) {
     auto id = decode_timer_key(k);
     if (!id || id->due_ms > now_ms || out.size() >= limit)
       return false;
@@ -227,7 +267,7 @@ inline std::vector<due_timer> due_timers(const partition_store& store, int64_t n
 /// When the first timer of the store is due, if it has one.
 inline std::optional<int64_t> next_due(const partition_store& store) {
   std::optional<int64_t> due;
-  store.scan_timers({}, [&](std::string_view k, std::string_view) {
+  store.scan_side(side::timers, {}, [&](std::string_view k, std::string_view) {
     if (auto id = decode_timer_key(k))
       due = id->due_ms;
     return false;
@@ -242,7 +282,7 @@ inline std::optional<int64_t> next_due(const partition_store& store) {
 inline std::optional<std::string> fire_timer(engine_context& ctx, partition_store::write_batch& batch,
                                              const timer_definition& timer, const due_timer& t,
                                              int32_t partition) {
-  if (!batch.get_timer(t.timer_key)) // cancelled by a timer fired before it in this batch
+  if (!batch.get_side(side::timers, t.timer_key)) // cancelled by a timer fired before it in this batch
     return std::nullopt;
   ctx.set_timer_record(engine_record{t.entry.key, t.entry.payload, partition, -1, t.id.due_ms,
                                      nullptr, nullptr},
@@ -250,7 +290,7 @@ inline std::optional<std::string> fire_timer(engine_context& ctx, partition_stor
   try {
     timer.handle(ctx);
     ctx.keep();
-    batch.set_timer(t.timer_key, std::nullopt);
+    batch.set_side(side::timers, t.timer_key, std::nullopt);
     return std::nullopt;
   } catch (const std::exception& e) {
     ctx.drop();

@@ -28,18 +28,20 @@ void roll_back(partition_store& store, const std::vector<pending_batch>& pending
                const std::vector<std::string>& inputs) {
   partition_store::write_batch batch{store};
   std::map<std::string, std::optional<std::string>> restored;
-  std::map<std::string, std::optional<std::string>> timers;
+  std::array<std::map<std::string, std::optional<std::string>>, side_count> side_values;
   for (auto b = pending.rbegin(); b != pending.rend(); ++b) {
     for (const auto& c : b->changes)
       restored[c.key] = c.before;
-    for (const auto& c : b->timer_changes)
-      timers[c.key] = c.before;
+    for (std::size_t s = 0; s < side_count; ++s)
+      for (const auto& c : b->side_changes[s])
+        side_values[s][c.key] = c.before;
     batch.erase_pending(b->seq);
   }
   for (const auto& [key, value] : restored)
     batch.set(key, value);
-  for (const auto& [key, value] : timers)
-    batch.set_timer(key, value);
+  for (std::size_t s = 0; s < side_count; ++s)
+    for (const auto& [key, value] : side_values[s])
+      batch.set_side(static_cast<side>(s), key, value);
   for (const auto& topic : inputs)
     batch.set_meta(meta::applied(topic), store.meta(meta::acked(topic)).value_or(-1));
   batch.commit();
@@ -63,7 +65,7 @@ std::size_t roll_back_pending(partition_store& store, const std::vector<std::str
 }
 
 handover_result take_over(partition_store& store, const std::vector<std::string>& inputs,
-                          const changelog_source& read, const changelog_source* timers) {
+                          const changelog_source& read, const side_sources& sides) {
   handover_result out;
   bool from_0_1 = !store.meta(meta::writer); // Partita 0.1 kept no writer id
   out.writer.store = writer_of(store);
@@ -91,7 +93,6 @@ handover_result take_over(partition_store& store, const std::vector<std::string>
     int64_t own_epoch = 0;
     std::optional<changelog_replay> replay;
   };
-  std::optional<changelog_replay> table_replay;
   bool stale = false;
   auto go_stale = [&] {
     // Another writer wrote a changelog since the store's position: the store is stale.
@@ -133,41 +134,69 @@ handover_result take_over(partition_store& store, const std::vector<std::string>
   auto make_table = [&] { return changelog_replay{store}; };
   reading table;
   out.changelog_end = read_one(table, read, from, make_table);
-  reading timer_log;
-  auto make_timers = [&] {
-    if (!table.replay) { // the table was current: its own held records count now
-      table.replay.emplace(store);
-      table.replay->apply(table.held);
-      table.held.clear();
-    }
-    return changelog_replay::of_timers(store, [&](const writer_id& w, int64_t n) {
+  // The side changelogs after the table's, timers then windows: a checkpoint's `then` names
+  // a changelog read before it.
+  std::array<reading, side_count> side_logs;
+  auto confirm = [&](const std::string& then, const writer_id& w, int64_t n) {
+    if (then == "table")
       return table.replay->counted(w, n);
-    });
+    for (std::size_t s = 0; s < side_count; ++s)
+      if (then == side_name(static_cast<side>(s)))
+        return side_logs[s].replay && side_logs[s].replay->counted(w, n);
+    return false; // a changelog this version does not know: never confirmed
   };
-  if (timers != nullptr) {
-    int64_t timers_from = store.meta(meta::timers_changelog).value_or(0);
-    out.timers_end = read_one(timer_log, *timers, timers_from, make_timers);
-    if (stale && !timer_log.replay) { // the table is stale: the timers' own records count too
-      timer_log.replay.emplace(make_timers());
-      timer_log.replay->apply(timer_log.held);
-      timer_log.held.clear();
-    }
+  auto replay_now = [&](reading& r, const std::function<changelog_replay()>& make) {
+    if (r.replay)
+      return;
+    r.replay.emplace(make()); // its own held records count now
+    r.replay->apply(r.held);
+    r.held.clear();
+  };
+  for (std::size_t i = 0; i < side_count; ++i) {
+    if (sides[i] == nullptr)
+      continue;
+    auto s = static_cast<side>(i);
+    auto make = [&, s] {
+      // Once a side changelog is stale, the changelogs read before it count their own
+      // records too, for the confirmations.
+      replay_now(table, make_table);
+      for (std::size_t j = 0; j < i; ++j)
+        if (sides[j] != nullptr)
+          replay_now(side_logs[j], [&, j] {
+            return changelog_replay::of_side(store, static_cast<side>(j), confirm);
+          });
+      return changelog_replay::of_side(store, s, confirm);
+    };
+    int64_t from_side = store.meta(meta::side_changelog(s)).value_or(0);
+    out.sides[i].end = read_one(side_logs[i], *sides[i], from_side, make);
+    if (stale) // another changelog is stale: this one's own records count too
+      replay_now(side_logs[i], make);
   }
-  if (timer_log.replay)
-    for (auto& key : timer_log.replay->left_out_keys()) {
-      partition_store::write_batch look{store};
-      auto now = look.get_timer(key);
-      out.timers_repair.push_back({std::move(key), std::nullopt, std::move(now)});
-    }
-  auto own_epoch = std::max(table.own_epoch, timer_log.own_epoch);
-  int64_t epoch_seen = std::max(store.meta(meta::epoch_seen).value_or(0), own_epoch);
-  epoch_seen = std::max(epoch_seen, store.meta(meta::timers_epoch_seen).value_or(0));
-  for (auto* r : {&table, &timer_log})
-    if (r->replay) {
-      epoch_seen = std::max(epoch_seen, r->replay->epoch_seen());
-      out.superseded += r->replay->superseded();
-      out.left_out += r->replay->left_out() + r->replay->unvouched();
-    }
+  for (std::size_t i = 0; i < side_count; ++i)
+    if (side_logs[i].replay)
+      for (auto& key : side_logs[i].replay->left_out_keys()) {
+        partition_store::write_batch look{store};
+        auto now = look.get_side(static_cast<side>(i), key);
+        out.sides[i].repair.push_back({std::move(key), std::nullopt, std::move(now)});
+      }
+  int64_t own_epoch = table.own_epoch;
+  int64_t epoch_seen = store.meta(meta::epoch_seen).value_or(0);
+  for (std::size_t i = 0; i < side_count; ++i) {
+    own_epoch = std::max(own_epoch, side_logs[i].own_epoch);
+    epoch_seen =
+      std::max(epoch_seen, store.meta(meta::side_epoch_seen(static_cast<side>(i))).value_or(0));
+  }
+  epoch_seen = std::max(epoch_seen, own_epoch);
+  auto tally = [&](const reading& r) {
+    if (!r.replay)
+      return;
+    epoch_seen = std::max(epoch_seen, r.replay->epoch_seen());
+    out.superseded += r.replay->superseded();
+    out.left_out += r.replay->left_out() + r.replay->unvouched();
+  };
+  tally(table);
+  for (const auto& r : side_logs)
+    tally(r);
   out.writer.epoch = std::max(epoch_seen, store.meta(meta::epoch).value_or(0)) + 1;
   {
     partition_store::write_batch batch{store};
@@ -177,7 +206,8 @@ handover_result take_over(partition_store& store, const std::vector<std::string>
   for (const auto& topic : inputs)
     out.applied[topic] = store.meta(meta::applied(topic)).value_or(-1);
   out.writer.base = store.meta(meta::changelog).value_or(0);
-  out.timers_base = store.meta(meta::timers_changelog).value_or(0);
+  for (std::size_t i = 0; i < side_count; ++i)
+    out.sides[i].base = store.meta(meta::side_changelog(static_cast<side>(i))).value_or(0);
   out.resend = std::move(pending);
   return out;
 }

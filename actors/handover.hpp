@@ -3,6 +3,7 @@
 #include "actors/changelog_format.hpp"
 #include "persistence/partition_store.hpp"
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -27,13 +28,17 @@ struct handover_result {
   writer_id writer;
   /// Where the next changelog record of this writer lands, if nobody else writes.
   int64_t changelog_end = 0;
-  /// The same for the timers changelog, and the writer's base there (its position).
-  int64_t timers_end = 0;
-  int64_t timers_base = 0;
-  /// Timers whose last record in the changelog was left out: their value in the store now
-  /// (nullopt: none), for the new owner to write again, so that the changelog's last record of
-  /// each key is what the store holds (and compaction never keeps a left-out one).
-  std::vector<pending_batch::change> timers_repair;
+  /// Where a side table's changelog stands.
+  struct side_found {
+    /// Where the next record of this writer lands, and its base there (the store's position).
+    int64_t end = 0;
+    int64_t base = 0;
+    /// Keys whose last record in the changelog was left out: their value in the store now
+    /// (nullopt: none), for the new owner to write again, so that the changelog's last record
+    /// of each key is what the store holds (and compaction never keeps a left-out one).
+    std::vector<pending_batch::change> repair;
+  };
+  std::array<side_found, side_count> sides;
   /// What happened, for the log.
   enum class path { current, rolled_back, rebuilt } taken = path::current;
   uint64_t records = 0;   // changelog records read
@@ -58,13 +63,14 @@ struct handover_result {
 /// The result names the writer identity for the new owner: the store's id, with an epoch one
 /// higher than any in the changelog. Runs on a thread that may block (the read does).
 ///
-/// A group with timers has a second changelog, `timers` (docs/time.md), read the same way after
-/// the table's: the store is current only if neither has another writer's records since its
-/// position; stale, both are replayed, the timers' `then table` checkpoints confirmed by what
-/// the table's reading counted.
+/// A group with side tables (timers, windows) has a changelog for each (`sides`, null for one it
+/// does not keep; docs/time.md), read the same way after the table's, timers then windows: the
+/// store is current only if none has another writer's records since its position; stale,
+/// all are replayed, a checkpoint's `then` confirmed by what the reading of the changelog it
+/// names counted.
+using side_sources = std::array<const changelog_source*, side_count>;
 handover_result take_over(partition_store& store, const std::vector<std::string>& inputs,
-                          const changelog_source& read,
-                          const changelog_source* timers = nullptr);
+                          const changelog_source& read, const side_sources& sides = {});
 
 /// Undoes a store's pending batches (each key back to its value before them; the applied
 /// offsets back to the acknowledged ones), for a store that follows its changelog as a hot

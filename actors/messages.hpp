@@ -84,9 +84,9 @@ using get_atom = caf::atom_constant<caf::atom("get")>;
 using eof_atom = caf::atom_constant<caf::atom("eof")>;
 /// partition -> itself: a drain ran out of time.
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
-/// producer thread -> partition: a batch's timer records are acknowledged (as acked_atom), so
-/// its table records and outputs may go.
-using timers_acked_atom = caf::atom_constant<caf::atom("timeracked")>;
+/// producer thread -> partition: a batch's records of one side changelog (timers, windows) are
+/// acknowledged (as acked_atom), so its next changelog's records may go.
+using side_acked_atom = caf::atom_constant<caf::atom("sideacked")>;
 /// partition -> itself: timers may be due.
 using timer_atom = caf::atom_constant<caf::atom("timer")>;
 /// partition -> itself: run the graph's punctuation number (uint32_t) now.

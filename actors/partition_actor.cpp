@@ -99,7 +99,7 @@ void finish_drain(self_ptr self, bool timed_out) {
   // Batches not produced yet wait only while they may be produced: on a lease that ran out
   // they stay pending in the store (sent again by its next owner, or rolled back).
   bool unsendable = st.cfg.lease && !st.cfg.lease->valid() && st.producing == 0 &&
-                    !st.timers_in_flight;
+                    !st.side_in_flight;
   if (!timed_out &&
       (st.recovering || (st.tracker.pending() > 0 && !st.abandoned && !unsendable)))
     return;
@@ -137,9 +137,10 @@ void start_recovery(self_ptr self) {
   auto& st = self->state;
   const auto& graph = *st.cfg.graph;
   st.recovering = true;
-  recovery_job job{st.cfg.kafka, graph.persist ? graph.table_topic() : std::string{},
-                   graph.timer ? graph.timers_topic() : std::string{}, st.cfg.partition,
-                   graph.input_topics()};
+  recovery_job job{st.cfg.kafka, graph.persist ? graph.table_topic() : std::string{}, {},
+                   st.cfg.partition, graph.input_topics()};
+  for (auto s : production_order)
+    job.sides[static_cast<unsigned>(s)] = st.sides[static_cast<unsigned>(s)].topic;
   auto store = st.store;
   auto cancel = st.cancel_recovery;
   auto parent = caf::actor_cast<caf::actor>(self);
@@ -197,20 +198,28 @@ void on_restored(self_ptr self, const handover_result& r) {
   }
   for (const auto& b : r.resend)
     st.next_seq = std::max(st.next_seq, b.seq + 1);
-  if (graph.timer) {
-    // This owner's first record in the timers changelog names its base there (docs/time.md).
-    st.timers_writer = writer_id{r.writer.store, r.writer.epoch, r.timers_base};
-    st.timers_expected = r.timers_end;
-    st.timers_next = st.store->meta(meta::timers_changelog).value_or(0);
-    pending_batch marker;
-    marker.seq = st.next_seq++;
-    marker.timer_changes.push_back(
+  // This owner's first record in each side changelog names its base there (docs/time.md):
+  // one batch of owner markers, with the records left out that it writes again.
+  pending_batch marker;
+  for (auto s : production_order) {
+    auto& log = st.sides[static_cast<unsigned>(s)];
+    if (!log.kept())
+      continue;
+    const auto& found = r.sides[static_cast<unsigned>(s)];
+    log.writer = writer_id{r.writer.store, r.writer.epoch, found.base};
+    log.expected = found.end;
+    log.next = st.store->meta(meta::side_changelog(s)).value_or(0);
+    auto& changes = marker.changes_of(s);
+    changes.push_back(
       {owner_marker(r.writer.store, r.writer.epoch), std::nullopt, std::string{"owner"}});
-    marker.timer_changes.insert(marker.timer_changes.end(), r.timers_repair.begin(),
-                                r.timers_repair.end());
-    send_effects(self, marker, std::chrono::steady_clock::now());
-    st.figures->count_timers(st.cfg.partition, st.store->timer_count());
+    changes.insert(changes.end(), found.repair.begin(), found.repair.end());
   }
+  if (marker.has_side_changes()) {
+    marker.seq = st.next_seq++;
+    send_effects(self, marker, std::chrono::steady_clock::now());
+  }
+  if (graph.timer)
+    st.figures->count_timers(st.cfg.partition, st.store->side_size(side::timers));
   for (const auto& b : r.resend)
     send_effects(self, b, std::chrono::steady_clock::now());
   on_ready(st);
@@ -247,11 +256,12 @@ void on_acked(self_ptr self, uint64_t seq, int64_t changelog_last, const std::st
       st.changelog_acked.erase(i);
       st.wrote = true;
     }
-    if (auto i = st.timers_acked.find(done); i != st.timers_acked.end()) {
-      st.timers_next = std::max(st.timers_next, i->second + 1);
-      st.timers_acked.erase(i);
-      st.timers_wrote = true;
-    }
+    for (auto& log : st.sides)
+      if (auto i = log.acked.find(done); i != log.acked.end()) {
+        log.next = std::max(log.next, i->second + 1);
+        log.acked.erase(i);
+        log.wrote = true;
+      }
   });
   if (advanced) {
     // The pending records of the batches passed are forgotten, and the offsets saved, with the
@@ -270,18 +280,18 @@ void on_acked(self_ptr self, uint64_t seq, int64_t changelog_last, const std::st
   finish_drain(self, false);
 }
 
-/// The timer records of a batch are acknowledged: the rest of it goes.
-void on_timers_acked(self_ptr self, int64_t timers_last, const std::string& error,
-                     bool foreign) {
+/// A batch's records of a side changelog are acknowledged: the rest of it goes.
+void on_side_acked(self_ptr self, int64_t last, const std::string& error, bool foreign) {
   auto& st = self->state;
+  auto name = side_name(st.in_flight_side);
   if (!error.empty())
-    return fail(self, "producing timers failed: " + error);
+    return fail(self, std::string{"producing "} + name + " failed: " + error);
   if (foreign) {
     st.abandoned = true;
-    return fail(self, "its timer records landed after records of another writer: another "
-                      "member owns this partition now");
+    return fail(self, std::string{"its "} + name + " records landed after records of another "
+                      "writer: another member owns this partition now");
   }
-  detail::on_timers_acked(self, timers_last);
+  detail::on_side_acked(self, last);
 }
 
 } // namespace
@@ -301,7 +311,9 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
   st.log = logger("partition", graph.input_topics().front(), st.cfg.partition);
   st.dead_letter_topic = graph.dead_letter_topic();
   st.table_topic = graph.table_topic();
-  st.timers_topic = graph.timers_topic();
+  for (auto s : production_order)
+    if (keeps(graph, s))
+      st.sides[static_cast<unsigned>(s)].topic = side_topic(graph, s);
   st.figures = std::make_unique<partition_actor_figures>(*st.cfg.figures, st.cfg.partition);
   try {
     st.store = std::make_shared<partition_store>(st.cfg.store);
@@ -316,7 +328,7 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
     self->quit(caf::make_error(errc::partition_failed, e.what()));
     return {};
   }
-  if (graph.persist || graph.timer) {
+  if (graph.persist || graph.timer || graph.window) {
     start_recovery(self);
   } else {
     // No changelog to read: only pending outputs to send again, at once.
@@ -331,8 +343,9 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
     [=](batch_atom, const record_batch_ptr& batch) { handle_batch(self, batch); },
     [=](acked_atom, uint64_t seq, int64_t changelog_last, const std::string& error,
         bool foreign) { on_acked(self, seq, changelog_last, error, foreign); },
-    [=](timers_acked_atom, uint64_t, int64_t timers_last, const std::string& error,
-        bool foreign) { on_timers_acked(self, timers_last, error, foreign); },
+    [=](side_acked_atom, uint64_t, int64_t last, const std::string& error, bool foreign) {
+      on_side_acked(self, last, error, foreign);
+    },
     [=](punctuate_atom, uint32_t index) {
       auto& st = self->state;
       if (st.failure || st.drain)

@@ -15,6 +15,7 @@
 
 #include <caf/all.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -64,6 +65,21 @@ struct partition_config {
   };
 };
 
+/// This writer's place in one of the side tables' changelogs (`<group>-timers`,
+/// `<group>-windows`): as the table changelog's fields of partition_state.
+struct side_log {
+  std::string topic; // empty: the graph keeps no such side table
+  /// The store's position in it: every record before it is in the side table.
+  int64_t next = 0;
+  /// Where this writer's next record should land.
+  int64_t expected = 0;
+  /// Last offset of each acknowledged batch the commit watermark has not passed.
+  std::map<uint64_t, int64_t> acked;
+  writer_id writer; // with its base in this changelog
+  bool wrote = false;
+  bool kept() const { return !topic.empty(); }
+};
+
 /// A committed batch whose effects are not produced yet (partition_batch.cpp).
 struct unsent_batch {
   pending_batch batch;
@@ -87,18 +103,15 @@ struct partition_state {
   int64_t changelog_expected = 0;
   /// Last changelog offset of each acknowledged batch the commit watermark has not passed.
   std::map<uint64_t, int64_t> changelog_acked;
-  /// The same three for the timers changelog (a group with timers), and this writer there.
-  int64_t timers_next = 0;
-  int64_t timers_expected = 0;
-  std::map<uint64_t, int64_t> timers_acked;
-  writer_id timers_writer;
-  bool timers_wrote = false;
-  /// Committed batches not produced yet: a batch that changes timers is produced once every
-  /// batch before it is acknowledged, its timer records first, and the batches after it wait
-  /// until those are acknowledged (docs/time.md).
+  /// The same for the side tables' changelogs (timers, windows), and this writer there.
+  std::array<side_log, side_count> sides;
+  /// Committed batches not produced yet: a batch that changes a side table is produced once
+  /// every batch before it is acknowledged, its side records first, one changelog after
+  /// another, and the batches after it wait until those are acknowledged (docs/time.md).
   std::deque<unsent_batch> unsent;
-  /// The batch whose timer records are produced and not acknowledged yet.
-  std::optional<unsent_batch> timers_in_flight;
+  /// The batch whose side records are produced and not acknowledged yet, and which side.
+  std::optional<unsent_batch> side_in_flight;
+  side in_flight_side = side::timers;
   /// Batches whose table records and outputs are produced, not acknowledged yet.
   std::size_t producing = 0;
   /// Batches this writer numbered (partita.batch).
@@ -132,7 +145,8 @@ struct partition_state {
   std::optional<caf::error> failure;
   std::string dead_letter_topic;
   std::string table_topic;  // <group>-table
-  std::string timers_topic; // <group>-timers
+  side_log& timers() { return sides[static_cast<unsigned>(side::timers)]; }
+  side_log& windows() { return sides[static_cast<unsigned>(side::windows)]; }
   std::unique_ptr<partition_actor_figures> figures;
 
   ~partition_state();
@@ -155,7 +169,7 @@ struct partition_state {
 ///             +-------------------> failing: drops batches, waits for the acks in flight,
 ///                                   saves offsets, quits with the error (supervisor restarts)
 ///
-/// Handles: batch_atom (record_batch_ptr), acked_atom and timers_acked_atom (from delivery
+/// Handles: batch_atom (record_batch_ptr), acked_atom and side_acked_atom (from delivery
 /// reports), offsets_atom, drain_atom (answers offset_map, then quits), get_atom (a table
 /// value), lease_atom, flush_atom, timer_atom (fires the timers due).
 caf::behavior partition_actor(caf::stateful_actor<partition_state>* self, partition_config cfg);

@@ -29,6 +29,9 @@ void commit_batch(partition_self self, const std::string& topic, partition_store
   auto& st = self->state;
   if (last < 0 && !fired)
     return commit_meta(st, batch); // only metadata changed
+  ctx.close_windows();
+  if (auto late = ctx.late_windows(); late > 0)
+    st.figures->late_windows() += static_cast<int64_t>(late);
   pending_batch effects;
   effects.seq = st.next_seq++;
   effects.topic = topic;
@@ -38,19 +41,20 @@ void commit_batch(partition_self self, const std::string& topic, partition_store
     for (const auto& [key, value] : batch.changes())
       effects.changes.push_back({key, batch.before(key), value});
   }
-  for (const auto& [key, value] : batch.timer_changes())
-    effects.timer_changes.push_back({key, batch.timer_before(key), value});
+  for (auto s : production_order)
+    for (const auto& [key, value] : batch.side_changes(s))
+      effects.changes_of(s).push_back({key, batch.side_before(s, key), value});
   for (auto& e : ctx.emits())
     effects.outputs.push_back({*e.topic, std::move(e.key), std::move(e.value),
                                std::move(e.headers)});
-  if (!effects.changes.empty() || !effects.outputs.empty() || !effects.timer_changes.empty())
+  if (!effects.changes.empty() || !effects.outputs.empty() || effects.has_side_changes())
     batch.put_pending(effects.seq, effects.encode());
   commit_meta(st, batch);
   crash_point("after-commit");
   send_effects(self, effects, fetched_at);
   st.figures->store_bytes = static_cast<int64_t>(st.store->bytes_used());
-  if (!effects.timer_changes.empty()) {
-    st.figures->count_timers(st.cfg.partition, st.store->timer_count());
+  if (!effects.changes_of(side::timers).empty()) {
+    st.figures->count_timers(st.cfg.partition, st.store->side_size(side::timers));
     arm_timers(self);
   }
 }
@@ -60,14 +64,14 @@ namespace {
 effects_target target_of(const partition_state& st) {
   const auto& graph = *st.cfg.graph;
   return {*st.cfg.producer, graph.persist ? &st.table_topic : nullptr, st.cfg.partition,
-          st.writer, graph.timer ? &st.timers_topic : nullptr, st.timers_writer};
+          st.writer, graph.timer || graph.window};
 }
 
 /// The acknowledgement of `count` changelog records of batch `seq`, expected at `expected`,
 /// which moves on past them.
 batch_ack* ack_for(partition_self self, uint64_t seq, int64_t& expected, int64_t count,
-                   bool timers) {
-  auto* ack = new batch_ack{caf::actor_cast<caf::actor>(self), seq, expected, count, timers};
+                   std::optional<side> of = std::nullopt) {
+  auto* ack = new batch_ack{caf::actor_cast<caf::actor>(self), seq, expected, count, of};
   expected += count;
   return ack;
 }
@@ -76,7 +80,7 @@ batch_ack* ack_for(partition_self self, uint64_t seq, int64_t& expected, int64_t
 void produce_rest(partition_self self, const unsent_batch& b) {
   auto& st = self->state;
   auto count = st.cfg.graph->persist ? static_cast<int64_t>(b.batch.changes.size()) : 0;
-  auto* ack = ack_for(self, b.batch.seq, st.changelog_expected, count, false);
+  auto* ack = ack_for(self, b.batch.seq, st.changelog_expected, count);
   ++st.producing;
   produce_effects(target_of(st), b.batch, b.number, ack);
   if (count > 0)
@@ -85,18 +89,48 @@ void produce_rest(partition_self self, const unsent_batch& b) {
     ++st.figures->emitted(o.topic);
 }
 
+/// The first side table after `after` (in production order) the batch changes, if any.
+std::optional<side> next_side(const pending_batch& b, std::optional<side> after) {
+  bool past = !after;
+  for (auto s : production_order) {
+    if (past && !b.changes_of(s).empty())
+      return s;
+    past = past || s == *after;
+  }
+  return std::nullopt;
+}
+
+/// Produces the batch in flight's records of side table `s`; their checkpoint names the
+/// changelog that comes next, whose checkpoint must confirm it.
+void produce_side(partition_self self, side s) {
+  auto& st = self->state;
+  const auto& b = *st.side_in_flight;
+  auto& log = st.sides[static_cast<unsigned>(s)];
+  std::string then;
+  if (auto next = next_side(b.batch, s))
+    then = side_name(*next);
+  else if (st.cfg.graph->persist && !b.batch.changes.empty())
+    then = "table";
+  auto count = static_cast<int64_t>(b.batch.changes_of(s).size());
+  auto* ack = ack_for(self, b.batch.seq, log.expected, count, s);
+  st.in_flight_side = s;
+  produce_side_changes(target_of(st), s, log.topic, log.writer, b.batch, b.number, then, ack);
+  st.figures->emitted(log.topic) += count;
+}
+
 } // namespace
 
 void send_unsent(partition_self self) {
   auto& st = self->state;
-  while (!st.unsent.empty() && !st.timers_in_flight && !st.abandoned) {
+  while (!st.unsent.empty() && !st.side_in_flight && !st.abandoned) {
     if (st.cfg.lease && !st.cfg.lease->valid()) {
       // Nothing is produced on a lease that ran out: look again once it may be renewed.
       self->delayed_send(self, std::chrono::milliseconds{100}, lease_atom::value);
       return;
     }
     auto& next = st.unsent.front();
-    if (next.batch.timer_changes.empty()) {
+    auto first = next_side(next.batch, std::nullopt);
+    if (!first) {
       next.number = ++st.batch_no;
       produce_rest(self, next);
       st.unsent.pop_front();
@@ -105,23 +139,22 @@ void send_unsent(partition_self self) {
     if (st.producing > 0) // every batch before it first
       return;
     next.number = ++st.batch_no;
-    auto count = static_cast<int64_t>(next.batch.timer_changes.size());
-    auto* ack = ack_for(self, next.batch.seq, st.timers_expected, count, true);
-    st.timers_in_flight = std::move(next);
+    st.side_in_flight = std::move(next);
     st.unsent.pop_front();
-    produce_timer_changes(target_of(st), st.timers_in_flight->batch,
-                          st.timers_in_flight->number, ack);
-    st.figures->emitted(st.timers_topic) += count;
+    produce_side(self, *first);
   }
 }
 
-void on_timers_acked(partition_self self, int64_t timers_last) {
+void on_side_acked(partition_self self, int64_t last) {
   auto& st = self->state;
-  auto b = std::move(*st.timers_in_flight);
-  st.timers_in_flight.reset();
-  st.timers_acked[b.batch.seq] = timers_last;
-  crash_point("after-timers");
-  if (b.batch.topic.empty() && !b.batch.changes.empty())
+  auto s = st.in_flight_side;
+  st.sides[static_cast<unsigned>(s)].acked[st.side_in_flight->batch.seq] = last;
+  crash_point(s == side::timers ? "after-timers" : "after-windows");
+  if (auto next = next_side(st.side_in_flight->batch, s))
+    return produce_side(self, *next);
+  auto b = std::move(*st.side_in_flight);
+  st.side_in_flight.reset();
+  if (b.batch.topic.empty() && !b.batch.changes.empty() && s == side::timers)
     crash_point("after-fired-timers"); // timers fired: erased in the changelog, the table not
   produce_rest(self, b);
   send_unsent(self);
@@ -135,10 +168,13 @@ void commit_meta(partition_state& st, partition_store::write_batch& batch) {
   for (const auto& [topic, offset] : st.tracker.watermarks())
     batch.set_meta(meta::acked(topic), offset);
   batch.set_meta(meta::changelog, st.changelog_next);
-  if (st.cfg.graph->timer)
-    batch.set_meta(meta::timers_changelog, st.timers_next);
-  if (st.timers_wrote)
-    batch.set_meta(meta::timers_epoch_seen, st.writer.epoch);
+  for (auto s : production_order) {
+    const auto& log = st.sides[static_cast<unsigned>(s)];
+    if (log.kept())
+      batch.set_meta(meta::side_changelog(s), log.next);
+    if (log.wrote)
+      batch.set_meta(meta::side_epoch_seen(s), st.writer.epoch);
+  }
   batch.commit();
   st.forget.clear(); // only once they are gone from the store
 }

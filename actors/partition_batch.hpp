@@ -47,17 +47,18 @@ void commit_meta(partition_state& st, partition_store::write_batch& batch);
 void save_meta(partition_state& st);
 
 /// Registers a batch's effects with the commit tracker under its sequence number and produces
-/// them in their turn: a batch that changes timers waits for every batch before it, produces
-/// its timer records, and its table records and outputs once they are acknowledged.
+/// them in their turn: a batch that changes side tables (timers, windows) waits for every
+/// batch before it, produces their records one changelog after another, and its table
+/// records and outputs once they are acknowledged.
 void send_effects(partition_self self, const pending_batch& effects,
                   std::chrono::steady_clock::time_point fetched_at);
 
 /// Produces what may go now of the batches not produced yet.
 void send_unsent(partition_self self);
 
-/// The timer records of the batch in flight are acknowledged (at `timers_last`, the last
-/// offset): its table records and outputs go, then what waited behind it.
-void on_timers_acked(partition_self self, int64_t timers_last);
+/// The side records of the batch in flight are acknowledged (at `last`, the last offset): its
+/// next side's records go, or its table records and outputs, then what waited behind it.
+void on_side_acked(partition_self self, int64_t last);
 
 /// Fires the timers due now (at most `limit`) in one batch, as process() runs records: a timer
 /// whose behavior fails is tried again and dead-lettered, or fails the partition, by the

@@ -16,7 +16,8 @@ partition_actor_figures::partition_actor_figures(metrics& m, int32_t partition)
     commit_latency(m.summary("partita_commit_latency_seconds",
                              "From fetching a batch of records to its offsets being committable "
                              "(state applied, effects acknowledged by Kafka).",
-                             {}, 1e-6)) {}
+                             {}, 1e-6)),
+    partition_(partition) {}
 
 void partition_actor_figures::count_timers(int32_t partition, std::size_t pending) {
   if (timers_pending == nullptr)
@@ -26,6 +27,16 @@ void partition_actor_figures::count_timers(int32_t partition, std::size_t pendin
                                      "with topic <group>-timers).",
                                      partition_labels(partition));
   *timers_pending = static_cast<int64_t>(pending);
+}
+
+metrics::figure& partition_actor_figures::late_windows() {
+  if (late_windows_ == nullptr)
+    late_windows_ = &registry.counter("partita_window_late_total",
+                                      "Window updates of records that came after their window "
+                                      "had closed (its end plus grace passed by the "
+                                      "partition's stream time): not applied; by partition.",
+                                      partition_labels(partition_));
+  return *late_windows_;
 }
 
 metrics::figure& partition_actor_figures::processed(const std::string& topic) {

@@ -59,9 +59,13 @@ struct partition_actor_figures {
   /// Timers not fired yet (a group with timers; null otherwise).
   metrics::figure* timers_pending = nullptr;
   void count_timers(int32_t partition, std::size_t pending);
+  /// Window updates dropped because their window had closed (a group with a windowed table).
+  metrics::figure& late_windows();
 
 private:
   std::map<std::string, metrics::figure*> processed_, emitted_, dead_lettered_;
+  metrics::figure* late_windows_ = nullptr;
+  int32_t partition_;
 };
 
 } // namespace partita

@@ -29,8 +29,12 @@ inline constexpr const char* writer = "writer";
 inline constexpr const char* epoch = "epoch";
 /// The highest owner epoch seen in the changelog up to `changelog`.
 inline constexpr const char* epoch_seen = "epoch-seen";
-/// The same two for the timers changelog (`<group>-timers`).
-inline constexpr const char* timers_changelog = "timers-changelog";
-inline constexpr const char* timers_epoch_seen = "timers-epoch-seen";
+/// The same two for the side tables' changelogs (`<group>-timers`, `<group>-windows`).
+inline const char* side_changelog(side s) {
+  return s == side::timers ? "timers-changelog" : "windows-changelog";
+}
+inline const char* side_epoch_seen(side s) {
+  return s == side::timers ? "timers-epoch-seen" : "windows-epoch-seen";
+}
 
 } // namespace partita::meta

@@ -43,7 +43,7 @@ std::size_t fire_timers(partition_self self, std::size_t limit) {
   auto due = due_timers(*st.store, now, limit);
   if (due.empty())
     return 0;
-  const auto& timers = st.timers_topic;
+  const auto& timers = st.timers().topic;
   partition_store::write_batch batch{*st.store};
   engine_context ctx{graph, timers, batch, st.cfg.tables.get()};
   ctx.set_now(now);
@@ -66,7 +66,7 @@ std::size_t fire_timers(partition_self self, std::size_t limit) {
                    *error);
       dead_letter(ctx, st.dead_letter_topic, *error);
       ++st.figures->dead_lettered(timers);
-      batch.set_timer(t.timer_key, std::nullopt);
+      batch.set_side(side::timers, t.timer_key, std::nullopt);
     }
     ++fired;
   }

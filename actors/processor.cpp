@@ -131,10 +131,11 @@ void processor::run() {
     need.copartitioned.push_back(graph.table_topic());
     need.compacted.push_back(graph.table_topic());
   }
-  if (graph.timer) {
-    need.copartitioned.push_back(graph.timers_topic());
-    need.compacted.push_back(graph.timers_topic());
-  }
+  for (auto s : production_order)
+    if (keeps(graph, s)) {
+      need.copartitioned.push_back(side_topic(graph, s));
+      need.compacted.push_back(side_topic(graph, s));
+    }
   for (const auto& out : graph.outputs)
     if (std::find(need.copartitioned.begin(), need.copartitioned.end(), out.topic) ==
         need.copartitioned.end())

@@ -5,6 +5,7 @@
 #include "runtime/tester.hpp"
 
 #include "actors/engine_context.hpp"
+#include "actors/windows.hpp"
 #include "persistence/partition_store.hpp"
 
 #include <algorithm>
@@ -140,6 +141,7 @@ struct tester::engine final : detail::table_reader {
     std::vector<std::pair<std::string, std::optional<std::string>>> changes{
       batch.changes().begin(), batch.changes().end()};
     std::sort(changes.begin(), changes.end());
+    ctx.close_windows();
     batch.commit();
     auto produce = [&](test_record out) {
       out.timestamp = clock;
@@ -195,7 +197,7 @@ struct tester::engine final : detail::table_reader {
       check_policy(ctx, *error);
       if (attempts > cfg.poison_retries) {
         detail::dead_letter(ctx, g.dead_letter_topic, *error);
-        batch.set_timer(timer->timer_key, std::nullopt);
+        batch.set_side(side::timers, timer->timer_key, std::nullopt);
         break;
       }
     }
@@ -274,7 +276,7 @@ void tester::advance(std::chrono::milliseconds by) {
 std::size_t tester::pending_timers(std::string_view group) const {
   for (const auto& g : engine_->groups)
     if (g->def.group == group)
-      return g->store->timer_count();
+      return g->store->side_size(side::timers);
   throw graph_error("tester.pending_timers(\"" + std::string{group} +
                     "\"): no tested group has that name");
 }
@@ -371,6 +373,23 @@ const erased_codec& tester::table_codec(std::string_view table) const {
   throw graph_error("tester: '" + std::string{table} +
                     "' is neither a tested group's table (<group>-table of a group with a "
                     "table codec) nor a table the tested graphs join or look up");
+}
+
+const erased_codec& tester::window_codec(std::string_view name) const {
+  for (const auto& g : engine_->groups)
+    if (g->def.window && g->def.window->name == name)
+      return g->def.window->codec;
+  throw graph_error("tester: no tested group has a windowed table '" + std::string{name} +
+                    "' (graph.windowed)");
+}
+
+std::vector<window_entry> tester::window_bytes(std::string_view name,
+                                               std::string_view key) const {
+  window_codec(name); // throws for a name nobody declares
+  for (const auto& g : engine_->groups)
+    if (g->def.window && g->def.window->name == name)
+      return windows_of(*g->store, *g->def.window, key);
+  return {};
 }
 
 const erased_codec& tester::output_codec(const test_record& r) const {

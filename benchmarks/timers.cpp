@@ -80,7 +80,7 @@ double baseline(const bench_env& env, uint64_t timers, int keys) {
       std::make_unique<partition_store>(store_config{env.work / "timers-baseline" / std::to_string(p)}));
     partition_store::write_batch batch{*stores.back()};
     for (auto i = static_cast<uint64_t>(p); i < timers; i += static_cast<uint64_t>(env.partitions))
-      batch.set_timer(encode_timer_key({due, i}),
+      batch.set_side(side::timers, encode_timer_key({due, i}),
                       encode_timer_value("user-" + std::to_string(i % static_cast<uint64_t>(keys)), ""));
     batch.commit();
   }
@@ -92,7 +92,7 @@ double baseline(const bench_env& env, uint64_t timers, int keys) {
       auto& store = *stores[static_cast<std::size_t>(p)];
       for (;;) {
         std::vector<std::pair<std::string, std::string>> chunk;
-        store.scan_timers({}, [&](std::string_view k, std::string_view v) {
+        store.scan_side(side::timers, {}, [&](std::string_view k, std::string_view v) {
           chunk.emplace_back(k, v);
           return chunk.size() < 10000;
         });
@@ -103,7 +103,7 @@ double baseline(const bench_env& env, uint64_t timers, int keys) {
           auto key = decode_timer_value(v).key;
           auto n = batch.get(key);
           batch.put(key, std::to_string((n ? std::stoll(*n) : 0) + 1));
-          batch.set_timer(k, std::nullopt);
+          batch.set_side(side::timers, k, std::nullopt);
         }
         batch.commit();
         std::atomic<int> left{0};

@@ -21,7 +21,7 @@ partition_store::partition_store(store_config cfg) : cfg_(std::move(cfg)) {
     throw store_error("cannot create state directory " + cfg_.dir.string() + ": " + ec.message());
   if (int rc = mdb_env_create(&env_); rc != 0)
     fail("env_create", rc, cfg_.dir);
-  mdb_env_set_maxdbs(env_, 4);
+  mdb_env_set_maxdbs(env_, 5);
   // Never shrink an existing map: LMDB keeps the larger of this and the file's own size.
   mdb_env_set_mapsize(env_, cfg_.initial_map_size);
   // MDB_NOTLS: an actor may run on a different thread for each message.
@@ -38,8 +38,11 @@ partition_store::partition_store(store_config cfg) : cfg_(std::move(cfg)) {
     fail("dbi_open(meta)", rc, cfg_.dir);
   if (int rc = mdb_dbi_open(t.get(), "pending", MDB_CREATE, &pending_dbi_); rc != 0)
     fail("dbi_open(pending)", rc, cfg_.dir);
-  if (int rc = mdb_dbi_open(t.get(), "timers", MDB_CREATE, &timers_dbi_); rc != 0)
-    fail("dbi_open(timers)", rc, cfg_.dir);
+  for (auto name : {"timers", "windows"}) {
+    auto& dbi = side_dbi_[std::string_view{name} == "timers" ? 0 : 1];
+    if (int rc = mdb_dbi_open(t.get(), name, MDB_CREATE, &dbi); rc != 0)
+      fail("dbi_open(side table)", rc, cfg_.dir);
+  }
   if (int rc = t.commit(); rc != 0)
     fail("commit", rc, cfg_.dir);
 }
@@ -47,7 +50,7 @@ partition_store::partition_store(store_config cfg) : cfg_(std::move(cfg)) {
 partition_store::partition_store(partition_store&& other) noexcept
     : cfg_(std::move(other.cfg_)), env_(std::exchange(other.env_, nullptr)),
       table_dbi_(other.table_dbi_), meta_dbi_(other.meta_dbi_), pending_dbi_(other.pending_dbi_),
-      timers_dbi_(other.timers_dbi_),
+      side_dbi_(other.side_dbi_),
       resizing_(std::move(other.resizing_)) {}
 
 partition_store& partition_store::operator=(partition_store&& other) noexcept {
@@ -59,7 +62,7 @@ partition_store& partition_store::operator=(partition_store&& other) noexcept {
     table_dbi_ = other.table_dbi_;
     meta_dbi_ = other.meta_dbi_;
     pending_dbi_ = other.pending_dbi_;
-    timers_dbi_ = other.timers_dbi_;
+    side_dbi_ = other.side_dbi_;
     resizing_ = std::move(other.resizing_);
   }
   return *this;
@@ -128,14 +131,15 @@ std::size_t partition_store::size() const {
   return entries(env_, table_dbi_, cfg_.dir);
 }
 
-std::size_t partition_store::timer_count() const {
+std::size_t partition_store::side_size(side s) const {
   std::shared_lock guard{*resizing_};
-  return entries(env_, timers_dbi_, cfg_.dir);
+  return entries(env_, side_dbi_[static_cast<unsigned>(s)], cfg_.dir);
 }
 
-void partition_store::scan_timers(
-  std::string_view from, const std::function<bool(std::string_view, std::string_view)>& fn) const {
-  visit(timers_dbi_, from, fn);
+void partition_store::scan_side(
+  side s, std::string_view from,
+  const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  visit(side_dbi_[static_cast<unsigned>(s)], from, fn);
 }
 
 std::size_t partition_store::bytes_used() const {
@@ -239,7 +243,7 @@ void partition_store::for_each_pending(
 void partition_store::clear() {
   std::shared_lock guard{*resizing_};
   txn t{env_, 0, cfg_.dir};
-  for (auto dbi : {table_dbi_, timers_dbi_})
+  for (auto dbi : {table_dbi_, side_dbi_[0], side_dbi_[1]})
     if (int rc = mdb_drop(t.get(), dbi, 0); rc != 0)
       fail("drop", rc, cfg_.dir);
   if (int rc = t.commit(); rc != 0)
@@ -260,9 +264,10 @@ int partition_store::try_apply(const write_batch& batch) {
   for (const auto& [key, value] : batch.changes_)
     if (int rc = put_or_erase(t.get(), table_dbi_, key, value); rc != 0)
       return rc; // aborted by txn's destructor
-  for (const auto& [key, value] : batch.timer_changes_)
-    if (int rc = put_or_erase(t.get(), timers_dbi_, key, value); rc != 0)
-      return rc;
+  for (std::size_t s = 0; s < side_count; ++s)
+    for (const auto& [key, value] : batch.side_changes_[s])
+      if (int rc = put_or_erase(t.get(), side_dbi_[s], key, value); rc != 0)
+        return rc;
   for (const auto& [name, value] : batch.meta_) {
     auto text = std::to_string(value);
     MDB_val k = to_val(name);

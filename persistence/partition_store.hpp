@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -24,6 +25,12 @@ public:
   using std::runtime_error::runtime_error;
 };
 
+/// The engine's tables beside the group table, each an LMDB database of its own in key order:
+/// the timers (graph.on_timer) and the windows (graph.windowed). Their changelogs are read in
+/// this order (docs/time.md).
+enum class side : unsigned { timers = 0, windows = 1 };
+inline constexpr std::size_t side_count = 2;
+
 /// Settings of one partition store.
 struct store_config {
   /// Directory of the LMDB environment; created if missing.
@@ -35,8 +42,8 @@ struct store_config {
   bool fsync = false;
 };
 
-/// The state of one Kafka partition of a group: its table (key -> value), its timers (the
-/// engine's key -> value, in key order), metadata (offsets) and pending effects (what
+/// The state of one Kafka partition of a group: its table (key -> value), its side tables
+/// (the engine's timers and windows, key -> value, in key order), metadata (offsets) and pending effects (what
 /// committed batches produced, until Kafka acknowledges it), in one
 /// LMDB environment at `<state-dir>/<group>/<topic>.<partition>`.
 /// Move-only; closes the environment in its destructor. Not found is an empty optional;
@@ -80,13 +87,13 @@ public:
   void scan(std::string_view from, std::string_view to,
             const std::function<bool(std::string_view, std::string_view)>& fn) const;
 
-  /// Visits the timers from `from` on, in key order, until `fn` returns false (in one read
-  /// transaction: `fn` must not write this store).
-  void scan_timers(std::string_view from,
-                   const std::function<bool(std::string_view, std::string_view)>& fn) const;
+  /// Visits the entries of side table `s` from `from` on, in key order, until `fn` returns
+  /// false (in one read transaction: `fn` must not write this store).
+  void scan_side(side s, std::string_view from,
+                 const std::function<bool(std::string_view, std::string_view)>& fn) const;
 
-  /// Number of timers.
-  std::size_t timer_count() const;
+  /// Number of entries of side table `s`.
+  std::size_t side_size(side s) const;
 
   /// Visits the pending-effects records (sequence number, bytes) in sequence order: what
   /// batches committed here and not yet known to be acknowledged by Kafka produced.
@@ -112,21 +119,29 @@ public:
     void erase_pending(uint64_t seq);
     /// The value of `key` as this batch sees it.
     std::optional<std::string> get(std::string_view key);
-    /// Sets (a value) or erases (nullopt) a timer.
-    void set_timer(std::string_view key, std::optional<std::string> value);
-    /// The timer at `key` as this batch sees it.
-    std::optional<std::string> get_timer(std::string_view key);
-    /// The batch's timer changes, in key order.
-    const std::map<std::string, std::optional<std::string>>& timer_changes() const {
-      return timer_changes_;
+    /// Sets (a value) or erases (nullopt) `key` of side table `s`.
+    void set_side(side s, std::string_view key, std::optional<std::string> value);
+    /// `key` of side table `s` as this batch sees it.
+    std::optional<std::string> get_side(side s, std::string_view key);
+    /// The batch's changes of side table `s`, in key order.
+    const std::map<std::string, std::optional<std::string>>& side_changes(side s) const {
+      return side_changes_[static_cast<unsigned>(s)];
     }
-    /// The committed timer at `key` before this batch (as before()).
-    std::optional<std::string> timer_before(const std::string& key);
+    /// The committed value of `key` of side table `s` before this batch (as before()).
+    std::optional<std::string> side_before(side s, const std::string& key);
+    /// Visits side table `s` from `from` on, in key order, as this batch sees it (its own
+    /// changes over the committed entries), until `fn` returns false. `fn` must not change
+    /// side table `s` of this batch.
+    void scan_side(side s, std::string_view from,
+                   const std::function<bool(std::string_view, std::string_view)>& fn);
     /// Applies all changes in one transaction, growing the map when it is full. A batch is
     /// committed once; its changes stay readable through changes().
     void commit();
     bool empty() const {
-      return changes_.empty() && timer_changes_.empty() && meta_.empty() && pending_.empty();
+      for (const auto& c : side_changes_)
+        if (!c.empty())
+          return false;
+      return changes_.empty() && meta_.empty() && pending_.empty();
     }
     /// The batch's table changes: key -> new value, or nullopt for an erased key.
     const std::unordered_map<std::string, std::optional<std::string>>& changes() const {
@@ -147,15 +162,16 @@ public:
     std::unordered_map<std::string, std::optional<std::string>> changes_;
     /// Committed values read by this batch, kept for before().
     std::unordered_map<std::string, std::optional<std::string>> read_;
-    std::map<std::string, std::optional<std::string>> timer_changes_;
-    std::unordered_map<std::string, std::optional<std::string>> timer_read_;
+    std::array<std::map<std::string, std::optional<std::string>>, side_count> side_changes_;
+    std::array<std::unordered_map<std::string, std::optional<std::string>>, side_count>
+      side_read_;
     std::unordered_map<std::string, int64_t> meta_;
     /// Pending-effects records to write (value) or erase (nullopt), by sequence number.
     std::unordered_map<uint64_t, std::optional<std::string>> pending_;
   };
 
 
-  /// Removes every key of the table and every timer (metadata stays).
+  /// Removes every key of the table and of the side tables (metadata stays).
   void clear();
 
 private:
@@ -172,7 +188,7 @@ private:
   unsigned table_dbi_ = 0;
   unsigned meta_dbi_ = 0;
   unsigned pending_dbi_ = 0;
-  unsigned timers_dbi_ = 0;
+  std::array<unsigned, side_count> side_dbi_{};
   /// Growing the map needs every transaction of the process closed: readers share this lock,
   /// grow() takes it alone.
   std::unique_ptr<std::shared_mutex> resizing_ = std::make_unique<std::shared_mutex>();

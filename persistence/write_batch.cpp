@@ -66,24 +66,66 @@ MDB_txn* partition_store::write_batch::reader() {
   return reader_;
 }
 
-void partition_store::write_batch::set_timer(std::string_view key,
-                                             std::optional<std::string> value) {
-  timer_changes_.insert_or_assign(std::string{key}, std::move(value));
+void partition_store::write_batch::set_side(side s, std::string_view key,
+                                            std::optional<std::string> value) {
+  side_changes_[static_cast<unsigned>(s)].insert_or_assign(std::string{key}, std::move(value));
 }
 
-std::optional<std::string> partition_store::write_batch::get_timer(std::string_view key) {
+std::optional<std::string> partition_store::write_batch::get_side(side s, std::string_view key) {
   std::string name{key};
-  if (auto i = timer_changes_.find(name); i != timer_changes_.end())
+  const auto& changes = side_changes_[static_cast<unsigned>(s)];
+  if (auto i = changes.find(name); i != changes.end())
     return i->second;
-  return timer_before(name);
+  return side_before(s, name);
 }
 
-std::optional<std::string> partition_store::write_batch::timer_before(const std::string& key) {
-  if (auto i = timer_read_.find(key); i != timer_read_.end())
+std::optional<std::string> partition_store::write_batch::side_before(side s,
+                                                                     const std::string& key) {
+  auto& known = side_read_[static_cast<unsigned>(s)];
+  if (auto i = known.find(key); i != known.end())
     return i->second;
-  auto value = read(reader(), store_->timers_dbi_, key, store_->cfg_.dir);
-  timer_read_.emplace(key, value);
+  auto value = read(reader(), store_->side_dbi_[static_cast<unsigned>(s)], key, store_->cfg_.dir);
+  known.emplace(key, value);
   return value;
+}
+
+void partition_store::write_batch::scan_side(
+  side s, std::string_view from,
+  const std::function<bool(std::string_view, std::string_view)>& fn) {
+  const auto& changes = side_changes_[static_cast<unsigned>(s)];
+  auto mine = changes.lower_bound(std::string{from});
+  MDB_cursor* cursor = nullptr;
+  auto dbi = store_->side_dbi_[static_cast<unsigned>(s)];
+  if (int rc = mdb_cursor_open(reader(), dbi, &cursor); rc != 0)
+    fail("cursor_open", rc, store_->cfg_.dir);
+  struct closer {
+    MDB_cursor* c;
+    ~closer() { mdb_cursor_close(c); }
+  } close{cursor};
+  MDB_val k = to_val(from);
+  MDB_val v;
+  int rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
+  // Merges the committed entries with the batch's changes, which win on the same key.
+  for (;;) {
+    bool committed = rc == 0;
+    if (rc != 0 && rc != MDB_NOTFOUND)
+      fail("cursor_get", rc, store_->cfg_.dir);
+    if (!committed && mine == changes.end())
+      return;
+    auto at = committed ? to_view(k) : std::string_view{};
+    if (mine != changes.end() && (!committed || std::string_view{mine->first} <= at)) {
+      bool same = committed && std::string_view{mine->first} == at;
+      if (mine->second && !fn(mine->first, *mine->second))
+        return;
+      ++mine;
+      if (same)
+        rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+      continue;
+    }
+    if (!fn(at, to_view(v)))
+      return;
+    rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+  }
 }
 
 std::optional<std::string> partition_store::write_batch::before(const std::string& key) {

@@ -114,6 +114,36 @@ public:
     return std::chrono::system_clock::time_point{std::chrono::milliseconds{rc_.now_ms()}};
   }
 
+  /// Updates, for this key, every window of the graph's windowed table (graph.windowed) that
+  /// the record's timestamp falls in: `update(std::optional<T> aggregate)` (nullopt: a new
+  /// window) returns the window's new aggregate, of the window codec's type T. Durable with
+  /// the batch, like a table change. A window already closed is left as it is: the record is
+  /// late for it (the spec's late policy). A record without a timestamp is an error.
+  template <class T, class F>
+    requires std::invocable<F&, std::optional<T>>
+  void update_windows(F update) {
+    update_windows_at<T>(rc_.timestamp(), std::move(update));
+  }
+  /// update_windows() at an event time of the behavior's choice (ms since the epoch), read
+  /// from the value, say.
+  template <class T, class F>
+    requires std::invocable<F&, std::optional<T>>
+  void update_windows_at(int64_t event_ms, F update) {
+    const auto& w = rc_.graph().window;
+    if (!w)
+      throw graph_error("ctx.update_windows: group '" + rc_.graph().group +
+                        "' has no windowed table; declare one with graph.windowed(name, spec, "
+                        "codec, results)");
+    require_type<T>(w->codec, "ctx.update_windows<T> of windowed table '" + w->name + "'");
+    rc_.update_windows(event_ms, [&](const std::optional<std::string>& bytes) {
+      std::optional<T> current;
+      if (bytes)
+        w->codec.decode(*bytes, &current);
+      T next = update(std::move(current));
+      return w->codec.encode(&next);
+    });
+  }
+
   const std::string& topic() const { return rc_.topic(); }
   int32_t partition() const { return rc_.partition(); }
   int64_t offset() const { return rc_.offset(); }

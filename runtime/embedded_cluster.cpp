@@ -179,7 +179,7 @@ void embedded_cluster::create_topic(const std::string& topic, int partitions,
   check(rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, replication_factor),
         "create topic " + topic);
   apply(controller_.add_topic(topic, partitions, replication_factor, now()));
-  for (std::string_view suffix : {"-table", "-dlq", "-timers"})
+  for (std::string_view suffix : {"-table", "-dlq", "-timers", "-windows"})
     if (topic.size() > suffix.size() && topic.compare(topic.size() - suffix.size(),
                                                       suffix.size(), suffix) == 0)
       apply(controller_.add_group(topic.substr(0, topic.size() - suffix.size()), now()));

@@ -115,15 +115,25 @@ void graph_definition::validate() const {
       throw graph_error("group '" + group + "': graph.every runs over the keys of the group's "
                         "table, and the group has none; give the graph a table codec");
   }
-  if (timer) {
-    auto topic = timers_topic();
+  auto engine_topic = [&](const std::string& topic, const char* whose, const char* how) {
     if (!valid_topic_name(topic))
-      throw graph_error("group '" + group + "': its timers' changelog '" + topic +
-                        "' is not a valid topic name; use a group name of at most 242 characters");
+      throw graph_error("group '" + group + "': its " + whose + " changelog '" + topic +
+                        "' is not a valid topic name; use a group name of at most 241 characters");
     if (seen.contains(topic) || outs.contains(topic) || tabs.contains(topic))
-      throw graph_error("group '" + group + "': '" + topic +
-                        "' is the changelog of the group's timers; it cannot be an input, an "
-                        "output or a table; set timers with ctx.schedule");
+      throw graph_error("group '" + group + "': '" + topic + "' is the changelog of the group's " +
+                        whose + "; it cannot be an input, an output or a table; " + how);
+  };
+  if (timer)
+    engine_topic(timers_topic(), "timers'", "set timers with ctx.schedule");
+  if (window) {
+    engine_topic(windows_topic(), "windowed table's", "update windows with ctx.update_windows");
+    if (auto problem = window->spec.problem(); !problem.empty())
+      throw graph_error("group '" + group + "': windowed table '" + window->name + "' has " +
+                        problem);
+    if (window->name.empty() || window->name.find('/') != std::string::npos)
+      throw graph_error("group '" + group + "': windowed table name '" + window->name +
+                        "' is empty or has a '/'; name it as a topic (it is queried at "
+                        "/tables/<name>/<key>)");
   }
 }
 

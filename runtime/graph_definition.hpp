@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include "runtime/timer.hpp"
+#include "runtime/window.hpp"
 
 #include <typeindex>
 #include <utility>
@@ -78,6 +79,12 @@ public:
   virtual timer_id schedule_timer(int64_t due_ms, std::string payload) = 0;
   /// Cancels a timer of this partition; false if there is none (fired, cancelled, unknown).
   virtual bool cancel_timer(const timer_id& id) = 0;
+  /// Updates the aggregate of each window of the graph's windowed table that `event_ms` falls
+  /// in, for this key: `update` gets a window's aggregate (nullopt: a new window) and returns
+  /// its new one. A window already closed is left as it is, by the graph's late policy.
+  virtual void update_windows(
+    int64_t event_ms,
+    const std::function<std::string(const std::optional<std::string>&)>& update) = 0;
   /// The value of `key` in a joined or looked-up table (raw bytes), if it has one.
   virtual std::optional<std::string> table_read(const table_definition& table,
                                                 std::string_view key) = 0;
@@ -124,6 +131,14 @@ struct punctuation_definition {
   std::function<void(record_context&)> handle;
 };
 
+/// The group's windowed table (graph.windowed): an aggregate per key and window.
+struct window_definition {
+  std::string name; // the table's name, for queries: /tables/<name>/<key>
+  window_spec spec;
+  erased_codec codec;  // of the aggregates
+  std::string results; // the output each closed window's final aggregate goes to
+};
+
 /// A group graph in the form the engine runs.
 struct graph_definition {
   std::string group;
@@ -134,12 +149,15 @@ struct graph_definition {
   erased_codec table_codec; // the group table's, when persist
   std::optional<timer_definition> timer; // graph.on_timer, if declared
   std::vector<punctuation_definition> punctuations; // graph.every
+  std::optional<window_definition> window; // graph.windowed, if declared
 
   std::string table_topic() const { return group + "-table"; }
   std::string loop_topic() const { return group + "-loop"; }
   std::string dead_letter_topic() const { return group + "-dlq"; }
   /// The changelog of the group's timers (when it declares on_timer): the engine's own topic.
   std::string timers_topic() const { return group + "-timers"; }
+  /// The changelog of the group's windowed table (when it declares one): the engine's own.
+  std::string windows_topic() const { return group + "-windows"; }
 
   /// The declared output named `topic`; throws graph_error naming it if there is none.
   const output_definition& output(std::string_view topic) const;

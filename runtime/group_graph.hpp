@@ -110,6 +110,22 @@ public:
     return *this;
   }
 
+  /// The windowed table `name`: an aggregate of codec `c` per key and window of `spec` (tumbling
+  /// or hopping, in event time), which behaviors update with ctx.update_windows<T>(fn). It is
+  /// kept in LMDB and in the changelog `<group>-windows` (which must exist co-partitioned and
+  /// compacted); each window's final aggregate goes to the output `results` (declared here,
+  /// with `c`) once, when the partition's stream time passes its end plus the grace period.
+  /// Queried at /tables/<name>/<key>. One per graph.
+  template <codec C>
+  group_graph& windowed(std::string name, window_spec spec, C c, std::string results) {
+    if (def_.window)
+      throw graph_error("group '" + def_.group + "': windowed is declared twice ('" +
+                        def_.window->name + "', '" + name + "'); declare one windowed table "
+                        "per group (a second one in a group of its own)");
+    def_.window = window_definition{std::move(name), spec, erased_codec::of(c), results};
+    return output(std::move(results), std::move(c));
+  }
+
   /// The graph as the engine runs it; validate() throws graph_error for a graph that cannot run.
   const graph_definition& definition() const { return def_; }
 

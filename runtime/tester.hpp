@@ -125,6 +125,25 @@ public:
   void set_table_bytes(std::string_view table, std::string_view key,
                        std::optional<std::string> bytes);
 
+  /// The windows of `key` in the windowed table `name` of a tested group, oldest first: each
+  /// one's bounds, aggregate (of the window codec's type T) and whether it is closed.
+  template <class T>
+  struct window_value {
+    window_bounds window;
+    T value;
+    bool closed = false;
+  };
+  template <class T>
+  std::vector<window_value<T>> windows(std::string_view name, std::string_view key) const {
+    auto what = "windows<T>(\"" + std::string{name} + "\")";
+    const auto& c = window_codec(name);
+    std::vector<window_value<T>> out;
+    for (auto& w : window_bytes(name, key))
+      out.push_back({w.bounds, decode_as<T>(c, what, w.value), w.closed});
+    return out;
+  }
+  std::vector<window_entry> window_bytes(std::string_view name, std::string_view key) const;
+
   /// Reads what is produced to one topic (an output, a loop, `<group>-dlq`, `<group>-table`),
   /// from the moment it is made on.
   class queue {
@@ -167,6 +186,7 @@ private:
   struct engine;
   const erased_codec& input_codec(std::string_view topic) const;
   const erased_codec& table_codec(std::string_view table) const;
+  const erased_codec& window_codec(std::string_view name) const;
   const erased_codec& output_codec(const test_record& r) const;
 
   std::unique_ptr<engine> engine_;

@@ -82,7 +82,7 @@ struct fixture {
 
   handover_result take_with_timers() {
     auto timers = source_of(timer_log);
-    return take_over(*store, inputs, source_of(log, &read_from), &timers);
+    return take_over(*store, inputs, source_of(log, &read_from), side_sources{&timers, nullptr});
   }
 
   /// Makes the store one that wrote the changelog up to `changelog` as `writer` and has the
@@ -314,7 +314,8 @@ changelog_record timer_rec(int64_t offset, writer_id w, const timer_id& id,
                            bool then_table) {
   auto r = rec(offset, w, encode_timer_key(id), std::move(value), vouches);
   r.batch = n;
-  r.then_table = then_table;
+  if (then_table)
+    r.then = "table";
   return r;
 }
 
@@ -330,14 +331,14 @@ CAF_TEST(a timers batch counts only with the table checkpoint of its number) {
   timer_log = {timer_rec(0, w, {100, 1}, encode_timer_value("alice", "p"), 5, 1, true),
                timer_rec(1, w, {200, 2}, encode_timer_value("bob", "q"), 9, 2, true)};
   auto r = take_with_timers();
-  CAF_CHECK_EQUAL(store->timer_count(), 1u);
+  CAF_CHECK_EQUAL(store->side_size(side::timers), 1u);
   CAF_CHECK_EQUAL(r.applied.at("clicks"), 5);
   CAF_CHECK_EQUAL(r.left_out, 1u);
-  CAF_REQUIRE_EQUAL(r.timers_repair.size(), 1u);
-  CAF_CHECK(r.timers_repair[0].key == encode_timer_key({200, 2}));
-  CAF_CHECK(!r.timers_repair[0].after);
-  CAF_CHECK_EQUAL(r.timers_end, 2);
-  CAF_CHECK_EQUAL(r.timers_base, 1);
+  CAF_REQUIRE_EQUAL(r.sides[0].repair.size(), 1u);
+  CAF_CHECK(r.sides[0].repair[0].key == encode_timer_key({200, 2}));
+  CAF_CHECK(!r.sides[0].repair[0].after);
+  CAF_CHECK_EQUAL(r.sides[0].end, 2);
+  CAF_CHECK_EQUAL(r.sides[0].base, 1);
 }
 
 CAF_TEST(a timers only batch counts by its own checkpoint and a stale store rolls its timers back) {
@@ -346,11 +347,11 @@ CAF_TEST(a timers only batch counts by its own checkpoint and a stale store roll
   p.seq = 1;
   p.topic = "clicks";
   p.last_offset = 3;
-  p.timer_changes.push_back({encode_timer_key({50, 9}), std::nullopt, std::string{"x"}});
+  p.changes_of(side::timers).push_back({encode_timer_key({50, 9}), std::nullopt, std::string{"x"}});
   own(11, 0, 2, nullptr);
   {
     partition_store::write_batch b{*store};
-    b.set_timer(p.timer_changes[0].key, std::string{"x"});
+    b.set_side(side::timers, p.changes_of(side::timers)[0].key, std::string{"x"});
     b.put_pending(p.seq, p.encode());
     b.commit();
   }
@@ -360,10 +361,10 @@ CAF_TEST(a timers only batch counts by its own checkpoint and a stale store roll
   CAF_CHECK(r.taken == handover_result::path::rolled_back);
   CAF_CHECK_EQUAL(r.rolled_back, 1u);
   CAF_CHECK(r.resend.empty());
-  CAF_CHECK_EQUAL(store->timer_count(), 1u); // the other writer's, not the rolled-back one
+  CAF_CHECK_EQUAL(store->side_size(side::timers), 1u); // the other writer's, not the rolled-back one
   partition_store::write_batch look{*store};
-  CAF_CHECK(look.get_timer(encode_timer_key({70, 1})).has_value());
-  CAF_CHECK(!look.get_timer(encode_timer_key({50, 9})).has_value());
+  CAF_CHECK(look.get_side(side::timers, encode_timer_key({70, 1})).has_value());
+  CAF_CHECK(!look.get_side(side::timers, encode_timer_key({50, 9})).has_value());
   CAF_CHECK_EQUAL(r.applied.at("clicks"), 6);
   CAF_CHECK_EQUAL(r.writer.epoch, 3);
 }

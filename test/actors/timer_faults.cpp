@@ -103,7 +103,7 @@ struct fixture : group_lab {
     for (int p = 0; p < partitions; ++p) {
       partition_store store{store_config{partition_store::path_for(last.state, "t", "t-table", p)}};
       store.for_each([&](std::string_view k, std::string_view v) { stored[std::string{k}] = v; });
-      stored_timers += store.timer_count();
+      stored_timers += store.side_size(side::timers);
     }
     CAF_CHECK(stored == want);
     CAF_CHECK_EQUAL(stored_timers, 0u);
