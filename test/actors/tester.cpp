@@ -1,6 +1,7 @@
 #define CAF_SUITE actors.tester
 
 #include "runtime/tester.hpp"
+#include "test/support/errors.hpp"
 
 #include <caf/test/unit_test.hpp>
 
@@ -27,19 +28,8 @@ consume_options with(std::vector<header> headers, int64_t timestamp = -1) {
   return opts;
 }
 
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& text, std::string_view part) {
-  return text.find(part) != std::string::npos;
-}
+using partita::test::contains;
+using partita::test::error_of;
 
 /// Goka's click counter, with an emit of each new count and a loop that keeps a total.
 group_graph<int64_codec> clicks_graph() {

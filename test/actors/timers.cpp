@@ -6,6 +6,7 @@
 
 #include "actors/timer_format.hpp"
 #include "runtime/tester.hpp"
+#include "test/support/errors.hpp"
 
 #include <caf/test/unit_test.hpp>
 
@@ -14,19 +15,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& text, std::string_view part) {
-  return text.find(part) != std::string::npos;
-}
+using partita::test::contains;
+using partita::test::error_of;
 
 /// Each "remind" record schedules a reminder after the number of ms it carries; each reminder
 /// emits "<key>:<payload>@<now>" to "fired". A "cancel" record cancels the timer whose id it
