@@ -1,6 +1,6 @@
 #define CAF_SUITE actors.timer_faults
 
-// Durable timers in a group of several processes (partita-timer-member: every record of
+// Durable timers in a group of several processes (partita-time-member: every record of
 // `events` sets one timer for its key; the table counts "<set>/<fired>"): members killed and
 // restarted while brokers fail, crashes injected between a batch's timer records and its table
 // records. Every test ends with exact counts: once every timer is due, each key's value in the
@@ -42,7 +42,7 @@ struct fixture : group_lab {
   void start(member& m, std::vector<std::string> env = {}) {
     auto args = member_args(m, bootstrap, "t");
     args.insert(args.end(), {"--delay-ms", "300"});
-    m.start(PARTITA_TIMER_MEMBER_BIN, args, dir, env);
+    m.start(PARTITA_TIME_MEMBER_BIN, args, dir, env);
   }
 
   int64_t committed() { return committed_total(bootstrap, "t", "events", partitions); }

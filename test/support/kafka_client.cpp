@@ -56,21 +56,22 @@ int partition_count(rd_kafka_t* rk, const std::string& topic) {
 
 } // namespace
 
-std::size_t produce(const std::string& bootstrap, const std::string& topic,
-                    const std::vector<std::pair<std::string, std::string>>& records) {
+std::size_t produce_timed(const std::string& bootstrap, const std::string& topic,
+                          const std::vector<timed_record>& records) {
   delivery_count count;
   auto rk = make_client(RD_KAFKA_PRODUCER, bootstrap,
                         {{"partitioner", "fnv1a_random"},
                          {"enable.idempotence", "true"},
                          {"linger.ms", "5"}},
                         &on_delivery);
-  for (const auto& [key, value] : records) {
+  for (const auto& r : records) {
     for (;;) {
       auto err = rd_kafka_producev(
         rk.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
-        RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
-        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&count), RD_KAFKA_V_END);
+        RD_KAFKA_V_KEY(const_cast<char*>(r.key.data()), r.key.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
+        RD_KAFKA_V_TIMESTAMP(r.timestamp), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_OPAQUE(&count), RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         rd_kafka_poll(rk.get(), 10);
         continue;
@@ -84,6 +85,15 @@ std::size_t produce(const std::string& bootstrap, const std::string& topic,
   while (count.ok + count.failed < records.size())
     rd_kafka_poll(rk.get(), 100);
   return count.ok;
+}
+
+std::size_t produce(const std::string& bootstrap, const std::string& topic,
+                    const std::vector<std::pair<std::string, std::string>>& records) {
+  std::vector<timed_record> timed;
+  timed.reserve(records.size());
+  for (const auto& [key, value] : records)
+    timed.push_back({key, value, 0}); // 0: the producer's clock
+  return produce_timed(bootstrap, topic, timed);
 }
 
 std::pair<int64_t, int64_t> watermarks(const std::string& bootstrap, const std::string& topic,
@@ -133,6 +143,7 @@ std::vector<kafka_record> read_topic(const std::string& bootstrap, const std::st
       kafka_record r;
       r.partition = msg->partition;
       r.offset = msg->offset;
+      r.timestamp = rd_kafka_message_timestamp(msg, nullptr);
       if (msg->key)
         r.key.assign(static_cast<const char*>(msg->key), msg->key_len);
       if (msg->payload)

@@ -19,12 +19,24 @@ struct kafka_record {
   std::string key;
   std::string value;
   std::map<std::string, std::string> headers;
+  int64_t timestamp = -1; // ms since the epoch
+};
+
+/// A record to produce with its own timestamp (CreateTime).
+struct timed_record {
+  std::string key;
+  std::string value;
+  int64_t timestamp = 0;
 };
 
 /// Produces `records` (key, value) to `topic`, keyed with Sarama's partitioner (fnv1a), and
 /// waits for every acknowledgement. Returns the number acknowledged without error.
 std::size_t produce(const std::string& bootstrap, const std::string& topic,
                     const std::vector<std::pair<std::string, std::string>>& records);
+
+/// produce() with each record's timestamp.
+std::size_t produce_timed(const std::string& bootstrap, const std::string& topic,
+                          const std::vector<timed_record>& records);
 
 /// Reads every record of every partition of `topic`, from the low to the high watermark.
 std::vector<kafka_record> read_topic(const std::string& bootstrap, const std::string& topic);

@@ -1,0 +1,116 @@
+// partita-time-member: a group member for the fault tests of time (test/actors/timer_faults.cpp,
+// window_faults.cpp). Every record of `events` schedules one timer for its key after
+// --delay-ms (unless --no-timers); the table counts, per key, the timers set and the timers
+// fired, as "<set>/<fired>". With every timer fired, each key's value is "<n>/<n>" for the n
+// records the key has in `events`: a timer lost, fired twice, or kept from a batch the
+// changelogs left out shows as a difference. With --windows, each record also counts in the
+// windowed table "per-window" (tumbling, --window-ms long, --grace-ms of grace, kept a week),
+// by its timestamp; closed windows go to `<group>-results`.
+
+#include "apps/http_endpoint.hpp"
+#include "apps/service_options.hpp"
+#include "runtime/group_graph.hpp"
+#include "runtime/processor.hpp"
+#include "runtime/signals.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <mutex>
+
+using namespace partita;
+
+namespace {
+
+std::pair<int64_t, int64_t> counts(const std::optional<std::string>& v) {
+  if (!v)
+    return {0, 0};
+  auto slash = v->find('/');
+  return {std::stoll(v->substr(0, slash)), std::stoll(v->substr(slash + 1))};
+}
+
+std::string text(std::pair<int64_t, int64_t> c) {
+  return std::to_string(c.first) + "/" + std::to_string(c.second);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"partita-time-member: one timer per record, counted when set and when fired; "
+               "with --windows, a count per key and window too"};
+  service_options options{app};
+  std::string group = "t";
+  int64_t delay_ms = 300;
+  app.add_option("--group", group)->capture_default_str();
+  app.add_option("--delay-ms", delay_ms)->check(at_least(0))->capture_default_str();
+  bool no_timers = false;
+  bool windows = false;
+  int64_t window_ms = 60000;
+  int64_t grace_ms = 10000;
+  app.add_flag("--no-timers", no_timers, "set no timers");
+  app.add_flag("--windows", windows, "count records per key and window");
+  app.add_option("--window-ms", window_ms)->check(at_least(1))->capture_default_str();
+  app.add_option("--grace-ms", grace_ms)->check(at_least(0))->capture_default_str();
+  if (auto code = options.parse(argc, argv))
+    return *code;
+  const auto& settings = options.settings();
+
+  group_graph<string_codec> graph{group};
+  if (windows)
+    graph.windowed("per-window",
+                   window_spec::tumbling(std::chrono::milliseconds{window_ms})
+                     .with_grace(std::chrono::milliseconds{grace_ms})
+                     .with_retention(std::chrono::hours{24 * 7}),
+                   int64_codec{}, group + "-results");
+  bool timers = !no_timers;
+  graph.input("events", bytes_codec{},
+              [delay_ms, timers, windows](context<string_codec>& ctx, const std::string&) {
+                auto c = counts(ctx.value());
+                ++c.first;
+                ctx.set_value(text(c));
+                if (timers)
+                  ctx.schedule(std::chrono::milliseconds{delay_ms}, int64_t{c.first});
+                if (windows)
+                  ctx.update_windows<int64_t>([](std::optional<int64_t> n) {
+                    return n.value_or(0) + 1;
+                  });
+              });
+  if (timers)
+    graph.on_timer(int64_codec{}, [](context<string_codec>& ctx, const int64_t&) {
+      auto c = counts(ctx.value());
+      ++c.second;
+      ctx.set_value(text(c));
+    });
+  // Before any thread starts, so that every thread leaves SIGTERM to the handler.
+  std::mutex mtx;
+  processor* running = nullptr;
+  bool stopping = false;
+  stop_on_signal(
+    [&] {
+      std::lock_guard guard{mtx};
+      stopping = true;
+      if (running)
+        running->stop();
+    },
+    settings.shutdown_timeout);
+  try {
+    processor proc{settings.processor, graph};
+    std::unique_ptr<http_endpoint> endpoint;
+    if (!settings.http.empty())
+      endpoint = std::make_unique<http_endpoint>(
+        proc, http_endpoint_config{settings.http, group, {}, {}});
+    {
+      std::lock_guard guard{mtx};
+      running = &proc;
+      if (stopping)
+        proc.stop();
+    }
+    proc.run();
+    std::lock_guard guard{mtx};
+    running = nullptr;
+  } catch (const std::exception& e) {
+    std::cerr << "partita-time-member: " << e.what() << std::endl;
+    return 1;
+  }
+  return 0;
+}
