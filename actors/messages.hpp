@@ -79,6 +79,9 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using lease_atom = caf::atom_constant<caf::atom("lease")>;
 /// anyone -> partition: the table's value of a key (answer: std::string, empty if none).
 using get_atom = caf::atom_constant<caf::atom("get")>;
+/// With get_atom: the windows of a key in the windowed table, as flat strings (start, end,
+/// "closed" or "open", value for each).
+using windows_atom = caf::atom_constant<caf::atom("windows")>;
 /// table follower -> table partition: the topic partition ends at this offset (int64_t), and
 /// every record before it was sent.
 using eof_atom = caf::atom_constant<caf::atom("eof")>;

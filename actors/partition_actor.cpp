@@ -3,6 +3,7 @@
 #include "actors/changelog_recovery.hpp"
 #include "actors/partition_batch.hpp"
 #include "actors/partition_meta.hpp"
+#include "actors/windows.hpp"
 #include "runtime/crash_point.hpp"
 #include "runtime/logger.hpp"
 
@@ -420,6 +421,16 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
         return {};
       auto value = st.store->get(key);
       return value ? std::vector<std::string>{*value} : std::vector<std::string>{};
+    },
+    [=](get_atom, windows_atom, const std::string& key) -> std::vector<std::string> {
+      auto& st = self->state;
+      std::vector<std::string> out;
+      if (st.recovering || !st.cfg.graph->window)
+        return out;
+      for (auto& w : windows_of(*st.store, *st.cfg.graph->window, key))
+        out.insert(out.end(), {std::to_string(w.bounds.start), std::to_string(w.bounds.end),
+                               w.closed ? "closed" : "open", std::move(w.value)});
+      return out;
     },
   };
 }

@@ -74,26 +74,56 @@ processor_stats processor::stats() const {
   return out;
 }
 
-std::optional<std::string> processor::get(const std::string& key) const {
-  std::lock_guard guard{impl_->mtx};
-  if (!impl_->pump || impl_->partition_count <= 0)
-    return std::nullopt;
-  auto p = key_partition(key, impl_->partition_count);
-  auto actor = impl_->pump->actor_for(p);
+namespace {
+
+/// Asks the partition actor of `key` (if this process holds its partition) `what` about it;
+/// its answer, or nothing.
+template <class... Ts>
+std::vector<std::string> ask_partition(caf::actor_system& sys, consumer_pump& pump,
+                                       int32_t partitions, const std::string& key, Ts... what) {
+  auto actor = pump.actor_for(key_partition(key, partitions));
   if (!actor)
-    return std::nullopt;
-  std::optional<std::string> out;
+    return {};
+  std::vector<std::string> out;
   {
-    caf::scoped_actor self{*impl_->sys};
-    self->request(*actor, std::chrono::seconds{10}, get_atom::value, key)
-      .receive([&](const std::vector<std::string>& value) {
-        if (!value.empty())
-          out = value.front();
-      }, [](const caf::error&) {});
+    caf::scoped_actor self{sys};
+    self->request(*actor, std::chrono::seconds{10}, what..., key)
+      .receive([&](std::vector<std::string>& value) { out = std::move(value); },
+               [](const caf::error&) {});
   }
   // A scoped_actor leaves CAF's logger in this thread's storage, and the actor system's
   // destructor waits for the logger: without this, stopping the processor deadlocks.
   caf::logger::set_current_actor_system(nullptr);
+  return out;
+}
+
+} // namespace
+
+std::optional<std::string> processor::get(const std::string& key) const {
+  std::lock_guard guard{impl_->mtx};
+  if (!impl_->pump || impl_->partition_count <= 0)
+    return std::nullopt;
+  auto value = ask_partition(*impl_->sys, *impl_->pump, impl_->partition_count, key,
+                             get_atom::value);
+  if (value.empty())
+    return std::nullopt;
+  return std::move(value.front());
+}
+
+const std::string* processor::windowed_table() const {
+  return impl_->graph->window ? &impl_->graph->window->name : nullptr;
+}
+
+std::vector<window_entry> processor::windows(const std::string& key) const {
+  std::lock_guard guard{impl_->mtx};
+  if (!impl_->graph->window || !impl_->pump || impl_->partition_count <= 0)
+    return {};
+  auto flat = ask_partition(*impl_->sys, *impl_->pump, impl_->partition_count, key,
+                            get_atom::value, windows_atom::value);
+  std::vector<window_entry> out;
+  for (std::size_t i = 0; i + 3 < flat.size(); i += 4)
+    out.push_back({{std::stoll(flat[i]), std::stoll(flat[i + 1])}, std::move(flat[i + 3]),
+                   flat[i + 2] == "closed"});
   return out;
 }
 

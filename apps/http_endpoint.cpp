@@ -165,6 +165,31 @@ std::pair<std::string, int> parse_listen(const std::string& listen) {
   return {listen.substr(0, colon), port};
 }
 
+/// /tables/<windowed table>/<key>: the key's windows, oldest first; a value that reads as a
+/// JSON number is rendered as one.
+void reply_windows(httplib::Response& res, const processor& proc, const std::string& name,
+                   const std::string& key) {
+  std::vector<window_entry> windows;
+  try {
+    windows = proc.windows(key);
+  } catch (const std::exception& e) {
+    return reply(res, 500, {{"error", std::string{"cannot read the windows: "} + e.what()}});
+  }
+  if (windows.empty())
+    return reply(res, 404, {{"error", "key '" + key.substr(0, 200) + "' has no window in this "
+                                      "process (none kept, or its partition is held by "
+                                      "another process)"}});
+  auto list = nlohmann::json::array();
+  for (const auto& w : windows) {
+    auto value = nlohmann::json::parse(w.value, nullptr, false);
+    if (!value.is_number())
+      value = w.value;
+    list.push_back({{"start", w.bounds.start}, {"end", w.bounds.end}, {"closed", w.closed},
+                    {"value", value}});
+  }
+  reply(res, 200, {{"table", name}, {"key", key}, {"windows", list}});
+}
+
 } // namespace
 
 http_endpoint::http_endpoint(const processor& proc, http_endpoint_config cfg)
@@ -229,6 +254,12 @@ http_endpoint::http_endpoint(const processor& proc, http_endpoint_config cfg)
               names += ", '" + v->topic() + "'";
               if (v->topic() == name)
                 view = v;
+            }
+            const auto* windowed = proc.windowed_table();
+            if (windowed != nullptr) {
+              names += ", '" + *windowed + "' (windowed)";
+              if (name == *windowed)
+                return reply_windows(res, proc, name, key);
             }
             if (name != table && view == nullptr)
               return reply(res, 404, {{"error", "no table '" + name + "'; this service has " +

@@ -61,6 +61,12 @@ public:
   /// The table's current value of `key` (raw bytes), if this process holds its partition.
   std::optional<std::string> get(const std::string& key) const;
 
+  /// The name of the graph's windowed table (graph.windowed), or null.
+  const std::string* windowed_table() const;
+  /// The windows of `key` in the windowed table, oldest first (their aggregates' bytes), if
+  /// this process holds its partition.
+  std::vector<window_entry> windows(const std::string& key) const;
+
 private:
   struct impl;
   std::unique_ptr<impl> impl_;

@@ -6,7 +6,7 @@
 // counts: the table topic's last value per key and a member's LMDB stores equal the count of
 // each key in the input topic, and the table topic holds no key that no input record has.
 //
-// PARTITA_CHAOS_SECONDS sets the length of the chaos test (default 40).
+// PARTITA_CHAOS_SECONDS sets the length of the chaos test (default 28).
 
 #include "runtime/codec.hpp"
 #include "runtime/kafka_producer.hpp"
@@ -102,7 +102,7 @@ std::string chaos_kinds() {
 
 int chaos_seconds() {
   const char* text = std::getenv("PARTITA_CHAOS_SECONDS");
-  return text ? std::max(10, std::atoi(text)) : 40;
+  return text ? std::max(10, std::atoi(text)) : 28;
 }
 
 } // namespace

@@ -8,7 +8,7 @@
 // timer lost, fired twice, or kept from a batch the changelogs left out would show — and no
 // timer is left, neither in the stores nor live in `t-timers`.
 //
-// PARTITA_CHAOS_SECONDS sets the length of the chaos test (default 16).
+// PARTITA_CHAOS_SECONDS sets the length of the chaos test (default 12).
 
 #include "actors/timer_format.hpp"
 #include "persistence/partition_store.hpp"
@@ -111,10 +111,10 @@ struct fixture : group_lab {
   }
 };
 
-/// PARTITA_CHAOS_SECONDS sets the length of the chaos test (default 16).
+/// PARTITA_CHAOS_SECONDS sets the length of the chaos test (default 12).
 int chaos_seconds() {
   const char* text = std::getenv("PARTITA_CHAOS_SECONDS");
-  return text ? std::max(8, std::atoi(text)) : 16;
+  return text ? std::max(8, std::atoi(text)) : 12;
 }
 
 /// Crashes member a at `point` (PARTITA_CRASH_AT); b takes every partition on an empty store

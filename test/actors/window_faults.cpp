@@ -20,6 +20,8 @@
 #include "test/support/group_members.hpp"
 
 #include <caf/test/unit_test.hpp>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
 
 #include <csignal>
 #include <cstdlib>
@@ -124,8 +126,9 @@ struct fixture : group_lab {
     CAF_REQUIRE(wait_until([&] { return last.running_partitions() == partitions; }, 120s, 200ms));
     CAF_REQUIRE(wait_until([&] { return all_committed(bootstrap, "w", "events", partitions); },
                            180s, 200ms));
-    last.end(SIGTERM);
     auto want = fold_of(read_topic(bootstrap, "events"));
+    check_query(last, want, "user-7");
+    last.end(SIGTERM);
     CAF_MESSAGE("input: " << want.records << " records, " << want.counts.size() << " windows ("
                           << want.closed.size() << " closed), " << want.late << " late");
     CAF_CHECK_GREATER(want.late, 0);
@@ -170,6 +173,26 @@ struct fixture : group_lab {
     for (const auto& [w, n] : stored)
       counted += n;
     CAF_CHECK_EQUAL(counted + want.late, want.records); // the late ones counted apart
+  }
+
+  /// /tables/per-window/<key> lists the key's windows, oldest first, as the fold has them.
+  static void check_query(const member& m, const fold& want, const std::string& key) {
+    httplib::Client http{"127.0.0.1", m.port};
+    auto res = http.Get("/tables/per-window/" + key);
+    CAF_REQUIRE(res);
+    CAF_REQUIRE_EQUAL(res->status, 200);
+    auto body = nlohmann::json::parse(res->body);
+    std::vector<std::tuple<int64_t, int64_t, bool>> got;
+    for (const auto& w : body.at("windows"))
+      got.emplace_back(w.at("start").get<int64_t>(), w.at("value").get<int64_t>(),
+                       w.at("closed").get<bool>());
+    std::vector<std::tuple<int64_t, int64_t, bool>> expected;
+    for (const auto& [w, n] : want.counts)
+      if (w.first == key)
+        expected.emplace_back(w.second, n, want.closed.contains(w));
+    CAF_CHECK(got == expected);
+    CAF_CHECK_EQUAL(got.size(), expected.size());
+    CAF_CHECK_EQUAL(http.Get("/tables/per-window/nobody")->status, 404);
   }
 
   static void check_same(const char* where, const std::map<window_key, int64_t>& got,
