@@ -1,6 +1,7 @@
 #include "benchmarks/baseline.hpp"
 
 #include "actors/consumer_pump.hpp"
+#include "actors/windows.hpp"
 #include "runtime/kafka_producer.hpp"
 
 #include <charconv>
@@ -152,7 +153,10 @@ void run_baseline(const baseline_config& cfg, std::atomic<uint64_t>& fetched,
   std::unique_ptr<table_loader> loader;
   if (!cfg.join_topic.empty())
     loader = std::make_unique<table_loader>(cfg.kafka);
-  auto table = cfg.group + "-table";
+  bool windowed = cfg.window_ms > 0;
+  auto table = cfg.group + (windowed ? "-windows" : "-table");
+  auto results = cfg.group + "-results";
+  std::map<int32_t, int64_t> stream_time;
   std::map<int32_t, std::unique_ptr<partition_db>> dbs;
   std::map<int32_t, std::unique_ptr<partition_db>> joined;
   std::map<int32_t, std::deque<std::unique_ptr<pending_batch>>> pending;
@@ -216,8 +220,20 @@ void run_baseline(const baseline_config& cfg, std::atomic<uint64_t>& fetched,
         join_dbi = j->dbi;
       }
       last_value.clear();
+      auto& st = stream_time.try_emplace(p, -1).first->second;
+      auto began = st;
+      std::string wkey;
       for (auto* m : records) {
         MDB_val key{m->key_len, m->key};
+        if (windowed) {
+          auto ts = rd_kafka_message_timestamp(m, nullptr);
+          st = std::max(st, ts);
+          auto start = ts - ts % cfg.window_ms;
+          if (start + cfg.window_ms <= st)
+            continue; // late
+          wkey = encode_window_key(start, {static_cast<const char*>(m->key), m->key_len});
+          key = MDB_val{wkey.size(), wkey.data()};
+        }
         MDB_val value;
         int64_t count = 0;
         if (mdb_get(txn, db->dbi, &key, &value) == MDB_SUCCESS) {
@@ -231,14 +247,45 @@ void run_baseline(const baseline_config& cfg, std::atomic<uint64_t>& fetched,
         auto end = std::to_chars(buf, buf + sizeof buf, count).ptr;
         MDB_val out{static_cast<size_t>(end - buf), buf};
         check_mdb(mdb_put(txn, db->dbi, &key, &out, 0), "mdb_put");
-        last_value[std::string{static_cast<const char*>(m->key), m->key_len}] = count;
+        last_value[std::string{static_cast<const char*>(key.mv_data), key.mv_size}] = count;
+      }
+      // The windows the stream time passed: [began - size + 1, st - size] by their starts.
+      std::vector<std::pair<std::string, std::string>> closed;
+      if (windowed && st > began) {
+        auto marker = std::to_string(st);
+        MDB_val mk{stream_time_key().size(), const_cast<char*>(stream_time_key().data())};
+        MDB_val mv{marker.size(), marker.data()};
+        check_mdb(mdb_put(txn, db->dbi, &mk, &mv, 0), "mdb_put");
+        last_value[std::string{stream_time_key()}] = st;
+        MDB_cursor* cursor = nullptr;
+        check_mdb(mdb_cursor_open(txn, db->dbi, &cursor), "mdb_cursor_open");
+        auto from = encode_window_key(std::max<int64_t>(0, began - cfg.window_ms + 1), {});
+        MDB_val k{from.size(), from.data()};
+        MDB_val v;
+        for (int rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
+             rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+          auto w = decode_window_key({static_cast<const char*>(k.mv_data), k.mv_size});
+          if (!w || w->first > st - cfg.window_ms)
+            break;
+          closed.emplace_back(std::string{w->second},
+                              std::string{static_cast<const char*>(v.mv_data), v.mv_size});
+        }
+        mdb_cursor_close(cursor);
       }
       check_mdb(mdb_txn_commit(txn), "mdb_txn_commit");
       if (join_txn != nullptr)
         mdb_txn_abort(join_txn);
       auto batch = std::make_unique<pending_batch>();
       batch->next_offset = records.back()->offset + 1;
-      batch->outstanding = static_cast<int>(last_value.size());
+      batch->outstanding = static_cast<int>(last_value.size() + closed.size());
+      for (const auto& [k, v] : closed)
+        while (rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(results.c_str()),
+                                 RD_KAFKA_V_KEY(k.data(), k.size()),
+                                 RD_KAFKA_V_VALUE(const_cast<char*>(v.data()), v.size()),
+                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                 RD_KAFKA_V_OPAQUE(batch.get()), RD_KAFKA_V_END) ==
+               RD_KAFKA_RESP_ERR__QUEUE_FULL)
+          rd_kafka_poll(producer, 10);
       for (const auto& [k, v] : last_value) {
         auto text = std::to_string(v);
         while (rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(table.c_str()),

@@ -30,6 +30,11 @@ struct baseline_config {
   std::string join_topic;
   int join_partitions = 0;
   std::filesystem::path join_dir;
+  /// The windows scenario: count per key and tumbling window of `window_ms` in event time (the
+  /// record's timestamp, no grace: a record for a closed window is skipped) instead of per
+  /// key; the changelog is `<group>-windows` (with each partition's stream time), and each
+  /// window the stream time passes goes to `<group>-results` in the batch that passes it.
+  int64_t window_ms = 0;
 };
 
 /// The hand-written side of a join's recovery: one consumer, connected when made, that reads

@@ -82,6 +82,24 @@ private:
   std::thread thread_;
 };
 
+/// What one side's run measured.
+struct run_result {
+  double records_per_s = 0;
+  double cpu_s_per_million = 0;
+};
+/// Times a run from the moment the side has its partitions to the last record applied:
+/// `progress` answers (assigned, applied). The CPU is the whole process's (both sides pay for
+/// the cluster).
+run_result time_run(uint64_t total, const std::function<std::pair<bool, uint64_t>()>& progress);
+/// Partita's side: `graph` over the first `total` records of its input.
+run_result run_partita(const bench_env& env, const group_graph<int64_codec>& graph,
+                       uint64_t total);
+/// The hand-written side (baseline.hpp) as group `group`: the click count of `topic`, joined
+/// with `join` if given, or per window of `window_ms` if above 0.
+run_result run_hand_written(const bench_env& env, const std::string& topic,
+                            const std::string& group, uint64_t total,
+                            const std::string& join = {}, int64_t window_ms = 0);
+
 /// Renders `script` with gnuplot (in `env.out`); says so and returns false when gnuplot fails.
 bool plot(const bench_env& env, const std::string& name, const std::string& script);
 
@@ -94,5 +112,6 @@ nlohmann::json broker_failure(const bench_env& env);
 nlohmann::json scaling(const bench_env& env);
 nlohmann::json supervision(const bench_env& env);
 nlohmann::json timers(const bench_env& env);
+nlohmann::json windows(const bench_env& env);
 
 } // namespace partita::bench

@@ -19,7 +19,8 @@ using namespace partita::bench;
 namespace {
 
 const std::vector<std::string> scenarios{"throughput", "join",    "latency",    "broker-failure",
-                                         "recovery",   "scaling", "supervision", "timers"};
+                                         "recovery",   "scaling", "supervision", "timers",
+                                         "windows"};
 
 /// One headline figure with its target.
 struct headline {
@@ -165,6 +166,13 @@ int main(int argc, char** argv) {
                                        r["timers_per_s"].get<double>(),
                                        r["ratio"].get<double>()),
                            "-", std::nullopt});
+    }
+    if (wanted("windows")) {
+      auto r = windows(env);
+      results["windows"] = r;
+      auto ratio = r["ratio_median"].get<double>();
+      headlines.push_back({"windowed count, Partita / hand-written windowed loop",
+                           fmt::format("{:.2f}x", ratio), ">= 0.8x", ratio >= 0.8});
     }
   } catch (const std::exception& e) {
     std::cerr << "benchmark failed: " << e.what() << "\n";

@@ -11,16 +11,6 @@
 
 namespace partita::bench {
 
-namespace {
-
-struct run_result {
-  double records_per_s = 0;
-  double cpu_s_per_million = 0;
-};
-
-/// Times a run from the moment the side has its partitions to the last record applied:
-/// `progress` answers (assigned, applied). The CPU is the whole process's (both sides pay for
-/// the cluster).
 run_result time_run(uint64_t total, const std::function<std::pair<bool, uint64_t>()>& progress) {
   clock_type::time_point first{};
   double cpu_first = 0;
@@ -50,14 +40,15 @@ run_result run_partita(const bench_env& env, const group_graph<int64_codec>& gra
 }
 
 run_result run_hand_written(const bench_env& env, const std::string& topic,
-                            const std::string& group, uint64_t total,
-                            const std::string& join = {}) {
+                            const std::string& group, uint64_t total, const std::string& join,
+                            int64_t window_ms) {
   baseline_config cfg;
   cfg.kafka = {{"bootstrap.servers", env.bootstrap}};
   cfg.group = group;
   cfg.topic = topic;
   cfg.state_dir = env.work / group;
   cfg.records = total;
+  cfg.window_ms = window_ms;
   std::atomic<uint64_t> fetched{0};
   std::atomic<uint64_t> applied{0};
   std::atomic<bool> assigned{false};
@@ -83,8 +74,6 @@ run_result run_hand_written(const bench_env& env, const std::string& topic,
     throw std::runtime_error("baseline run failed: " + error);
   return result;
 }
-
-} // namespace
 
 nlohmann::json throughput(const bench_env& env) {
   const uint64_t records = env.quick ? 100000 : 500000;
