@@ -60,8 +60,9 @@ struct fixture {
     std::filesystem::remove_all(dir);
   }
 
-  /// The timers changelog partition, from offset 0 (a group with timers).
+  /// The timers and windows changelog partitions, from offset 0 (a group with those).
   std::vector<changelog_record> timer_log;
+  std::vector<changelog_record> window_log;
 
   static changelog_source source_of(const std::vector<changelog_record>& records,
                                     int64_t* read_from = nullptr) {
@@ -83,6 +84,13 @@ struct fixture {
   handover_result take_with_timers() {
     auto timers = source_of(timer_log);
     return take_over(*store, inputs, source_of(log, &read_from), side_sources{&timers, nullptr});
+  }
+
+  handover_result take_with_sides() {
+    auto timers = source_of(timer_log);
+    auto windows = source_of(window_log);
+    return take_over(*store, inputs, source_of(log, &read_from),
+                     side_sources{&timers, &windows});
   }
 
   /// Makes the store one that wrote the changelog up to `changelog` as `writer` and has the
@@ -367,6 +375,38 @@ CAF_TEST(a timers only batch counts by its own checkpoint and a stale store roll
   CAF_CHECK(!look.get_side(side::timers, encode_timer_key({50, 9})).has_value());
   CAF_CHECK_EQUAL(r.applied.at("clicks"), 6);
   CAF_CHECK_EQUAL(r.writer.epoch, 3);
+}
+
+CAF_TEST(a windows batch counts only if the changelog its checkpoint names counted it) {
+  writer_id w{7, 1, 0};
+  auto table = rec(0, w, "alice", std::string{"1"}, 5);
+  table.batch = 1;
+  log = {table};
+  // Batch 1 went windows -> timers -> table, all landed. Batch 2 went windows -> timers and
+  // its writer crashed before the table's; batch 3's windows landed, its timers never did.
+  timer_log = {timer_rec(0, w, {100, 1}, encode_timer_value("alice", "p"), 5, 1, true),
+               timer_rec(1, w, {200, 2}, encode_timer_value("bob", "q"), 7, 2, true)};
+  auto window = [&](int64_t offset, std::string key, int64_t vouches, int64_t n) {
+    auto r = rec(offset, w, std::move(key), std::string{"1"}, vouches);
+    r.batch = n;
+    r.then = "timers";
+    return r;
+  };
+  window_log = {window(0, "w-alice", 5, 1), window(1, "w-bob", 7, 2), window(2, "w-carol", 9, 3)};
+  auto r = take_with_sides();
+  CAF_CHECK_EQUAL(r.applied.at("clicks"), 5);
+  CAF_CHECK_EQUAL(store->side_size(side::timers), 1u);
+  CAF_CHECK_EQUAL(store->side_size(side::windows), 1u);
+  partition_store::write_batch look{*store};
+  CAF_CHECK(look.get_side(side::windows, "w-alice").has_value());
+  CAF_CHECK(!look.get_side(side::windows, "w-bob").has_value());
+  CAF_CHECK(!look.get_side(side::windows, "w-carol").has_value());
+  // The left-out windows are written again as absent, so that compaction keeps no left-out one.
+  CAF_REQUIRE_EQUAL(r.sides[1].repair.size(), 2u);
+  CAF_CHECK_EQUAL(r.sides[1].repair[0].key, "w-bob");
+  CAF_CHECK(!r.sides[1].repair[0].after);
+  CAF_CHECK_EQUAL(r.sides[1].end, 3);
+  CAF_CHECK_EQUAL(r.sides[1].base, 1);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -231,3 +231,21 @@ CAF_TEST(window keys order windows by time and keep engine keys apart) {
   CAF_CHECK_EQUAL(window_starts(window_spec::hopping(1min, 30s), 10'000),
                   std::vector<int64_t>{0}); // no window starts before 0
 }
+
+CAF_TEST(the README per minute example counts clicks per user and minute) {
+  group_graph<> g{"minutes"};
+  g.windowed("per-minute",
+             partita::window_spec::tumbling(std::chrono::minutes{1})
+               .with_grace(std::chrono::seconds{10}),
+             int64_codec{}, "clicks-per-minute");
+  g.input("clicks", string_codec{}, [](context<>& ctx, const std::string&) {
+    ctx.update_windows<int64_t>([](std::optional<int64_t> n) { return n.value_or(0) + 1; });
+  });
+  tester tt{g, cfg()};
+  auto out = tt.output("clicks-per-minute");
+  click(tt, "alice", w0 + 1'000);
+  click(tt, "alice", w0 + 2'000);
+  click(tt, "bob", w0 + minute + 10'000);
+  CAF_CHECK_EQUAL(results(tt, out), (std::vector<result>{{"alice", 2, w0, w0 + minute}}));
+  CAF_CHECK_EQUAL(tt.windows<int64_t>("per-minute", "alice").size(), 1u);
+}
