@@ -75,15 +75,23 @@ void produce_side_changes(const effects_target& to, side s, const std::string& t
   ack->aborted(e.what());
 }
 
-void produce_effects(const effects_target& to, const pending_batch& batch, int64_t number,
-                     batch_ack* ack) try {
-  if (to.table != nullptr && !batch.changes.empty())
-    produce_changelog(to, *to.table, to.writer, batch, batch.changes, number, {}, ack);
+void produce_outputs(const effects_target& to, const pending_batch& batch, batch_ack* ack) try {
   for (const auto& o : batch.outputs) {
     ack->expect();
     to.producer.produce(o.topic, -1, o.key, o.value, ack->output(),
                         o.headers.empty() ? nullptr : &o.headers);
   }
+  ack->armed();
+} catch (const std::exception& e) {
+  ack->aborted(e.what());
+}
+
+void produce_effects(const effects_target& to, const pending_batch& batch, int64_t number,
+                     batch_ack* ack, bool outputs) try {
+  if (to.table != nullptr && !batch.changes.empty())
+    produce_changelog(to, *to.table, to.writer, batch, batch.changes, number, {}, ack);
+  if (outputs)
+    return produce_outputs(to, batch, ack);
   ack->armed();
 } catch (const std::exception& e) {
   ack->aborted(e.what());

@@ -86,7 +86,10 @@ struct effects_target {
 /// the batch's number `number` beside it in a group with side tables) and its outputs, counted by
 /// `ack`, which it arms.
 void produce_effects(const effects_target& to, const pending_batch& batch, int64_t number,
-                     batch_ack* ack);
+                     batch_ack* ack, bool outputs = true);
+
+/// Produces a batch's outputs alone, counted by `ack`, which it arms.
+void produce_outputs(const effects_target& to, const pending_batch& batch, batch_ack* ack);
 
 /// Produces a batch's records of side table `s` to its changelog `topic` (as `writer`), the
 /// same way, its checkpoint naming in `then` the changelog that must confirm it, if any.

@@ -14,9 +14,9 @@
 //   partita.batch       beside the checkpoint: the batch's number, counted by each owner from 1
 //
 // A group with timers or windows writes changelogs of their own, `<group>-timers` and
-// `<group>-windows` (docs/time.md), with the same headers. A batch that changes more than one
-// changelog writes them one after another — windows, timers, then the table — each once the
-// one before is acknowledged, and each checkpoint but the last names the next in
+// `<group>-windows` (docs/time.md), with the same headers. A batch that changes them writes
+// its outputs, then its changelogs one after another — windows, timers, then the table — each
+// once the one before is acknowledged, and each checkpoint but the last names the next in
 // `partita.then` ("timers", "table"): it counts only once that one's checkpoint of the same
 // batch number does.
 //

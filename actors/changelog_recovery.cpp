@@ -65,7 +65,7 @@ handover_result recover_partition(const recovery_job& job, partition_store& stor
     std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (done > 0)
     log->info("[{}/{}] recovered {} records in {:.2f} s ({:.0f} records/s)",
-              job.changelog.empty() ? job.sides[0] + job.sides[1] : job.changelog,
+              job.changelog.empty() ? job.sides[0] + " " + job.sides[1] : job.changelog,
               job.partition, done, secs, done / std::max(secs, 1e-9));
   return result;
 }

@@ -16,6 +16,7 @@ changelog_replay changelog_replay::of_side(partition_store& store, side s,
                                            confirmation confirmed) {
   changelog_replay r{store};
   r.side_ = s;
+  r.name_ = side_name(s);
   r.confirmed_ = std::move(confirmed);
   r.position_meta_ = meta::side_changelog(s);
   r.epoch_meta_ = meta::side_epoch_seen(s);
@@ -25,7 +26,22 @@ changelog_replay changelog_replay::of_side(partition_store& store, side s,
 
 bool changelog_replay::counted(const writer_id& writer, int64_t batch) const {
   auto i = counted_.find({writer.store, writer.epoch});
-  return i != counted_.end() && i->second >= batch;
+  if (i == counted_.end()) // counted by an earlier reading of this store, if any
+    i = counted_
+          .emplace(std::pair{writer.store, writer.epoch},
+                   store_.meta(meta::counted(name_, writer.store, writer.epoch)).value_or(0))
+          .first;
+  return i->second >= batch;
+}
+
+void changelog_replay::count(partition_store::write_batch& batch, const writer_id& writer,
+                             int64_t number) {
+  counted(writer, number); // loads what an earlier reading counted
+  auto& most = counted_[{writer.store, writer.epoch}];
+  if (number <= most)
+    return;
+  most = number;
+  batch.set_meta(meta::counted(name_, writer.store, writer.epoch), most);
 }
 
 void changelog_replay::leave_out(const changelog_record& r) {
@@ -79,10 +95,13 @@ void changelog_replay::apply(std::vector<changelog_record>& records) {
         // writer's base was vouched for when the new writer took over (its checkpoint record
         // may since have been compacted away); the rest is an unfinished batch.
         for (auto& v : buffer_) {
-          if (v.offset >= r.writer.base)
+          if (v.offset >= r.writer.base) {
             leave_out(v);
-          else
+          } else {
             vouch(batch, {v});
+            if (v.vouches && v.batch > 0) // a checkpoint kept back, vouched by the base
+              count(batch, v.writer, v.batch);
+          }
         }
         buffer_.clear();
         current_ = r.writer;
@@ -99,16 +118,13 @@ void changelog_replay::apply(std::vector<changelog_record>& records) {
     if (!vouches)
       continue;
     if (side_ && !then.empty() && !confirmed_(then, writer, number)) {
-      // Its next changelog's records never counted: the batch is left out of them all.
-      for (const auto& v : buffer_)
-        leave_out(v);
-      buffer_.clear();
+      // Its next changelog's records did not count (yet): the batch stays unvouched, as one
+      // without its checkpoint. A later checkpoint of its writer vouches it (the batches of a
+      // writer land in order), and so does the next writer's base; otherwise it is left out.
       continue;
     }
-    if (number > 0) {
-      auto& most = counted_[{writer.store, writer.epoch}];
-      most = std::max(most, number);
-    }
+    if (number > 0)
+      count(batch, writer, number);
     vouch(batch, buffer_);
     buffer_.clear();
     const auto& [topic, offset] = *vouches;

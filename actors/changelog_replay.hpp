@@ -55,7 +55,7 @@ public:
   std::size_t unvouched() const { return buffer_.size(); }
   /// 0.1 checkpoint records read (keys a table topic should no longer hold).
   uint64_t legacy_markers() const { return legacy_markers_; }
-  /// Whether this reading counted batch `batch` of `writer`.
+  /// Whether this reading, or an earlier one of this store, counted batch `batch` of `writer`.
   bool counted(const writer_id& writer, int64_t batch) const;
   /// Side changelog: the keys of records left out so far, the unvouched ones at the end
   /// included. Their last record in the changelog is not what the store holds.
@@ -71,7 +71,15 @@ private:
   confirmation confirmed_;
   const char* position_meta_;
   const char* epoch_meta_;
-  std::map<std::pair<int64_t, int64_t>, int64_t> counted_;
+  /// Records that batch `number` of `writer` counted, here and in the store's metadata (with
+  /// the batch's position), for the readings of the other changelogs, now and after a
+  /// recovery cut short or a standby's promotion.
+  void count(partition_store::write_batch& batch, const writer_id& writer, int64_t number);
+
+  std::string name_ = "table"; // the changelog's name in partita.then
+  /// The highest batch number counted, by writer (store, epoch); filled from the store's
+  /// metadata on first use.
+  mutable std::map<std::pair<int64_t, int64_t>, int64_t> counted_;
   std::set<std::string> left_out_keys_;
   int64_t epoch_seen_ = 0;
   std::map<std::string, int64_t> applied_; // by input topic, as the store holds it

@@ -173,8 +173,14 @@ public:
   std::optional<std::string> table_get() override {
     return change_ ? *change_ : batch_.get(key());
   }
-  void table_put(std::string bytes) override { change_ = std::optional{std::move(bytes)}; }
-  void table_erase() override { change_ = std::optional<std::string>{}; }
+  void table_put(std::string bytes) override {
+    check_key();
+    change_ = std::optional{std::move(bytes)};
+  }
+  void table_erase() override {
+    check_key();
+    change_ = std::optional<std::string>{};
+  }
   /// Each output names its input record, so that a consumer can drop a copy sent again
   /// after a crash.
   void produce(const output_definition& out, std::string_view key, std::string bytes) override {
@@ -225,6 +231,15 @@ public:
   }
 
 private:
+  /// A table keeps keys LMDB can: a longer one fails its record, not the partition's write.
+  void check_key() const {
+    if (key().size() > partition_store::max_key_size)
+      throw graph_error("group '" + graph_.group + "': a key of " + std::to_string(key().size()) +
+                        " bytes is longer than the " +
+                        std::to_string(partition_store::max_key_size) +
+                        " bytes a table key may have; use shorter keys (a hash of the key)");
+  }
+
   const graph_definition& graph_;
   const std::string& topic_;
   partition_store::write_batch& batch_;

@@ -23,20 +23,21 @@ using detail::save_meta;
 using detail::send_effects;
 using detail::send_unsent;
 
-namespace {
-
 using self_ptr = caf::stateful_actor<partition_state>*;
 
-void finish_drain(self_ptr self, bool timed_out);
+using detail::fail;
+using detail::finish_drain;
+
+namespace {
 
 /// Batches queued for the actor, no longer counted by the pump's back-pressure.
 void release(partition_state& st, const record_batch& batch) {
   st.cfg.flow->in_flight -= static_cast<int64_t>(batch.records.size());
 }
 
-/// The partition cannot go on: it stops taking records, waits (up to the drain timeout) for the
-/// effects already produced, saves its offsets, and quits with the error, for the supervisor.
-void fail(self_ptr self, const std::string& what, errc code = errc::partition_failed) {
+} // namespace
+
+void detail::fail(self_ptr self, const std::string& what, errc code) {
   auto& st = self->state;
   if (st.failure)
     return;
@@ -49,6 +50,8 @@ void fail(self_ptr self, const std::string& what, errc code = errc::partition_fa
   self->delayed_send(self, st.cfg.drain_timeout, timeout_atom::value);
   finish_drain(self, false);
 }
+
+namespace {
 
 /// Runs a batch path step (records, timers, punctuation); a failure fails the partition, as
 /// the poison policy says (stopped, or restarted by the supervisor).
@@ -91,9 +94,9 @@ void process_stash(self_ptr self) {
   }
 }
 
-/// Ends a drain (revocation, stop) or a failure once nothing is in flight (or the time is up):
-/// saves the offsets, answers the drain, and quits — with the failure's error, if any.
-void finish_drain(self_ptr self, bool timed_out) {
+} // namespace
+
+void detail::finish_drain(self_ptr self, bool timed_out) {
   auto& st = self->state;
   if (!st.drain && !st.failure)
     return;
@@ -131,6 +134,8 @@ void finish_drain(self_ptr self, bool timed_out) {
   else
     self->quit();
 }
+
+namespace {
 
 /// Runs the hand-over rule on a thread of its own (the changelog read blocks); the store is
 /// the thread's alone until it reports back with restored_atom.
@@ -220,7 +225,7 @@ void on_restored(self_ptr self, const handover_result& r) {
     send_effects(self, marker, std::chrono::steady_clock::now());
   }
   if (graph.timer)
-    st.figures->count_timers(st.cfg.partition, st.store->side_size(side::timers));
+    st.figures->count_timers(st.store->side_size(side::timers));
   for (const auto& b : r.resend)
     send_effects(self, b, std::chrono::steady_clock::now());
   on_ready(st);
@@ -228,71 +233,6 @@ void on_restored(self_ptr self, const handover_result& r) {
   arm_timers(self);
   for (uint32_t i = 0; i < graph.punctuations.size(); ++i)
     self->delayed_send(self, graph.punctuations[i].interval, punctuate_atom::value, i);
-}
-
-/// Every effect of batch `seq` is acknowledged: the watermark moves over the batches now done
-/// in order, whose pending records are forgotten in the same transaction as the new offsets.
-void on_acked(self_ptr self, uint64_t seq, int64_t changelog_last, const std::string& error,
-              bool foreign) {
-  auto& st = self->state;
-  if (!error.empty())
-    return fail(self, "producing effects failed: " + error);
-  if (foreign) {
-    st.abandoned = true;
-    return fail(self, "its changelog records landed after records of another writer: another "
-                      "member owns this partition now");
-  }
-  --st.producing;
-  if (changelog_last >= 0)
-    st.changelog_acked[seq] = changelog_last;
-  auto& latency = st.figures->commit_latency;
-  auto now = std::chrono::steady_clock::now();
-  std::vector<uint64_t> passed;
-  bool advanced = st.tracker.ack(seq, [&](uint64_t done, std::chrono::steady_clock::time_point f) {
-    latency.sum += std::chrono::duration_cast<std::chrono::microseconds>(now - f).count();
-    ++latency.count;
-    passed.push_back(done);
-    if (auto i = st.changelog_acked.find(done); i != st.changelog_acked.end()) {
-      st.changelog_next = std::max(st.changelog_next, i->second + 1);
-      st.changelog_acked.erase(i);
-      st.wrote = true;
-    }
-    for (auto& log : st.sides)
-      if (auto i = log.acked.find(done); i != log.acked.end()) {
-        log.next = std::max(log.next, i->second + 1);
-        log.acked.erase(i);
-        log.wrote = true;
-      }
-  });
-  if (advanced) {
-    // The pending records of the batches passed are forgotten, and the offsets saved, with the
-    // next batch's transaction, or by a flush soon after when no batch comes: one transaction
-    // per acknowledgement would cost as much as the batches themselves at high rates.
-    st.forget.insert(st.forget.end(), passed.begin(), passed.end());
-    if (!st.flush_scheduled) {
-      st.flush_scheduled = true;
-      self->delayed_send(self, std::chrono::milliseconds{20}, flush_atom::value);
-    }
-    crash_point("before-offset-commit");
-    for (const auto& [topic, offset] : st.tracker.watermarks())
-      st.cfg.commit(topic, st.cfg.partition, offset + 1);
-  }
-  send_unsent(self);
-  finish_drain(self, false);
-}
-
-/// A batch's records of a side changelog are acknowledged: the rest of it goes.
-void on_side_acked(self_ptr self, int64_t last, const std::string& error, bool foreign) {
-  auto& st = self->state;
-  auto name = side_name(st.in_flight_side);
-  if (!error.empty())
-    return fail(self, std::string{"producing "} + name + " failed: " + error);
-  if (foreign) {
-    st.abandoned = true;
-    return fail(self, std::string{"its "} + name + " records landed after records of another "
-                      "writer: another member owns this partition now");
-  }
-  detail::on_side_acked(self, last);
 }
 
 } // namespace
@@ -343,9 +283,9 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
   return {
     [=](batch_atom, const record_batch_ptr& batch) { handle_batch(self, batch); },
     [=](acked_atom, uint64_t seq, int64_t changelog_last, const std::string& error,
-        bool foreign) { on_acked(self, seq, changelog_last, error, foreign); },
+        bool foreign) { detail::on_acked(self, seq, changelog_last, error, foreign); },
     [=](side_acked_atom, uint64_t, int64_t last, const std::string& error, bool foreign) {
-      on_side_acked(self, last, error, foreign);
+      detail::on_side_acked(self, last, error, foreign);
     },
     [=](punctuate_atom, uint32_t index) {
       auto& st = self->state;

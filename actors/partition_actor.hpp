@@ -85,6 +85,7 @@ struct unsent_batch {
   pending_batch batch;
   std::chrono::steady_clock::time_point fetched_at;
   int64_t number = 0; // its number in this writer's changelogs, once produced
+  bool outputs_sent = false; // its outputs went (and were acknowledged) before its changelogs
 };
 
 /// State of a partition actor. Owns the partition's LMDB store.
@@ -109,9 +110,11 @@ struct partition_state {
   /// every batch before it is acknowledged, its side records first, one changelog after
   /// another, and the batches after it wait until those are acknowledged (docs/time.md).
   std::deque<unsent_batch> unsent;
-  /// The batch whose side records are produced and not acknowledged yet, and which side.
+  /// The batch whose side records (or, before them, its outputs) are produced and not
+  /// acknowledged yet, and which side.
   std::optional<unsent_batch> side_in_flight;
   side in_flight_side = side::timers;
+  bool outputs_in_flight = false;
   /// Batches whose table records and outputs are produced, not acknowledged yet.
   std::size_t producing = 0;
   /// Batches this writer numbered (partita.batch).
@@ -146,7 +149,6 @@ struct partition_state {
   std::string dead_letter_topic;
   std::string table_topic;  // <group>-table
   side_log& timers() { return sides[static_cast<unsigned>(side::timers)]; }
-  side_log& windows() { return sides[static_cast<unsigned>(side::windows)]; }
   std::unique_ptr<partition_actor_figures> figures;
 
   ~partition_state();

@@ -54,7 +54,7 @@ void commit_batch(partition_self self, const std::string& topic, partition_store
   send_effects(self, effects, fetched_at);
   st.figures->store_bytes = static_cast<int64_t>(st.store->bytes_used());
   if (!effects.changes_of(side::timers).empty()) {
-    st.figures->count_timers(st.cfg.partition, st.store->side_size(side::timers));
+    st.figures->count_timers(st.store->side_size(side::timers));
     arm_timers(self);
   }
 }
@@ -76,17 +76,18 @@ batch_ack* ack_for(partition_self self, uint64_t seq, int64_t& expected, int64_t
   return ack;
 }
 
-/// Produces a batch's table records and outputs.
+/// Produces a batch's table records and outputs (unless they went first).
 void produce_rest(partition_self self, const unsent_batch& b) {
   auto& st = self->state;
   auto count = st.cfg.graph->persist ? static_cast<int64_t>(b.batch.changes.size()) : 0;
   auto* ack = ack_for(self, b.batch.seq, st.changelog_expected, count);
   ++st.producing;
-  produce_effects(target_of(st), b.batch, b.number, ack);
+  produce_effects(target_of(st), b.batch, b.number, ack, !b.outputs_sent);
   if (count > 0)
     st.figures->emitted(st.table_topic) += count;
-  for (const auto& o : b.batch.outputs)
-    ++st.figures->emitted(o.topic);
+  if (!b.outputs_sent)
+    for (const auto& o : b.batch.outputs)
+      ++st.figures->emitted(o.topic);
 }
 
 /// The first side table after `after` (in production order) the batch changes, if any.
@@ -141,12 +142,33 @@ void send_unsent(partition_self self) {
     next.number = ++st.batch_no;
     st.side_in_flight = std::move(next);
     st.unsent.pop_front();
-    produce_side(self, *first);
+    const auto& b = st.side_in_flight->batch;
+    if (b.outputs.empty()) {
+      produce_side(self, *first);
+      continue;
+    }
+    // Its outputs first (a window's result, a timer's emit): its checkpoints count only once
+    // they are acknowledged, so a crash in between makes them sent again, never lost.
+    st.outputs_in_flight = true;
+    int64_t none = 0;
+    produce_outputs(target_of(st), b, ack_for(self, b.seq, none, 0, *first));
+    for (const auto& o : b.outputs)
+      ++st.figures->emitted(o.topic);
   }
 }
 
-void on_side_acked(partition_self self, int64_t last) {
+namespace {
+
+/// The outputs or side records of the batch in flight are acknowledged (at `last`): its next
+/// changelog's records go, or its table records, then what waited behind it.
+void go_on_after_side(partition_self self, int64_t last) {
   auto& st = self->state;
+  if (st.outputs_in_flight) {
+    st.outputs_in_flight = false;
+    st.side_in_flight->outputs_sent = true;
+    crash_point("after-outputs");
+    return produce_side(self, *next_side(st.side_in_flight->batch, std::nullopt));
+  }
   auto s = st.in_flight_side;
   st.sides[static_cast<unsigned>(s)].acked[st.side_in_flight->batch.seq] = last;
   crash_point(s == side::timers ? "after-timers" : "after-windows");
@@ -159,6 +181,78 @@ void on_side_acked(partition_self self, int64_t last) {
   produce_rest(self, b);
   send_unsent(self);
 }
+
+} // namespace
+
+/// Every effect of batch `seq` is acknowledged: the watermark moves over the batches now done
+/// in order, whose pending records are forgotten in the same transaction as the new offsets.
+void on_acked(partition_self self, uint64_t seq, int64_t changelog_last, const std::string& error,
+              bool foreign) {
+  auto& st = self->state;
+  if (!error.empty())
+    return fail(self, "producing effects failed: " + error);
+  if (foreign) {
+    st.abandoned = true;
+    return fail(self, "its changelog records landed after records of another writer: another "
+                      "member owns this partition now");
+  }
+  --st.producing;
+  if (changelog_last >= 0)
+    st.changelog_acked[seq] = changelog_last;
+  auto& latency = st.figures->commit_latency;
+  auto now = std::chrono::steady_clock::now();
+  std::vector<uint64_t> passed;
+  bool advanced = st.tracker.ack(seq, [&](uint64_t done, std::chrono::steady_clock::time_point f) {
+    latency.sum += std::chrono::duration_cast<std::chrono::microseconds>(now - f).count();
+    ++latency.count;
+    passed.push_back(done);
+    if (auto i = st.changelog_acked.find(done); i != st.changelog_acked.end()) {
+      st.changelog_next = std::max(st.changelog_next, i->second + 1);
+      st.changelog_acked.erase(i);
+      st.wrote = true;
+    }
+    for (auto& log : st.sides)
+      if (auto i = log.acked.find(done); i != log.acked.end()) {
+        log.next = std::max(log.next, i->second + 1);
+        log.acked.erase(i);
+        log.wrote = true;
+      }
+  });
+  if (advanced) {
+    // The pending records of the batches passed are forgotten, and the offsets saved, with the
+    // next batch's transaction, or by a flush soon after when no batch comes: one transaction
+    // per acknowledgement would cost as much as the batches themselves at high rates.
+    st.forget.insert(st.forget.end(), passed.begin(), passed.end());
+    if (!st.flush_scheduled) {
+      st.flush_scheduled = true;
+      self->delayed_send(self, std::chrono::milliseconds{20}, flush_atom::value);
+    }
+    crash_point("before-offset-commit");
+    for (const auto& [topic, offset] : st.tracker.watermarks())
+      st.cfg.commit(topic, st.cfg.partition, offset + 1);
+  }
+  send_unsent(self);
+  finish_drain(self, false);
+}
+
+/// A batch's records of a side changelog are acknowledged: the rest of it goes.
+void on_side_acked(partition_self self, int64_t last, const std::string& error, bool foreign) {
+  auto& st = self->state;
+  auto name = st.outputs_in_flight ? "outputs" : side_name(st.in_flight_side);
+  if (!error.empty()) {
+    // The batch stays pending in the store, sent again once the partition restarts: a failure
+    // does not wait for the batches held behind it.
+    st.abandoned = true;
+    return fail(self, std::string{"producing "} + name + " failed: " + error);
+  }
+  if (foreign) {
+    st.abandoned = true;
+    return fail(self, std::string{"its "} + name + " records landed after records of another "
+                      "writer: another member owns this partition now");
+  }
+  go_on_after_side(self, last);
+}
+
 
 void commit_meta(partition_state& st, partition_store::write_batch& batch) {
   for (auto seq : st.forget)

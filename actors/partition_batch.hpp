@@ -48,17 +48,32 @@ void save_meta(partition_state& st);
 
 /// Registers a batch's effects with the commit tracker under its sequence number and produces
 /// them in their turn: a batch that changes side tables (timers, windows) waits for every
-/// batch before it, produces their records one changelog after another, and its table
-/// records and outputs once they are acknowledged.
+/// batch before it, produces its outputs, then its records one changelog after another (side
+/// tables, then the table), each once the one before is acknowledged.
 void send_effects(partition_self self, const pending_batch& effects,
                   std::chrono::steady_clock::time_point fetched_at);
 
 /// Produces what may go now of the batches not produced yet.
 void send_unsent(partition_self self);
 
-/// The side records of the batch in flight are acknowledged (at `last`, the last offset): its
-/// next side's records go, or its table records and outputs, then what waited behind it.
-void on_side_acked(partition_self self, int64_t last);
+/// acked_atom: every effect of batch `seq` is acknowledged (its last table changelog record
+/// at `changelog_last`), or failed (`error`), or landed after another writer's (`foreign`).
+void on_acked(partition_self self, uint64_t seq, int64_t changelog_last,
+              const std::string& error, bool foreign);
+
+/// side_acked_atom: the outputs or side records of the batch in flight are acknowledged (at
+/// `last`, the last offset): its next changelog's records go, then what waited behind it.
+void on_side_acked(partition_self self, int64_t last, const std::string& error, bool foreign);
+
+/// The partition cannot go on: it stops taking records, waits (up to the drain timeout) for the
+/// effects already produced, saves its offsets, and quits with the error, for the supervisor
+/// (partition_actor.cpp).
+void fail(partition_self self, const std::string& what, errc code = errc::partition_failed);
+
+/// Ends a drain (revocation, stop) or a failure once nothing is in flight (or the time is up):
+/// saves the offsets, answers the drain, and quits — with the failure's error, if any
+/// (partition_actor.cpp).
+void finish_drain(partition_self self, bool timed_out);
 
 /// Fires the timers due now (at most `limit`) in one batch, as process() runs records: a timer
 /// whose behavior fails is tried again and dead-lettered, or fails the partition, by the

@@ -19,13 +19,13 @@ partition_actor_figures::partition_actor_figures(metrics& m, int32_t partition)
                              {}, 1e-6)),
     partition_(partition) {}
 
-void partition_actor_figures::count_timers(int32_t partition, std::size_t pending) {
+void partition_actor_figures::count_timers(std::size_t pending) {
   if (timers_pending == nullptr)
     timers_pending = &registry.gauge("partita_timers_pending",
                                      "Timers of each partition not fired or cancelled yet "
                                      "(timers fired count in partita_records_processed_total "
                                      "with topic <group>-timers).",
-                                     partition_labels(partition));
+                                     partition_labels(partition_));
   *timers_pending = static_cast<int64_t>(pending);
 }
 

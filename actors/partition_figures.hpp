@@ -58,7 +58,7 @@ struct partition_actor_figures {
   metrics::summary_figures commit_latency;
   /// Timers not fired yet (a group with timers; null otherwise).
   metrics::figure* timers_pending = nullptr;
-  void count_timers(int32_t partition, std::size_t pending);
+  void count_timers(std::size_t pending);
   /// Window updates dropped because their window had closed (a group with a windowed table).
   metrics::figure& late_windows();
 

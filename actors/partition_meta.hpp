@@ -29,6 +29,11 @@ inline constexpr const char* writer = "writer";
 inline constexpr const char* epoch = "epoch";
 /// The highest owner epoch seen in the changelog up to `changelog`.
 inline constexpr const char* epoch_seen = "epoch-seen";
+/// The highest batch number of writer <store>.<epoch> a reading of changelog `name` ("table",
+/// "timers", "windows") counted: what a `partita.then: <name>` checkpoint is confirmed by.
+inline std::string counted(const std::string& name, int64_t store, int64_t epoch) {
+  return "counted:" + name + ":" + std::to_string(store) + "." + std::to_string(epoch);
+}
 /// The same two for the side tables' changelogs (`<group>-timers`, `<group>-windows`).
 inline const char* side_changelog(side s) {
   return s == side::timers ? "timers-changelog" : "windows-changelog";

@@ -77,6 +77,11 @@ void window_batch::update(std::string_view key, int64_t event_ms, const update_f
     throw graph_error("windowed table '" + def_.name + "': the record has no timestamp (" +
                       std::to_string(event_ms) + "); produce it with a timestamp (CreateTime), "
                       "or pass its event time to ctx.update_windows_at");
+  if (key.size() + 8 > partition_store::max_key_size)
+    throw graph_error("windowed table '" + def_.name + "': a key of " +
+                      std::to_string(key.size()) + " bytes is longer than the " +
+                      std::to_string(partition_store::max_key_size - 8) +
+                      " bytes a window's key may have; use shorter keys (a hash of the key)");
   if (!record_active_)
     record_time_ = stream_time();
   record_active_ = true;
@@ -175,14 +180,24 @@ std::vector<window_entry> windows_of(const partition_store& store, const window_
   auto size = def.spec.size.count();
   auto advance = def.spec.advance.count();
   auto grace = def.spec.grace.count();
-  auto from = std::max<int64_t>(0, floor_to(now - size - def.spec.retention.count(), advance));
-  for (auto start = from; start <= now; start += advance) {
+  auto start = std::max<int64_t>(0, floor_to(now - size - def.spec.retention.count(), advance));
+  // One seek per window of the key, or per gap: the first entry at or after (start, key) is
+  // the key's window at `start`, or it tells where the next window of any key starts.
+  while (start <= now) {
     auto wkey = encode_window_key(start, key);
+    std::optional<int64_t> next;
     store.scan_side(side::windows, wkey, [&](std::string_view k, std::string_view v) {
+      auto w = decode_window_key(k);
+      if (!w)
+        return false;
       if (k == wkey)
         out.push_back({{start, start + size}, std::string{v}, start + size + grace <= now});
+      next = w->first > start ? w->first : start + advance;
       return false;
     });
+    if (!next)
+      break; // no window at or after `start`
+    start = *next;
   }
   return out;
 }

@@ -51,6 +51,9 @@ struct store_config {
 /// writes (a table followed by one thread and read by others).
 class partition_store {
 public:
+  /// The longest key LMDB keeps (its default build): longer keys fail the write.
+  static constexpr std::size_t max_key_size = 511;
+
   explicit partition_store(store_config cfg);
   partition_store(partition_store&&) noexcept;
   partition_store& operator=(partition_store&&) noexcept;

@@ -118,7 +118,7 @@ void graph_definition::validate() const {
   auto engine_topic = [&](const std::string& topic, const char* whose, const char* how) {
     if (!valid_topic_name(topic))
       throw graph_error("group '" + group + "': its " + whose + " changelog '" + topic +
-                        "' is not a valid topic name; use a group name of at most 241 characters");
+                        "' is not a valid topic name; use a shorter group name");
     if (seen.contains(topic) || outs.contains(topic) || tabs.contains(topic))
       throw graph_error("group '" + group + "': '" + topic + "' is the changelog of the group's " +
                         whose + "; it cannot be an input, an output or a table; " + how);

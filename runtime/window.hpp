@@ -10,7 +10,7 @@ namespace partita {
 
 /// What happens to a record that falls in a window already closed (its end plus the grace
 /// period lies at or before the partition's stream time): dropped and counted in /metrics
-/// (partita_window_late_records_total), or sent to the dead-letter topic as well.
+/// (partita_window_late_total), or sent to the dead-letter topic as well.
 enum class late_policy { drop, dead_letter };
 
 /// The windows of a windowed table: `size` long, one starting every `advance` (tumbling:

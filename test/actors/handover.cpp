@@ -9,6 +9,8 @@
 #include "actors/timer_format.hpp"
 #include "actors/partition_meta.hpp"
 
+#include "test/support/errors.hpp"
+
 #include <caf/test/unit_test.hpp>
 
 #include <filesystem>
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 using namespace partita;
+using partita::test::error_of;
 
 namespace {
 
@@ -316,15 +319,21 @@ CAF_TEST(a standby store rolls back its pending batches) {
 
 namespace {
 
+/// A side changelog's checkpoint of batch `n`, which changelog `then` (if any) must confirm.
+changelog_record side_rec(int64_t offset, writer_id w, std::string key, int64_t vouches,
+                          int64_t n, std::string then, std::optional<std::string> value = "1") {
+  auto r = rec(offset, w, std::move(key), std::move(value), vouches);
+  r.batch = n;
+  r.then = std::move(then);
+  return r;
+}
+
 /// A timers changelog checkpoint of batch `n`; `then_table`: the table's must confirm it.
 changelog_record timer_rec(int64_t offset, writer_id w, const timer_id& id,
                            std::optional<std::string> value, int64_t vouches, int64_t n,
                            bool then_table) {
-  auto r = rec(offset, w, encode_timer_key(id), std::move(value), vouches);
-  r.batch = n;
-  if (then_table)
-    r.then = "table";
-  return r;
+  return side_rec(offset, w, encode_timer_key(id), vouches, n, then_table ? "table" : "",
+                  std::move(value));
 }
 
 } // namespace
@@ -386,13 +395,8 @@ CAF_TEST(a windows batch counts only if the changelog its checkpoint names count
   // its writer crashed before the table's; batch 3's windows landed, its timers never did.
   timer_log = {timer_rec(0, w, {100, 1}, encode_timer_value("alice", "p"), 5, 1, true),
                timer_rec(1, w, {200, 2}, encode_timer_value("bob", "q"), 7, 2, true)};
-  auto window = [&](int64_t offset, std::string key, int64_t vouches, int64_t n) {
-    auto r = rec(offset, w, std::move(key), std::string{"1"}, vouches);
-    r.batch = n;
-    r.then = "timers";
-    return r;
-  };
-  window_log = {window(0, "w-alice", 5, 1), window(1, "w-bob", 7, 2), window(2, "w-carol", 9, 3)};
+  window_log = {side_rec(0, w, "w-alice", 5, 1, "timers"), side_rec(1, w, "w-bob", 7, 2, "timers"),
+                side_rec(2, w, "w-carol", 9, 3, "timers")};
   auto r = take_with_sides();
   CAF_CHECK_EQUAL(r.applied.at("clicks"), 5);
   CAF_CHECK_EQUAL(store->side_size(side::timers), 1u);
@@ -407,6 +411,29 @@ CAF_TEST(a windows batch counts only if the changelog its checkpoint names count
   CAF_CHECK(!r.sides[1].repair[0].after);
   CAF_CHECK_EQUAL(r.sides[1].end, 3);
   CAF_CHECK_EQUAL(r.sides[1].base, 1);
+}
+
+CAF_TEST(a side batch confirmed by a table read before counts though the read was cut short) {
+  // A take-over read the table's changelog, then stopped (revoked, killed) before the timers';
+  // the next one starts the table past batch 1, and must still count batch 1's timers.
+  writer_id w{7, 1, 0};
+  auto counted = rec(0, w, "alice", std::string{"1"}, 5);
+  counted.batch = 1;
+  log = {counted};
+  timer_log = {timer_rec(0, w, {100, 1}, encode_timer_value("alice", "p"), 5, 1, true)};
+  changelog_source cut = [](int64_t, const auto&) -> int64_t {
+    throw std::runtime_error("read cancelled");
+  };
+  CAF_CHECK_EQUAL(error_of([&] {
+                    take_over(*store, inputs, source_of(log, &read_from), side_sources{&cut, nullptr});
+                  }),
+                  "read cancelled");
+  CAF_CHECK_EQUAL(store->meta(meta::changelog), std::optional<int64_t>{1});
+  auto r = take_with_timers();
+  CAF_CHECK_EQUAL(read_from, 1);
+  CAF_CHECK_EQUAL(store->side_size(side::timers), 1u);
+  CAF_CHECK_EQUAL(r.left_out, 0u);
+  CAF_CHECK(r.sides[0].repair.empty());
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
