@@ -57,17 +57,8 @@ int main(int argc, char** argv) {
   const auto& settings = options.settings();
 
   auto log = partita::logger("clickcount");
-  std::atomic<bool> stopping{false};
-  partita::processor* running = nullptr;
-  std::mutex mtx;
-  partita::stop_on_signal(
-    [&] {
-      std::lock_guard guard{mtx};
-      stopping = true;
-      if (running)
-        running->stop();
-    },
-    settings.shutdown_timeout);
+  partita::stop_slot slot;
+  partita::stop_on_signal([&] { slot.stop(); }, settings.shutdown_timeout);
 
   try {
     std::unique_ptr<partita::embedded_cluster> cluster;
@@ -93,12 +84,7 @@ int main(int argc, char** argv) {
                                                 partita::int64_codec{}.decode(v));
                                             },
                                             {}});
-    {
-      std::lock_guard guard{mtx};
-      running = &proc;
-      if (stopping)
-        proc.stop();
-    }
+    auto held = slot.hold(proc);
     std::vector<std::string> users{"alice", "bob", "carol", "dave", "erin"};
     std::thread driver{[&] {
       // The demo's clicks: user i clicks i+1 times per round, 10 rounds a second.
@@ -109,7 +95,7 @@ int main(int argc, char** argv) {
       auto interval = std::chrono::seconds{demo ? 1 : stats_interval};
       auto next_show = start + interval;
       uint64_t last_records = 0;
-      while (!stopping) {
+      while (!slot.stopping()) {
         auto now = std::chrono::steady_clock::now();
         if (duration > 0 && now - start >= std::chrono::seconds{duration})
           break;
@@ -139,15 +125,11 @@ int main(int argc, char** argv) {
     try {
       proc.run();
     } catch (...) {
-      stopping = true;
+      slot.stop();
       driver.join();
       throw;
     }
     driver.join();
-    {
-      std::lock_guard guard{mtx};
-      running = nullptr;
-    }
   } catch (const partita::config_error& e) {
     log->error("{}", e.what());
     return 2;

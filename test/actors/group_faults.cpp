@@ -12,6 +12,7 @@
 #include "runtime/kafka_producer.hpp"
 #include "runtime/cluster_control.hpp"
 #include "runtime/embedded_cluster.hpp"
+#include "runtime/kafka_config.hpp"
 #include "test/support/group_members.hpp"
 #include "test/support/stored_counts.hpp"
 
@@ -86,6 +87,14 @@ struct fixture : group_lab {
       if (!expected.count(k))
         CAF_FAIL("the table topic holds key '" << k << "', which no input record has");
     CAF_MESSAGE("lost " << lost << ", counted twice " << doubled);
+    if (lost + doubled > 0) { // where: by partition (key -> partition as the producer's)
+      std::map<int32_t, int64_t> off;
+      for (const auto& [k, n] : expected)
+        off[key_partition(k, partitions)] += (table.count(k) ? table[k] : 0) - n;
+      for (const auto& [p, d] : off)
+        if (d != 0)
+          CAF_MESSAGE("partition " << p << ": " << d);
+    }
     CAF_CHECK_EQUAL(lost, 0);
     CAF_CHECK_EQUAL(doubled, 0);
     CAF_CHECK_EQUAL(table, expected);

@@ -16,7 +16,6 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
-#include <mutex>
 
 using namespace partita;
 
@@ -82,32 +81,16 @@ int main(int argc, char** argv) {
       ctx.set_value(text(c));
     });
   // Before any thread starts, so that every thread leaves SIGTERM to the handler.
-  std::mutex mtx;
-  processor* running = nullptr;
-  bool stopping = false;
-  stop_on_signal(
-    [&] {
-      std::lock_guard guard{mtx};
-      stopping = true;
-      if (running)
-        running->stop();
-    },
-    settings.shutdown_timeout);
+  stop_slot slot;
+  stop_on_signal([&] { slot.stop(); }, settings.shutdown_timeout);
   try {
     processor proc{settings.processor, graph};
     std::unique_ptr<http_endpoint> endpoint;
     if (!settings.http.empty())
       endpoint = std::make_unique<http_endpoint>(
         proc, http_endpoint_config{settings.http, group, {}, {}});
-    {
-      std::lock_guard guard{mtx};
-      running = &proc;
-      if (stopping)
-        proc.stop();
-    }
+    auto held = slot.hold(proc);
     proc.run();
-    std::lock_guard guard{mtx};
-    running = nullptr;
   } catch (const std::exception& e) {
     std::cerr << "partita-time-member: " << e.what() << std::endl;
     return 1;
