@@ -31,7 +31,8 @@ std::string encode_timer_value(std::string_view key, std::string_view payload);
 /// Throws std::invalid_argument for bytes that are no timer's.
 timer_entry decode_timer_value(std::string_view bytes);
 
-/// The key of the record a new owner writes to `<group>-timers` when it takes a partition:
+/// The key of the record a new owner writes to each side changelog (`<group>-timers`,
+/// `<group>-windows`) when it takes a partition:
 /// it carries the owner's writer header (its base in that changelog), so that every later
 /// reader knows where the previous owner's records stopped counting. One per owner: never
 /// compacted away by a later owner's.
