@@ -100,6 +100,11 @@ run_result run_hand_written(const bench_env& env, const std::string& topic,
                             const std::string& group, uint64_t total,
                             const std::string& join = {}, int64_t window_ms = 0);
 
+/// One round of a comparison, Partita's side and the hand-written one, the side that goes
+/// first alternating with `round`: {Partita's, the hand-written one's}.
+std::pair<run_result, run_result> alternate(int round, const std::function<run_result()>& partita,
+                                            const std::function<run_result()>& hand_written);
+
 /// Renders `script` with gnuplot (in `env.out`); says so and returns false when gnuplot fails.
 bool plot(const bench_env& env, const std::string& name, const std::string& script);
 

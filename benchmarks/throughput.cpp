@@ -75,6 +75,16 @@ run_result run_hand_written(const bench_env& env, const std::string& topic,
   return result;
 }
 
+std::pair<run_result, run_result> alternate(int round, const std::function<run_result()>& partita,
+                                            const std::function<run_result()>& hand_written) {
+  if (round % 2 == 0) {
+    auto p = partita();
+    return {p, hand_written()};
+  }
+  auto b = hand_written();
+  return {partita(), b};
+}
+
 nlohmann::json throughput(const bench_env& env) {
   const uint64_t records = env.quick ? 100000 : 500000;
   const int rounds = env.quick ? 1 : 3;
@@ -98,15 +108,9 @@ nlohmann::json throughput(const bench_env& env) {
       preload(round, topic, records, keys);
       auto tag = std::to_string(keys) + "-" + std::to_string(r);
       cluster.create_topic("bench-b-" + tag + "-table", env.partitions, 3);
-      run_result p;
-      run_result b;
-      if (r % 2 == 0) {
-        p = run_partita(round, apps::clickcount_graph("bench-p-" + tag, topic), records);
-        b = run_hand_written(round, topic, "bench-b-" + tag, records);
-      } else {
-        b = run_hand_written(round, topic, "bench-b-" + tag, records);
-        p = run_partita(round, apps::clickcount_graph("bench-p-" + tag, topic), records);
-      }
+      auto [p, b] = alternate(
+        r, [&] { return run_partita(round, apps::clickcount_graph("bench-p-" + tag, topic), records); },
+        [&] { return run_hand_written(round, topic, "bench-b-" + tag, records); });
       std::cout << "  round " << r + 1 << " (" << keys << " keys): Partita "
                 << static_cast<int64_t>(p.records_per_s) << " rec/s, baseline "
                 << static_cast<int64_t>(b.records_per_s) << " rec/s" << std::endl;
@@ -164,15 +168,9 @@ nlohmann::json join(const bench_env& env) {
         if (ctx.join<std::string>("members-table"))
           ctx.set_value(ctx.value().value_or(0) + 1);
       });
-    run_result p;
-    run_result b;
-    if (r % 2 == 0) {
-      p = run_partita(round, graph, records);
-      b = run_hand_written(round, "orders", "bench-jb-" + tag, records, "members-table");
-    } else {
-      b = run_hand_written(round, "orders", "bench-jb-" + tag, records, "members-table");
-      p = run_partita(round, graph, records);
-    }
+    auto [p, b] = alternate(
+      r, [&] { return run_partita(round, graph, records); },
+      [&] { return run_hand_written(round, "orders", "bench-jb-" + tag, records, "members-table"); });
     std::cout << "  round " << r + 1 << ": Partita " << static_cast<int64_t>(p.records_per_s)
               << " rec/s, baseline " << static_cast<int64_t>(b.records_per_s) << " rec/s"
               << std::endl;

@@ -38,18 +38,9 @@ nlohmann::json windows(const bench_env& env) {
     graph.input("clicks", bytes_codec{}, [](context<int64_codec>& ctx, const std::string&) {
       ctx.update_windows<int64_t>([](std::optional<int64_t> n) { return n.value_or(0) + 1; });
     });
-    run_result p;
-    run_result b;
-    auto hand_written = [&] {
-      return run_hand_written(round, "clicks", theirs, records, {}, size.count());
-    };
-    if (r % 2 == 0) {
-      p = run_partita(round, graph, records);
-      b = hand_written();
-    } else {
-      b = hand_written();
-      p = run_partita(round, graph, records);
-    }
+    auto [p, b] = alternate(
+      r, [&] { return run_partita(round, graph, records); },
+      [&] { return run_hand_written(round, "clicks", theirs, records, {}, size.count()); });
     std::cout << "  round " << r + 1 << ": Partita " << static_cast<int64_t>(p.records_per_s)
               << " rec/s, hand-written " << static_cast<int64_t>(b.records_per_s) << " rec/s"
               << std::endl;
