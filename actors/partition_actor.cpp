@@ -256,6 +256,8 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
     if (keeps(graph, s))
       st.sides[static_cast<unsigned>(s)].topic = side_topic(graph, s);
   st.figures = std::make_unique<partition_actor_figures>(*st.cfg.figures, st.cfg.partition);
+  if (graph.window)
+    st.figures->late_windows(); // shown from the start, with what it counted before
   try {
     st.store = std::make_shared<partition_store>(st.cfg.store);
     // The consumer starts at the acknowledged offsets (or the group's commit, if further): no
