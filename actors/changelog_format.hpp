@@ -28,6 +28,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -76,6 +77,23 @@ struct writer_id {
 };
 
 std::string encode_writer(writer_id w);
+
+/// An owner epoch orders the owners of a partition (docs/handover.md): the group generation
+/// of the assignment it was taken in (high bits), then how often it was taken in that
+/// generation (low 32 bits). A later owner was assigned in a later generation, so its epoch is
+/// higher even when it took the partition from the same changelog as an owner frozen with
+/// records in flight. The generation never goes below the highest seen (a group deleted and
+/// made again starts at 1), and 0 (unknown) falls back to counting takeovers.
+inline int64_t generation_of(int64_t epoch) { return epoch >> 32; }
+inline int64_t next_epoch(int64_t highest_seen, int32_t generation) {
+  auto g = std::max<int64_t>(generation, generation_of(highest_seen));
+  auto n = g == generation_of(highest_seen) ? (highest_seen & 0xffffffff) + 1 : 1;
+  return g << 32 | n;
+}
+/// "7.3": generation 7, third takeover in it (for the log).
+inline std::string epoch_text(int64_t epoch) {
+  return std::to_string(generation_of(epoch)) + "." + std::to_string(epoch & 0xffffffff);
+}
 
 /// "the records up to here hold every input record of `topic` up to `offset`"
 struct checkpoint {

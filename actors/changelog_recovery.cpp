@@ -60,7 +60,7 @@ handover_result recover_partition(const recovery_job& job, partition_store& stor
       sources[s] = source_of(job.sides[s]);
       sides[s] = &sources[s];
     }
-  auto result = take_over(store, job.inputs, table, sides);
+  auto result = take_over(store, job.inputs, table, sides, job.generation);
   double secs =
     std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (done > 0)

@@ -20,6 +20,7 @@ struct recovery_job {
   std::array<std::string, side_count> sides;
   int32_t partition = 0;
   std::vector<std::string> inputs;
+  int32_t generation = 0; // of the group, when the partition was assigned (next_epoch)
 };
 
 /// Reconciles `store` with its changelog partition by the hand-over rule (take_over), reading

@@ -9,7 +9,8 @@ namespace partita {
 
 changelog_replay::changelog_replay(partition_store& store, plain_records plain)
   : store_(store), plain_(plain), position_meta_(meta::changelog), epoch_meta_(meta::epoch_seen),
-    epoch_seen_(store.meta(meta::epoch_seen).value_or(0)) {
+    epoch_seen_(store.meta(meta::epoch_seen).value_or(0)),
+    own_{store.meta(meta::writer).value_or(0), store.meta(meta::epoch).value_or(0), 0} {
 }
 
 changelog_replay changelog_replay::of_side(partition_store& store, side s,
@@ -44,18 +45,21 @@ void changelog_replay::count(partition_store::write_batch& batch, const writer_i
   batch.set_meta(meta::counted(name_, writer.store, writer.epoch), most);
 }
 
-void changelog_replay::leave_out(const changelog_record& r) {
-  ++left_out_;
-  if (side_ && !is_owner_marker(r.key))
-    left_out_keys_.insert(r.key);
+void changelog_replay::note_key(const changelog_record& r) {
+  if (!r.legacy_marker && !is_owner_marker(r.key))
+    repair_keys_.insert(r.key);
 }
 
-std::vector<std::string> changelog_replay::left_out_keys() const {
-  std::set<std::string> keys = left_out_keys_;
-  if (side_)
-    for (const auto& r : buffer_)
-      if (!is_owner_marker(r.key))
-        keys.insert(r.key);
+void changelog_replay::leave_out(const changelog_record& r) {
+  ++left_out_;
+  note_key(r);
+}
+
+std::vector<std::string> changelog_replay::repair_keys() const {
+  std::set<std::string> keys = repair_keys_;
+  for (const auto& r : buffer_)
+    if (!is_owner_marker(r.key))
+      keys.insert(r.key);
   return {keys.begin(), keys.end()};
 }
 
@@ -86,8 +90,10 @@ void changelog_replay::apply(std::vector<changelog_record>& records) {
     if (r.legacy_marker) {
       ++legacy_markers_;
     } else {
-      if (r.writer.epoch < epoch_seen_) {
+      if (r.writer.epoch < epoch_seen_ ||
+          (r.writer.store != own_.store && r.writer.epoch < own_.epoch)) {
         ++superseded_;
+        note_key(r);
         continue;
       }
       if (!r.writer.same(current_)) {

@@ -14,8 +14,9 @@ namespace partita {
 
 /// Applies a changelog partition's records, in offset order, to a partition store by the one
 /// reading rule of Partita's changelogs (docs/handover.md):
-///   - a record of an owner epoch lower than one already seen is ignored: its writer lost the
-///     partition (paused or cut off past its session) and was superseded;
+///   - a record of an owner epoch lower than one already seen, or than the store's own as
+///     owner, is ignored: its writer lost the partition (paused or cut off past its session)
+///     and was superseded;
 ///   - records count once a checkpoint of their own writer vouches for them, or when the next
 ///     writer's base (the changelog offset its state was taken from) lies after them; a batch
 ///     that never got its checkpoint (its writer crashed mid-batch) is left out when a record
@@ -57,13 +58,14 @@ public:
   uint64_t legacy_markers() const { return legacy_markers_; }
   /// Whether this reading, or an earlier one of this store, counted batch `batch` of `writer`.
   bool counted(const writer_id& writer, int64_t batch) const;
-  /// Side changelog: the keys of records left out so far, the unvouched ones at the end
-  /// included. Their last record in the changelog is not what the store holds.
-  std::vector<std::string> left_out_keys() const;
+  /// The keys of records ignored or left out so far, the unvouched ones at the end included:
+  /// their last record in the changelog may not be what the store holds.
+  std::vector<std::string> repair_keys() const;
 
 private:
   void vouch(partition_store::write_batch& batch, const std::vector<changelog_record>& records);
   void leave_out(const changelog_record& r);
+  void note_key(const changelog_record& r);
 
   partition_store& store_;
   plain_records plain_;
@@ -80,8 +82,11 @@ private:
   /// The highest batch number counted, by writer (store, epoch); filled from the store's
   /// metadata on first use.
   mutable std::map<std::pair<int64_t, int64_t>, int64_t> counted_;
-  std::set<std::string> left_out_keys_;
+  std::set<std::string> repair_keys_;
   int64_t epoch_seen_ = 0;
+  /// This store as owner (its writer id, its latest epoch): another writer's records of a
+  /// lower epoch are a superseded owner's, whoever wrote before them.
+  writer_id own_;
   std::map<std::string, int64_t> applied_; // by input topic, as the store holds it
   writer_id current_;
   std::vector<changelog_record> buffer_;

@@ -7,9 +7,40 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstring>
+#include <memory>
 #include <set>
+#include <string_view>
 
 namespace partita {
+
+namespace {
+
+/// The generation of the group the consumer is a member of now, or 0 if it cannot be told.
+/// librdkafka has no getter for it; its serialized group metadata ("CGMDv2:", then the
+/// generation id) carries it.
+int32_t group_generation(rd_kafka_t* rk) {
+  std::unique_ptr<rd_kafka_consumer_group_metadata_t,
+                  decltype(&rd_kafka_consumer_group_metadata_destroy)>
+    cgmd{rd_kafka_consumer_group_metadata(rk), &rd_kafka_consumer_group_metadata_destroy};
+  if (!cgmd)
+    return 0;
+  void* buffer = nullptr;
+  size_t size = 0;
+  if (auto* error = rd_kafka_consumer_group_metadata_write(cgmd.get(), &buffer, &size)) {
+    rd_kafka_error_destroy(error);
+    return 0;
+  }
+  constexpr std::string_view magic = "CGMDv2:";
+  int32_t generation = 0;
+  std::string_view bytes{static_cast<const char*>(buffer), size};
+  if (bytes.starts_with(magic) && size >= magic.size() + sizeof generation)
+    std::memcpy(&generation, bytes.data() + magic.size(), sizeof generation);
+  rd_kafka_mem_free(rk, buffer);
+  return std::max(generation, 0);
+}
+
+} // namespace
 
 caf::actor consumer_pump::start_partition(int32_t p, channel& ch) {
   ch.flow = std::make_shared<partition_flow>();
@@ -163,6 +194,8 @@ void consumer_pump::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
 void consumer_pump::assign(rd_kafka_topic_partition_list_t* parts) {
   // The coordinator just gave this member its generation.
   cfg_.lease->renew(std::chrono::steady_clock::now());
+  if (auto g = group_generation(rk_); g > 0)
+    cfg_.lease->set_generation(g);
   std::map<int32_t, std::vector<std::string>> by_partition;
   for (int i = 0; i < parts->cnt; ++i)
     by_partition[parts->elems[i].partition].push_back(parts->elems[i].topic);

@@ -65,7 +65,8 @@ std::size_t roll_back_pending(partition_store& store, const std::vector<std::str
 }
 
 handover_result take_over(partition_store& store, const std::vector<std::string>& inputs,
-                          const changelog_source& read, const side_sources& sides) {
+                          const changelog_source& read, const side_sources& sides,
+                          int32_t generation) {
   handover_result out;
   bool from_0_1 = !store.meta(meta::writer); // Partita 0.1 kept no writer id
   out.writer.store = writer_of(store);
@@ -172,13 +173,20 @@ handover_result take_over(partition_store& store, const std::vector<std::string>
     if (stale) // another changelog is stale: this one's own records count too
       replay_now(side_logs[i], make);
   }
-  for (std::size_t i = 0; i < side_count; ++i)
-    if (side_logs[i].replay)
-      for (auto& key : side_logs[i].replay->left_out_keys()) {
-        partition_store::write_batch look{store};
-        auto now = look.get_side(static_cast<side>(i), key);
-        out.sides[i].repair.push_back({std::move(key), std::nullopt, std::move(now)});
+  {
+    partition_store::write_batch look{store};
+    if (table.replay)
+      for (auto& key : table.replay->repair_keys()) {
+        auto now = look.get(key);
+        out.repair.push_back({std::move(key), std::nullopt, std::move(now)});
       }
+    for (std::size_t i = 0; i < side_count; ++i)
+      if (side_logs[i].replay)
+        for (auto& key : side_logs[i].replay->repair_keys()) {
+          auto now = look.get_side(static_cast<side>(i), key);
+          out.sides[i].repair.push_back({std::move(key), std::nullopt, std::move(now)});
+        }
+  }
   int64_t own_epoch = table.own_epoch;
   int64_t epoch_seen = store.meta(meta::epoch_seen).value_or(0);
   for (std::size_t i = 0; i < side_count; ++i) {
@@ -197,7 +205,7 @@ handover_result take_over(partition_store& store, const std::vector<std::string>
   tally(table);
   for (const auto& r : side_logs)
     tally(r);
-  out.writer.epoch = std::max(epoch_seen, store.meta(meta::epoch).value_or(0)) + 1;
+  out.writer.epoch = next_epoch(std::max(epoch_seen, store.meta(meta::epoch).value_or(0)), generation);
   {
     partition_store::write_batch batch{store};
     batch.set_meta(meta::epoch, out.writer.epoch);

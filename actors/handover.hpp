@@ -28,15 +28,18 @@ struct handover_result {
   writer_id writer;
   /// Where the next changelog record of this writer lands, if nobody else writes.
   int64_t changelog_end = 0;
+  /// Keys whose last record in a changelog was ignored (a superseded owner's) or left out:
+  /// their value in the store now (nullopt: none), for the new owner to write again, so that
+  /// the changelog's last record of each key is what the store holds (and compaction never
+  /// keeps one that does not count).
+  using repairs = std::vector<pending_batch::change>;
+  repairs repair;
   /// Where a side table's changelog stands.
   struct side_found {
     /// Where the next record of this writer lands, and its base there (the store's position).
     int64_t end = 0;
     int64_t base = 0;
-    /// Keys whose last record in the changelog was left out: their value in the store now
-    /// (nullopt: none), for the new owner to write again, so that the changelog's last record
-    /// of each key is what the store holds (and compaction never keeps a left-out one).
-    std::vector<pending_batch::change> repair;
+    repairs repair; // as the table's
   };
   std::array<side_found, side_count> sides;
   /// What happened, for the log.
@@ -60,8 +63,9 @@ struct handover_result {
 ///      rule (changelog_replay), the held records first.
 ///   4. A store of Partita 0.1 with applied but unacknowledged records (no pending batches to
 ///      roll back) is rebuilt from the start of the changelog.
-/// The result names the writer identity for the new owner: the store's id, with an epoch one
-/// higher than any in the changelog. Runs on a thread that may block (the read does).
+/// The result names the writer identity for the new owner: the store's id, with an epoch
+/// higher than any in the changelog and than any of an owner assigned in an earlier group
+/// `generation` (next_epoch). Runs on a thread that may block (the read does).
 ///
 /// A group with side tables (timers, windows) has a changelog for each (`sides`, null for one it
 /// does not keep; docs/time.md), read the same way after the table's, timers then windows: the
@@ -70,7 +74,8 @@ struct handover_result {
 /// names counted.
 using side_sources = std::array<const changelog_source*, side_count>;
 handover_result take_over(partition_store& store, const std::vector<std::string>& inputs,
-                          const changelog_source& read, const side_sources& sides = {});
+                          const changelog_source& read, const side_sources& sides = {},
+                          int32_t generation = 0);
 
 /// Undoes a store's pending batches (each key back to its value before them; the applied
 /// offsets back to the acknowledged ones), for a store that follows its changelog as a hot

@@ -30,10 +30,15 @@ public:
     return now.time_since_epoch().count() < until_.load();
   }
   std::chrono::milliseconds duration() const { return duration_; }
+  /// The group generation of the member's latest assignment (0: not known), which orders the
+  /// owners of a partition (next_epoch).
+  void set_generation(int32_t g) { generation_ = g; }
+  int32_t generation() const { return generation_.load(); }
 
 private:
   std::chrono::milliseconds duration_;
   std::atomic<clock::rep> until_{0};
+  std::atomic<int32_t> generation_{0};
 };
 
 } // namespace partita

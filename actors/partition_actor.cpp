@@ -144,7 +144,8 @@ void start_recovery(self_ptr self) {
   const auto& graph = *st.cfg.graph;
   st.recovering = true;
   recovery_job job{st.cfg.kafka, graph.persist ? graph.table_topic() : std::string{}, {},
-                   st.cfg.partition, graph.input_topics()};
+                   st.cfg.partition, graph.input_topics(),
+                   st.cfg.lease ? st.cfg.lease->generation() : 0};
   for (auto s : production_order)
     job.sides[static_cast<unsigned>(s)] = st.sides[static_cast<unsigned>(s)].topic;
   auto store = st.store;
@@ -184,11 +185,12 @@ void on_restored(self_ptr self, const handover_result& r) {
   if (r.taken != handover_result::path::current || !r.resend.empty() || r.superseded > 0 ||
       r.left_out > 0)
     st.log->info("[{}] partition {}: store {}; {} changelog records read, {} of superseded "
-                 "owners ignored, {} of unfinished batches left out; {} pending batches "
-                 "rolled back, {} sent again; writing as {}",
+                 "owners ignored, {} of unfinished batches left out ({} keys written "
+                 "again); {} pending batches rolled back, {} sent again; writing as {} "
+                 "(epoch {})",
                  graph.group, st.cfg.partition, paths[static_cast<int>(r.taken)], r.records,
-                 r.superseded, r.left_out, r.rolled_back, r.resend.size(),
-                 encode_writer(r.writer));
+                 r.superseded, r.left_out, r.repair.size(), r.rolled_back, r.resend.size(),
+                 encode_writer(r.writer), epoch_text(r.writer.epoch));
   st.restored = true;
   st.writer = r.writer;
   st.changelog_expected = r.changelog_end;
@@ -205,8 +207,9 @@ void on_restored(self_ptr self, const handover_result& r) {
   for (const auto& b : r.resend)
     st.next_seq = std::max(st.next_seq, b.seq + 1);
   // This owner's first record in each side changelog names its base there (docs/time.md):
-  // one batch of owner markers, with the records left out that it writes again.
+  // one batch of owner markers, with the keys to repair that it writes again (docs/handover.md).
   pending_batch marker;
+  marker.changes = r.repair;
   for (auto s : production_order) {
     auto& log = st.sides[static_cast<unsigned>(s)];
     if (!log.kept())
@@ -220,7 +223,7 @@ void on_restored(self_ptr self, const handover_result& r) {
       {owner_marker(r.writer.store, r.writer.epoch), std::nullopt, std::string{"owner"}});
     changes.insert(changes.end(), found.repair.begin(), found.repair.end());
   }
-  if (marker.has_side_changes()) {
+  if (marker.has_side_changes() || !marker.changes.empty()) {
     marker.seq = st.next_seq++;
     send_effects(self, marker, std::chrono::steady_clock::now());
   }
@@ -277,7 +280,8 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
     // No changelog to read: only pending outputs to send again, at once.
     try {
       on_restored(self, take_over(*st.store, graph.input_topics(),
-                                  [](int64_t, const auto&) { return int64_t{0}; }));
+                                  [](int64_t, const auto&) { return int64_t{0}; }, {},
+                                  st.cfg.lease ? st.cfg.lease->generation() : 0));
     } catch (const std::exception& e) {
       fail(self, e.what());
     }

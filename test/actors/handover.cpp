@@ -3,131 +3,15 @@
 // The hand-over rule (actors/handover.hpp) on stores of every kind — empty, current, stale,
 // ahead of the group's commit, of Partita 0.1 — against changelogs made record by record.
 
-#include "actors/handover.hpp"
-
-#include "actors/changelog_replay.hpp"
 #include "actors/timer_format.hpp"
-#include "actors/partition_meta.hpp"
 
+#include "test/support/changelog_fixture.hpp"
 #include "test/support/errors.hpp"
 
 #include <caf/test/unit_test.hpp>
 
-#include <filesystem>
-
-#include <unistd.h>
-
 using namespace partita;
-using partita::test::error_of;
-
-namespace {
-
-const std::vector<std::string> inputs{"clicks"};
-
-changelog_record rec(int64_t offset, writer_id w, std::string key,
-                     std::optional<std::string> value, int64_t vouches = -1) {
-  changelog_record r;
-  r.offset = offset;
-  r.key = std::move(key);
-  r.value = std::move(value);
-  r.writer = w;
-  if (vouches >= 0)
-    r.vouches = checkpoint{"clicks", vouches};
-  return r;
-}
-
-changelog_record legacy_marker(int64_t offset, int64_t vouches) {
-  changelog_record r;
-  r.offset = offset;
-  r.key = std::string{legacy_marker_prefix} + "clicks";
-  r.value = std::to_string(vouches);
-  r.legacy_marker = true;
-  r.vouches = checkpoint{"clicks", vouches};
-  return r;
-}
-
-struct fixture {
-  std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                              ("partita-handover-test-" + std::to_string(::getpid()));
-  std::unique_ptr<partition_store> store;
-  /// The changelog partition, from offset 0.
-  std::vector<changelog_record> log;
-  int64_t read_from = -1;
-
-  fixture() {
-    std::filesystem::remove_all(dir);
-    store = std::make_unique<partition_store>(store_config{dir});
-  }
-  ~fixture() {
-    store.reset();
-    std::filesystem::remove_all(dir);
-  }
-
-  /// The timers and windows changelog partitions, from offset 0 (a group with those).
-  std::vector<changelog_record> timer_log;
-  std::vector<changelog_record> window_log;
-
-  static changelog_source source_of(const std::vector<changelog_record>& records,
-                                    int64_t* read_from = nullptr) {
-    return [&records, read_from](int64_t from, const auto& apply) {
-      if (read_from)
-        *read_from = from;
-      std::vector<changelog_record> chunk;
-      for (const auto& r : records)
-        if (r.offset >= from)
-          chunk.push_back(r);
-      if (!chunk.empty())
-        apply(chunk);
-      return static_cast<int64_t>(records.size());
-    };
-  }
-
-  handover_result take() { return take_over(*store, inputs, source_of(log, &read_from)); }
-
-  handover_result take_with_timers() {
-    auto timers = source_of(timer_log);
-    return take_over(*store, inputs, source_of(log, &read_from), side_sources{&timers, nullptr});
-  }
-
-  handover_result take_with_sides() {
-    auto timers = source_of(timer_log);
-    auto windows = source_of(window_log);
-    return take_over(*store, inputs, source_of(log, &read_from),
-                     side_sources{&timers, &windows});
-  }
-
-  /// Makes the store one that wrote the changelog up to `changelog` as `writer` and has the
-  /// batch `pending` (applied, not acknowledged) in its table.
-  void own(int64_t writer, int64_t changelog, int64_t acked, const pending_batch* pending) {
-    partition_store::write_batch b{*store};
-    b.set_meta(meta::writer, writer);
-    b.set_meta(meta::epoch, 1);
-    b.set_meta(meta::changelog, changelog);
-    b.set_meta(meta::acked("clicks"), acked);
-    b.set_meta(meta::applied("clicks"), pending ? pending->last_offset : acked);
-    if (pending) {
-      for (const auto& c : pending->changes)
-        b.put(c.key, *c.after);
-      b.put_pending(pending->seq, pending->encode());
-    }
-    b.commit();
-  }
-
-  std::string value(const std::string& key) { return store->get(key).value_or("(none)"); }
-};
-
-pending_batch one_pending() {
-  pending_batch p;
-  p.seq = 4;
-  p.topic = "clicks";
-  p.last_offset = 19;
-  p.changes.push_back({"alice", std::string{"2"}, std::string{"5"}});
-  p.changes.push_back({"bob", std::nullopt, std::string{"1"}});
-  p.outputs.push_back({"out", "alice", "five", {{"partita.source", "clicks/0/19"}}});
-  return p;
-}
-
-} // namespace
+using namespace partita::test;
 
 CAF_TEST_FIXTURE_SCOPE(handover_tests, fixture)
 
@@ -224,18 +108,6 @@ CAF_TEST(a store ahead of the group commit resumes after what it holds) {
   auto r = take();
   CAF_CHECK_EQUAL(r.applied.at("clicks"), 30);
   CAF_CHECK(r.taken == handover_result::path::current);
-}
-
-CAF_TEST(records of a superseded owner are ignored) {
-  writer_id old_owner{11, 2};
-  writer_id new_owner{12, 3};
-  log = {rec(0, new_owner, "alice", "1", 5), rec(1, old_owner, "alice", "99", 6),
-         rec(2, new_owner, "alice", "2", 7)};
-  auto r = take();
-  CAF_CHECK_EQUAL(value("alice"), "2");
-  CAF_CHECK_EQUAL(r.applied.at("clicks"), 7);
-  CAF_CHECK_EQUAL(r.superseded, 1u);
-  CAF_CHECK_EQUAL(r.writer.epoch, 4);
 }
 
 CAF_TEST(a batch cut short by its writer is left out when another writer follows) {
