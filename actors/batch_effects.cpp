@@ -31,7 +31,9 @@ void batch_ack::done() {
   // Every report is in (the last decrement): the error and the offsets are settled.
   bool foreign = count_ > 0 && error_.empty() &&
                  (changelog_first_ != expected_ || changelog_last_ != expected_ + count_ - 1);
-  if (side_)
+  if (ahead_)
+    caf::anon_send(target_, outputs_acked_atom::value, seq_, error_);
+  else if (side_)
     caf::anon_send(target_, side_acked_atom::value, seq_, changelog_last_.load(), error_,
                    foreign);
   else

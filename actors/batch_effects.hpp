@@ -18,16 +18,18 @@ namespace partita {
 /// last one is in (acked_atom, seq, last changelog offset, error, foreign). Deletes itself then.
 /// `foreign` is true when the batch's changelog records did not land at the offsets expected
 /// for them: another writer wrote that changelog partition in between. For the records of a
-/// batch's side changelog (`side_of`), the report is side_acked_atom.
+/// batch's side changelog (`side_of`), the report is side_acked_atom; for the outputs a batch
+/// sends ahead of its table records (`ahead`), outputs_acked_atom (seq, error).
 class batch_ack {
 public:
   batch_ack(caf::actor target, uint64_t seq, int64_t changelog_expected, int64_t changelog_count,
-            std::optional<side> side_of = std::nullopt)
+            std::optional<side> side_of = std::nullopt, bool ahead = false)
     : target_(std::move(target)),
       seq_(seq),
       expected_(changelog_expected),
       count_(changelog_count),
-      side_(side_of) {}
+      side_(side_of),
+      ahead_(ahead) {}
 
   delivery_handler* changelog() { return &changelog_; }
   delivery_handler* output() { return &output_; }
@@ -62,6 +64,7 @@ private:
   int64_t expected_;
   int64_t count_;
   std::optional<side> side_;
+  bool ahead_;
   std::atomic<int> pending_{1}; // 1: not armed yet
   // Delivery reports come on the producer's thread, one per record: atomics, no lock.
   std::atomic<int64_t> changelog_first_{std::numeric_limits<int64_t>::max()};

@@ -90,6 +90,9 @@ using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 /// producer thread -> partition: a batch's records of one side changelog (timers, windows) are
 /// acknowledged (as acked_atom), so its next changelog's records may go.
 using side_acked_atom = caf::atom_constant<caf::atom("sideacked")>;
+/// producer thread -> partition: the outputs a batch sent ahead of its table records are
+/// acknowledged (seq, error), so its table records may go.
+using outputs_acked_atom = caf::atom_constant<caf::atom("outsacked")>;
 /// partition -> itself: timers may be due.
 using timer_atom = caf::atom_constant<caf::atom("timer")>;
 /// partition -> itself: run the graph's punctuation number (uint32_t) now.

@@ -103,7 +103,7 @@ void detail::finish_drain(self_ptr self, bool timed_out) {
   // Batches not produced yet wait only while they may be produced: on a lease that ran out
   // they stay pending in the store (sent again by its next owner, or rolled back).
   bool unsendable = st.cfg.lease && !st.cfg.lease->valid() && st.producing == 0 &&
-                    !st.side_in_flight;
+                    st.outputs_ahead == 0 && !st.side_in_flight;
   if (!timed_out &&
       (st.recovering || (st.tracker.pending() > 0 && !st.abandoned && !unsendable)))
     return;
@@ -290,6 +290,9 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
     [=](batch_atom, const record_batch_ptr& batch) { handle_batch(self, batch); },
     [=](acked_atom, uint64_t seq, int64_t changelog_last, const std::string& error,
         bool foreign) { detail::on_acked(self, seq, changelog_last, error, foreign); },
+    [=](outputs_acked_atom, uint64_t seq, const std::string& error) {
+      detail::on_outputs_acked(self, seq, error);
+    },
     [=](side_acked_atom, uint64_t, int64_t last, const std::string& error, bool foreign) {
       detail::on_side_acked(self, last, error, foreign);
     },

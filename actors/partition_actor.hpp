@@ -85,7 +85,8 @@ struct unsent_batch {
   pending_batch batch;
   std::chrono::steady_clock::time_point fetched_at;
   int64_t number = 0; // its number in this writer's changelogs, once produced
-  bool outputs_sent = false; // its outputs went (and were acknowledged) before its changelogs
+  bool outputs_sent = false; // its outputs went before its changelogs
+  bool outputs_acked = false; // and were acknowledged
 };
 
 /// State of a partition actor. Owns the partition's LMDB store.
@@ -117,6 +118,8 @@ struct partition_state {
   bool outputs_in_flight = false;
   /// Batches whose table records and outputs are produced, not acknowledged yet.
   std::size_t producing = 0;
+  /// Unsent batches whose outputs went ahead of their table records, not acknowledged yet.
+  std::size_t outputs_ahead = 0;
   /// Batches this writer numbered (partita.batch).
   int64_t batch_no = 0;
   /// When the next timer wake-up is scheduled for, if one is.

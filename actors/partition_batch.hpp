@@ -49,7 +49,9 @@ void save_meta(partition_state& st);
 /// Registers a batch's effects with the commit tracker under its sequence number and produces
 /// them in their turn: a batch that changes side tables (timers, windows) waits for every
 /// batch before it, produces its outputs, then its records one changelog after another (side
-/// tables, then the table), each once the one before is acknowledged.
+/// tables, then the table), each once the one before is acknowledged. A batch with outputs and
+/// table records (and no side records) produces its outputs at once and its table records
+/// once they are acknowledged, after the batches before it.
 void send_effects(partition_self self, const pending_batch& effects,
                   std::chrono::steady_clock::time_point fetched_at);
 
@@ -60,6 +62,10 @@ void send_unsent(partition_self self);
 /// at `changelog_last`), or failed (`error`), or landed after another writer's (`foreign`).
 void on_acked(partition_self self, uint64_t seq, int64_t changelog_last,
               const std::string& error, bool foreign);
+
+/// outputs_acked_atom: the outputs batch `seq` sent ahead of its table records (a batch with
+/// both) are acknowledged, or failed (`error`): its table records may go.
+void on_outputs_acked(partition_self self, uint64_t seq, const std::string& error);
 
 /// side_acked_atom: the outputs or side records of the batch in flight are acknowledged (at
 /// `last`, the last offset): its next changelog's records go, then what waited behind it.

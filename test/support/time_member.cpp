@@ -5,7 +5,8 @@
 // records the key has in `events`: a timer lost, fired twice, or kept from a batch the
 // changelogs left out shows as a difference. With --windows, each record also counts in the
 // windowed table "per-window" (tumbling, --window-ms long, --grace-ms of grace, kept a week),
-// by its timestamp; closed windows go to `<group>-results`.
+// by its timestamp; closed windows go to `<group>-results`. With --echo (and no --windows),
+// each record's key goes to `<group>-results` too: batches with outputs and table records.
 
 #include "apps/http_endpoint.hpp"
 #include "apps/service_options.hpp"
@@ -48,6 +49,8 @@ int main(int argc, char** argv) {
   int64_t grace_ms = 10000;
   app.add_flag("--no-timers", no_timers, "set no timers");
   app.add_flag("--windows", windows, "count records per key and window");
+  bool echo = false;
+  app.add_flag("--echo", echo, "emit each record's key to <group>-results");
   app.add_option("--window-ms", window_ms)->check(at_least(1))->capture_default_str();
   app.add_option("--grace-ms", grace_ms)->check(at_least(0))->capture_default_str();
   if (auto code = options.parse(argc, argv))
@@ -62,8 +65,12 @@ int main(int argc, char** argv) {
                      .with_retention(std::chrono::hours{24 * 7}),
                    int64_codec{}, group + "-results");
   bool timers = !no_timers;
+  auto echoes = group + "-results";
+  if (echo && !windows)
+    graph.output(echoes, string_codec{});
   graph.input("events", bytes_codec{},
-              [delay_ms, timers, windows](context<string_codec>& ctx, const std::string&) {
+              [delay_ms, timers, windows, echo, echoes](context<string_codec>& ctx,
+                                                        const std::string&) {
                 auto c = counts(ctx.value());
                 ++c.first;
                 ctx.set_value(text(c));
@@ -73,6 +80,8 @@ int main(int argc, char** argv) {
                   ctx.update_windows<int64_t>([](std::optional<int64_t> n) {
                     return n.value_or(0) + 1;
                   });
+                if (echo)
+                  ctx.emit(echoes, ctx.key(), std::string{ctx.key()});
               });
   if (timers)
     graph.on_timer(int64_codec{}, [](context<string_codec>& ctx, const int64_t&) {
