@@ -45,6 +45,14 @@ void changelog_replay::count(partition_store::write_batch& batch, const writer_i
   batch.set_meta(meta::counted(name_, writer.store, writer.epoch), most);
 }
 
+bool changelog_replay::below_own(const writer_id& w) const {
+  // Only by generation: this store's epoch may have risen by takeovers that never reached the
+  // changelog, which a later owner of the same generation (or one counting takeovers, without
+  // a generation: an older version, or none known) could not see.
+  auto theirs = generation_of(w.epoch);
+  return w.store != own_.store && theirs > 0 && theirs < generation_of(own_.epoch);
+}
+
 void changelog_replay::note_key(const changelog_record& r) {
   if (!r.legacy_marker && !is_owner_marker(r.key))
     repair_keys_.insert(r.key);
@@ -90,8 +98,7 @@ void changelog_replay::apply(std::vector<changelog_record>& records) {
     if (r.legacy_marker) {
       ++legacy_markers_;
     } else {
-      if (r.writer.epoch < epoch_seen_ ||
-          (r.writer.store != own_.store && r.writer.epoch < own_.epoch)) {
+      if (r.writer.epoch < epoch_seen_ || below_own(r.writer)) {
         ++superseded_;
         note_key(r);
         continue;

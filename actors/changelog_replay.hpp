@@ -14,9 +14,9 @@ namespace partita {
 
 /// Applies a changelog partition's records, in offset order, to a partition store by the one
 /// reading rule of Partita's changelogs (docs/handover.md):
-///   - a record of an owner epoch lower than one already seen, or than the store's own as
-///     owner, is ignored: its writer lost the partition (paused or cut off past its session)
-///     and was superseded;
+///   - a record of an owner epoch lower than one already seen, or of a group generation
+///     lower than the store's own as owner, is ignored: its writer lost the partition (paused
+///     or cut off past its session, or frozen with records in flight) and was superseded;
 ///   - records count once a checkpoint of their own writer vouches for them, or when the next
 ///     writer's base (the changelog offset its state was taken from) lies after them; a batch
 ///     that never got its checkpoint (its writer crashed mid-batch) is left out when a record
@@ -66,6 +66,8 @@ private:
   void vouch(partition_store::write_batch& batch, const std::vector<changelog_record>& records);
   void leave_out(const changelog_record& r);
   void note_key(const changelog_record& r);
+  /// Another writer of an earlier group generation than this store's latest takeover.
+  bool below_own(const writer_id& w) const;
 
   partition_store& store_;
   plain_records plain_;

@@ -24,6 +24,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -164,6 +165,9 @@ CAF_TEST(members paused past their session go on without writing for partitions 
                         << (log.find("landed after records of another writer") !=
                             std::string::npos));
   }
+  // c took the paused members' partitions: its epochs carry the group's generation.
+  std::regex with_generation{R"(\(epoch [1-9][0-9]*\.[0-9]+\))"};
+  CAF_CHECK(std::regex_search(members[2].log(), with_generation));
   check_exact(members[2]);
 }
 

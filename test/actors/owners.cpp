@@ -108,4 +108,26 @@ CAF_TEST(an owner ignores records of the owner it superseded that landed before 
   CAF_CHECK_EQUAL(r.repair.size(), 2u); // alice and dave, as the store holds them
 }
 
+CAF_TEST(a later owner whose epoch is below the unwritten one of this store still counts) {
+  // This store took the partition again and again without writing: its epoch rose where the
+  // changelog never showed it. A later owner of the same generation, one counting takeovers
+  // (no generation known), and one of an older version all read a lower highest epoch.
+  for (auto [own_epoch, theirs] : {std::pair{epoch(7, 5), epoch(7, 2)}, std::pair{int64_t{5},
+                                   int64_t{4}}, std::pair{epoch(7, 1), int64_t{13}}}) {
+    store->clear();
+    own(22, 1, 5, nullptr);
+    {
+      partition_store::write_batch b{*store};
+      b.set_meta(meta::epoch, own_epoch);
+      b.set_meta(meta::epoch_seen, 1); // as the changelog up to its position shows
+      b.commit();
+    }
+    log = {rec(0, {11, 1}, "alice", "1", 5), rec(1, {23, theirs, 1}, "alice", "2", 9)};
+    auto r = take(7);
+    CAF_CHECK_EQUAL(r.superseded, 0u);
+    CAF_CHECK_EQUAL(value("alice"), "2");
+    CAF_CHECK_EQUAL(r.applied.at("clicks"), 9);
+  }
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
