@@ -205,7 +205,8 @@ handover_result take_over(partition_store& store, const std::vector<std::string>
   tally(table);
   for (const auto& r : side_logs)
     tally(r);
-  out.writer.epoch = next_epoch(std::max(epoch_seen, store.meta(meta::epoch).value_or(0)), generation);
+  out.writer.epoch =
+    next_epoch(std::max(epoch_seen, store.meta(meta::epoch).value_or(0)), generation);
   {
     partition_store::write_batch batch{store};
     batch.set_meta(meta::epoch, out.writer.epoch);

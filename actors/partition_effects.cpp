@@ -25,6 +25,22 @@ batch_ack* ack_for(partition_self self, uint64_t seq, int64_t& expected, int64_t
   return ack;
 }
 
+void count_outputs(partition_state& st, const pending_batch& b) {
+  for (const auto& o : b.outputs)
+    ++st.figures->emitted(o.topic);
+}
+
+/// Produces a batch's outputs ahead of its changelog records: of the batch in flight, before
+/// its side records (reported as side_acked_atom), or of a batch without side records, before
+/// its table records (`chain` empty: reported as outputs_acked_atom).
+void produce_outputs_first(partition_self self, const pending_batch& b,
+                           std::optional<side> chain) {
+  auto& st = self->state;
+  produce_outputs(target_of(st), b,
+                  new batch_ack{caf::actor_cast<caf::actor>(self), b.seq, 0, 0, chain, !chain});
+  count_outputs(st, b);
+}
+
 /// Produces a batch's table records and outputs (unless they went first).
 void produce_rest(partition_self self, const unsent_batch& b) {
   auto& st = self->state;
@@ -35,8 +51,7 @@ void produce_rest(partition_self self, const unsent_batch& b) {
   if (count > 0)
     st.figures->emitted(st.table_topic) += count;
   if (!b.outputs_sent)
-    for (const auto& o : b.batch.outputs)
-      ++st.figures->emitted(o.topic);
+    count_outputs(st, b.batch);
 }
 
 /// The first side table after `after` (in production order) the batch changes, if any.
@@ -86,12 +101,7 @@ void send_outputs_ahead(partition_self self) {
       continue;
     b.outputs_sent = true;
     ++st.outputs_ahead;
-    int64_t none = 0;
-    produce_outputs(target_of(st), b.batch,
-                    new batch_ack{caf::actor_cast<caf::actor>(self), b.batch.seq, none, 0,
-                                  std::nullopt, true});
-    for (const auto& o : b.batch.outputs)
-      ++st.figures->emitted(o.topic);
+    produce_outputs_first(self, b.batch, std::nullopt);
   }
 }
 
@@ -128,10 +138,7 @@ void send_unsent(partition_self self) {
     // Its outputs first (a window's result, a timer's emit): its checkpoints count only once
     // they are acknowledged, so a crash in between makes them sent again, never lost.
     st.outputs_in_flight = true;
-    int64_t none = 0;
-    produce_outputs(target_of(st), b, ack_for(self, b.seq, none, 0, *first));
-    for (const auto& o : b.outputs)
-      ++st.figures->emitted(o.topic);
+    produce_outputs_first(self, b, first);
   }
 }
 
@@ -246,7 +253,6 @@ void on_side_acked(partition_self self, int64_t last, const std::string& error, 
   }
   go_on_after_side(self, last);
 }
-
 
 /// Registers a batch's effects with the commit tracker under its sequence number and produces
 /// them when their turn comes (send_unsent).

@@ -87,11 +87,18 @@ struct fixture : group_lab {
                   partitions) {}
 
   void start(member& m, std::vector<std::string> env = {}, bool timers = false) {
-    auto args = member_args(m, bootstrap, "w");
-    args.insert(args.end(), {"--windows", "--window-ms", std::to_string(minute), "--grace-ms",
-                             std::to_string(grace)});
+    std::vector<std::string> flags{"--windows", "--window-ms", std::to_string(minute),
+                                   "--grace-ms", std::to_string(grace)};
     if (!timers)
-      args.push_back("--no-timers");
+      flags.push_back("--no-timers");
+    launch(m, flags, env);
+  }
+
+  /// Starts `m` as a partita-time-member of group w with `flags`.
+  void launch(member& m, const std::vector<std::string>& flags,
+              const std::vector<std::string>& env) {
+    auto args = member_args(m, bootstrap, "w");
+    args.insert(args.end(), flags.begin(), flags.end());
     m.start(PARTITA_TIME_MEMBER_BIN, args, dir, env);
   }
 
@@ -286,14 +293,10 @@ CAF_TEST(a crash between the outputs and the table records of a batch loses no o
   CAF_REQUIRE_EQUAL(produce_input(20'000), size_t{21'000});
   auto& a = members[0];
   auto& b = members[1];
-  auto echo = [&](member& m, std::vector<std::string> env) {
-    auto args = member_args(m, bootstrap, "w");
-    args.insert(args.end(), {"--echo", "--no-timers"});
-    m.start(PARTITA_TIME_MEMBER_BIN, args, dir, env);
-  };
-  echo(a, {"PARTITA_CRASH_AT=after-outputs:2"});
+  const std::vector<std::string> echo{"--echo", "--no-timers"};
+  launch(a, echo, {"PARTITA_CRASH_AT=after-outputs:2"});
   CAF_REQUIRE_EQUAL(a.proc->wait(90000), 86);
-  echo(b, {});
+  launch(b, echo, {});
   CAF_REQUIRE(wait_until([&] { return b.running_partitions() == partitions; }, 120s, 200ms));
   CAF_REQUIRE(wait_until([&] { return all_committed(bootstrap, "w", "events", partitions); },
                          180s, 200ms));
