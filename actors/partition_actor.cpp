@@ -39,8 +39,8 @@ void release(partition_state& st, const record_batch& batch) {
 
 void detail::fail(self_ptr self, const std::string& what, errc code) {
   auto& st = self->state;
-  if (st.failure)
-    return;
+  if (st.failure) // failed before: what this failure changed (abandoned) may end the drain
+    return finish_drain(self, false);
   st.log->error("[{}] partition {} failed: {}", st.cfg.graph->group, st.cfg.partition, what);
   st.failure = caf::make_error(code, what);
   *st.cancel_recovery = true;
