@@ -51,9 +51,9 @@ inline constexpr std::string_view legacy_marker_prefix{"\0partita.applied:", 17}
 inline const char* side_name(side s) {
   return s == side::timers ? "timers" : "windows";
 }
-/// Whether the graph keeps side table `s` (declares on_timer, windowed).
+/// Whether the graph keeps side table `s` (declares on_timer or a visitor, windowed).
 inline bool keeps(const graph_definition& g, side s) {
-  return s == side::timers ? g.timer.has_value() : g.window.has_value();
+  return s == side::timers ? g.timer.has_value() || !g.visitors.empty() : g.window.has_value();
 }
 /// The changelog of side table `s`: `<group>-timers`, `<group>-windows`.
 inline std::string side_topic(const graph_definition& g, side s) {

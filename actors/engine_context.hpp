@@ -141,6 +141,10 @@ public:
   }
   /// Window updates of the records kept that came after their window closed.
   uint64_t late_windows() const { return windows_ ? windows_->late() : 0; }
+  /// Sends a record of the engine's own (a visit's done record) to `topic`, with the batch.
+  void emit_engine(const std::string& topic, std::string key, std::string value) {
+    emits_.push_back(emitted{&topic, std::move(key), std::move(value), {}});
+  }
   /// Sends the record as it is to `topic`, with `headers` added.
   void forward(const std::string& topic, std::vector<header> headers) {
     auto original = this->headers();

@@ -97,6 +97,8 @@ using outputs_acked_atom = caf::atom_constant<caf::atom("outsacked")>;
 using timer_atom = caf::atom_constant<caf::atom("timer")>;
 /// partition -> itself: run the graph's punctuation number (uint32_t) now.
 using punctuate_atom = caf::atom_constant<caf::atom("punctuate")>;
+/// A partition actor runs the next chunk of a visit under way (graph.visitor).
+using visit_atom = caf::atom_constant<caf::atom("visit")>;
 
 /// pump -> supervisor: watch partition p's new actor (int32_t, caf::actor).
 using watch_atom = caf::atom_constant<caf::atom("watch")>;

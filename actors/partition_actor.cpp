@@ -12,6 +12,7 @@
 namespace partita {
 
 using detail::arm_timers;
+using detail::arm_visits;
 using detail::fire_due_timers;
 using detail::hold;
 using detail::hold_reason;
@@ -234,6 +235,7 @@ void on_restored(self_ptr self, const handover_result& r) {
   on_ready(st);
   process_stash(self);
   arm_timers(self);
+  arm_visits(self);
   for (uint32_t i = 0; i < graph.punctuations.size(); ++i)
     self->delayed_send(self, graph.punctuations[i].interval, punctuate_atom::value, i);
 }
@@ -255,6 +257,7 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
   st.log = logger("partition", graph.input_topics().front(), st.cfg.partition);
   st.dead_letter_topic = graph.dead_letter_topic();
   st.table_topic = graph.table_topic();
+  st.visits_topic = graph.visits_topic();
   for (auto s : production_order)
     if (keeps(graph, s))
       st.sides[static_cast<unsigned>(s)].topic = side_topic(graph, s);
@@ -313,6 +316,13 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
         return; // re-armed once restored, or when the partition may write again
       guarded(self, [&] { fire_due_timers(self); });
     },
+    [=](visit_atom) {
+      auto& st = self->state;
+      st.visit_scheduled = false;
+      if (st.failure || st.drain || st.recovering || !st.restored || !may_write(self))
+        return; // scheduled again once restored, or when the partition may write again
+      guarded(self, [&] { detail::visit_chunk(self); });
+    },
     [=](restored_atom, const handover_ptr& result, const std::string& error) {
       auto& st = self->state;
       st.recovering = false;
@@ -339,6 +349,7 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
         send_unsent(self);
         process_stash(self);
         arm_timers(self);
+        arm_visits(self);
       }
     },
     [=](offsets_atom) -> offset_map {

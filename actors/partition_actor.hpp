@@ -151,6 +151,9 @@ struct partition_state {
   std::optional<caf::error> failure;
   std::string dead_letter_topic;
   std::string table_topic;  // <group>-table
+  std::string visits_topic; // <group>-visits
+  /// A visit chunk (visit_atom) is scheduled.
+  bool visit_scheduled = false;
   side_log& timers() { return sides[static_cast<unsigned>(side::timers)]; }
   std::unique_ptr<partition_actor_figures> figures;
 
@@ -176,7 +179,8 @@ struct partition_state {
 ///
 /// Handles: batch_atom (record_batch_ptr), acked_atom and side_acked_atom (from delivery
 /// reports), offsets_atom, drain_atom (answers offset_map, then quits), get_atom (a table
-/// value), lease_atom, flush_atom, timer_atom (fires the timers due).
+/// value), lease_atom, flush_atom, timer_atom (fires the timers due), visit_atom (a chunk of a
+/// visit under way).
 caf::behavior partition_actor(caf::stateful_actor<partition_state>* self, partition_config cfg);
 
 } // namespace partita

@@ -55,6 +55,7 @@ void commit_batch(partition_self self, const std::string& topic, partition_store
   if (!effects.changes_of(side::timers).empty()) {
     st.figures->count_timers(st.store->side_size(side::timers));
     arm_timers(self);
+    arm_visits(self);
   }
 }
 
@@ -89,7 +90,8 @@ void process(partition_self self, const record_batch& in) {
   auto& st = self->state;
   const auto& graph = *st.cfg.graph;
   const auto* input = graph.input(in.topic);
-  if (input == nullptr)
+  bool visits = input == nullptr && !graph.visitors.empty() && in.topic == st.visits_topic;
+  if (input == nullptr && !visits)
     throw std::logic_error("records of " + in.topic + ", which is not an input");
   auto& applied = st.applied.try_emplace(in.topic, -1).first->second;
   partition_store::write_batch batch{*st.store};
@@ -102,7 +104,7 @@ void process(partition_self self, const record_batch& in) {
     if (m->offset <= applied)
       continue;
     ctx.set_record(m);
-    if (auto error = run_record(ctx, *input)) {
+    if (auto error = visits ? begin_visit(st, ctx, batch) : run_record(ctx, *input)) {
       auto where = record_name(ctx);
       auto attempts = earlier_failures(st, in.topic, m->offset) + 1;
       if (st.cfg.on_poison == poison_policy::dead_letter && attempts > st.cfg.poison_retries) {

@@ -99,6 +99,20 @@ void punctuate_partition(partition_self self, uint32_t index);
 /// at the next one's time.
 void fire_due_timers(partition_self self);
 
+/// A record of the visits topic, in process()'s batch: a start record sets the visit's
+/// progress beside the timers; a done record is another partition's report, and nothing here.
+/// Returns the error of a record that is no visit's (partition_visits.cpp).
+std::optional<std::string> begin_visit(partition_state& st, engine_context& ctx,
+                                       partition_store::write_batch& batch);
+
+/// Schedules the next chunk of the visits under way (visit_atom), if there are any and none is
+/// scheduled.
+void arm_visits(partition_self self);
+
+/// visit_atom: runs the next chunk of the first visit under way as a batch of its own, its
+/// progress with its changes; the last chunk erases the progress and reports the visit done.
+void visit_chunk(partition_self self);
+
 /// Runs the behaviors over a batch, in one LMDB transaction. A record that fails is handled by
 /// the poison policy: the records before it are kept, then poison_error is thrown (the
 /// partition fails, to be restarted, or stops), or the record goes to the dead-letter topic and

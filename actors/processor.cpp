@@ -6,6 +6,7 @@
 #include "actors/consumer_pump.hpp"
 #include "actors/group_tables.hpp"
 #include "actors/partition_actor.hpp"
+#include "actors/visit_client.hpp"
 #include "persistence/state_dir_lock.hpp"
 #include "runtime/kafka_producer.hpp"
 #include "runtime/logger.hpp"
@@ -125,6 +126,30 @@ std::vector<window_entry> processor::windows(const std::string& key) const {
     out.push_back({{std::stoll(flat[i]), std::stoll(flat[i + 1])}, std::move(flat[i + 3]),
                    flat[i + 2] == "closed"});
   return out;
+}
+
+const erased_codec& processor::visitor_codec(const std::string& name) const {
+  const auto& graph = *impl_->graph;
+  if (const auto* v = graph.visitor(name))
+    return v->codec;
+  std::string known;
+  for (const auto& v : graph.visitors)
+    known += (known.empty() ? "" : ", ") + v.name;
+  throw graph_error("group '" + graph.group + "' has no visitor '" + name.substr(0, 200) + "'" +
+                    (known.empty() ? std::string{"; declare one with graph.visitor"}
+                                   : "; its visitors: " + known));
+}
+
+visit_result processor::visit_all_encoded(
+  const std::string& name, std::string value, std::chrono::milliseconds timeout,
+  const std::function<void(const visit_status&)>& on_progress,
+  const std::atomic<bool>* cancel) const {
+  visitor_codec(name).check(value); // before any partition meets it
+  kafka_properties kafka = impl_->cfg.kafka;
+  if (!impl_->cfg.brokers.empty())
+    kafka["bootstrap.servers"] = impl_->cfg.brokers;
+  return run_visit(kafka, *impl_->graph, name, std::move(value), timeout, on_progress,
+                   [&] { return impl_->stop || (cancel != nullptr && *cancel); });
 }
 
 bool processor::responsive(std::chrono::milliseconds timeout) const {

@@ -1,6 +1,7 @@
 #include "apps/http_endpoint.hpp"
 
 #include "apps/status_page.hpp"
+#include "apps/visit_actions.hpp"
 #include "runtime/kafka_config.hpp"
 #include "runtime/logger.hpp"
 
@@ -289,6 +290,7 @@ http_endpoint::http_endpoint(const processor& proc, http_endpoint_config cfg)
     reply(res, 400, {{"error", "bad table request " + req.path + ": write /tables/" + table +
                                  "/<key>"}});
   });
+  visits_ = std::make_unique<visit_actions>(proc, srv);
   srv.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty())
       return; // a handler's own error answer
@@ -298,11 +300,12 @@ http_endpoint::http_endpoint(const processor& proc, http_endpoint_config cfg)
                        "reads (8 KB), or not HTTP; keys longer than a few kilobytes cannot be "
                        "queried here"}});
     else if (req.method != "GET" && req.method != "HEAD")
-      reply(res, 405, {{"error", "only GET is served"}});
+      reply(res, 405, {{"error", "only GET is served (and POST /visits/<visitor>)"}});
     else if (res.status == 404)
       reply(res, 404,
             {{"error", "no such resource: " + req.path +
-                         " (try /, /status.json, /healthz, /readyz, /metrics, /tables/<table>/<key>)"}});
+                         " (try /, /status.json, /healthz, /readyz, /metrics, /tables/<table>/<key>, "
+                         "/visits)"}});
   });
   port_ = port == 0 ? srv.bind_to_any_port(host) : (srv.bind_to_port(host, port) ? port : -1);
   if (port_ < 0)
@@ -325,6 +328,7 @@ http_endpoint::~http_endpoint() {
   server_->stop();
   if (thread_.joinable())
     thread_.join();
+  visits_.reset(); // after the server: no request starts a visit meanwhile
 }
 
 } // namespace partita

@@ -23,6 +23,8 @@ class Server;
 
 namespace partita {
 
+class visit_actions;
+
 /// What the endpoint serves.
 struct http_endpoint_config {
   /// `host:port`; port 0 picks a free one (see http_endpoint::port()).
@@ -48,7 +50,9 @@ struct http_endpoint_config {
 ///   GET /tables/<table>/<key> the key's value as JSON, from the group's table or a view; 404
 ///                             for an unknown table or key, 400 for a request without a key,
 ///                             414 for a request line longer than the server reads
-/// Anything else is answered 404 (unknown path) or 405 (not GET) with a JSON error.
+///   POST /visits/<visitor>    starts a visit (graph.visitor), the body its value; GET
+///                             /visits/<id> its progress, GET /visits all (visit_actions.hpp)
+/// Anything else is answered 404 (unknown path) or 405 (another method) with a JSON error.
 class http_endpoint {
 public:
   /// Starts listening; throws config_error for a bad address or a port in use.
@@ -63,6 +67,7 @@ public:
 private:
   std::unique_ptr<status_history> history_; // what the status page's charts draw
   std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<visit_actions> visits_;
   std::thread thread_;
   std::atomic<bool> listening_done_{false};
   int port_ = 0;

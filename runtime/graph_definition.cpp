@@ -36,7 +36,16 @@ std::vector<std::string> graph_definition::input_topics() const {
   std::vector<std::string> out;
   for (const auto& in : inputs)
     out.push_back(in.topic);
+  if (!visitors.empty())
+    out.push_back(visits_topic());
   return out;
+}
+
+const visitor_definition* graph_definition::visitor(std::string_view name) const {
+  for (const auto& v : visitors)
+    if (v.name == name)
+      return &v;
+  return nullptr;
 }
 
 const table_definition& graph_definition::table(std::string_view topic,
@@ -123,8 +132,25 @@ void graph_definition::validate() const {
       throw graph_error("group '" + group + "': '" + topic + "' is the changelog of the group's " +
                         whose + "; it cannot be an input, an output or a table; " + how);
   };
-  if (timer)
+  if (timer || !visitors.empty())
     engine_topic(timers_topic(), "timers'", "set timers with ctx.schedule");
+  if (!visitors.empty()) {
+    engine_topic(visits_topic(), "visits'", "start visits with processor::visit_all");
+    if (!persist)
+      throw graph_error("group '" + group + "': visitor '" + visitors.front().name +
+                        "' visits the keys of the group's table, and the group has none; give "
+                        "the graph a table codec");
+  }
+  std::set<std::string> visitor_names;
+  for (const auto& v : visitors) {
+    if (v.name.empty() || v.name.size() > 200 || v.name.find('/') != std::string::npos)
+      throw graph_error("group '" + group + "': visitor name '" + v.name.substr(0, 200) +
+                        "' is empty, longer than 200 characters or has a '/'; name it as a "
+                        "topic (it is started at /visits/<name>)");
+    if (!visitor_names.insert(v.name).second)
+      throw graph_error("group '" + group + "': visitor '" + v.name +
+                        "' is declared twice; declare each visitor once");
+  }
   if (window) {
     engine_topic(windows_topic(), "windowed table's", "update windows with ctx.update_windows");
     if (auto problem = window->spec.problem(); !problem.empty())

@@ -43,6 +43,8 @@ struct erased_codec {
   std::function<std::string(const void*)> encode;
   /// Decodes bytes into the std::optional<type> at `out`; throws decode_error.
   std::function<void(std::string_view bytes, void* out)> decode;
+  /// Throws decode_error unless `bytes` decode (what a value from outside is checked with).
+  std::function<void(std::string_view bytes)> check;
 
   template <class C>
   static erased_codec of(C c) {
@@ -51,7 +53,8 @@ struct erased_codec {
                         [c](const void* v) { return c.encode(*static_cast<const V*>(v)); },
                         [c](std::string_view bytes, void* out) {
                           *static_cast<std::optional<V>*>(out) = c.decode(bytes);
-                        }};
+                        },
+                        [c](std::string_view bytes) { (void)c.decode(bytes); }};
   }
 };
 
@@ -139,6 +142,15 @@ struct window_definition {
   std::string results; // the output each closed window's final aggregate goes to
 };
 
+/// A visitor (graph.visitor): runs with the context of every key of the group table, with the
+/// value a visit was started with (processor::visit_all).
+struct visitor_definition {
+  std::string name;
+  erased_codec codec; // of the visit's value
+  /// Decodes the visit's value (throws decode_error) and runs the behavior for one key.
+  std::function<void(record_context&)> handle;
+};
+
 /// A group graph in the form the engine runs.
 struct graph_definition {
   std::string group;
@@ -150,6 +162,7 @@ struct graph_definition {
   std::optional<timer_definition> timer; // graph.on_timer, if declared
   std::vector<punctuation_definition> punctuations; // graph.every
   std::optional<window_definition> window; // graph.windowed, if declared
+  std::vector<visitor_definition> visitors; // graph.visitor
 
   std::string table_topic() const { return group + "-table"; }
   std::string loop_topic() const { return group + "-loop"; }
@@ -158,6 +171,10 @@ struct graph_definition {
   std::string timers_topic() const { return group + "-timers"; }
   /// The changelog of the group's windowed table (when it declares one): the engine's own.
   std::string windows_topic() const { return group + "-windows"; }
+  /// Where visits start and report they are done (when the group declares visitors): an input
+  /// of the engine's own, co-partitioned with the others. Their progress is kept beside the
+  /// timers, in `<group>-timers`.
+  std::string visits_topic() const { return group + "-visits"; }
 
   /// The declared output named `topic`; throws graph_error naming it if there is none.
   const output_definition& output(std::string_view topic) const;
@@ -165,9 +182,11 @@ struct graph_definition {
   const input_definition* input(std::string_view topic) const;
   /// The declared table `topic` of `kind`; throws graph_error naming it if there is none.
   const table_definition& table(std::string_view topic, table_definition::kind_t kind) const;
+  /// The visitor named `name`, or nullptr.
+  const visitor_definition* visitor(std::string_view name) const;
   /// The topics of the tables of `kind`.
   std::vector<std::string> table_topics(table_definition::kind_t kind) const;
-  /// Every topic the group consumes.
+  /// Every topic the group consumes (the visits topic last, if the group has visitors).
   std::vector<std::string> input_topics() const;
   /// Throws graph_error with what is wrong and how to fix it.
   void validate() const;

@@ -126,6 +126,21 @@ public:
     return output(std::move(results), std::move(c));
   }
 
+  /// The visitor `name`: processor::visit_all(name, value) runs `behavior(context<TableCodec>&,
+  /// const value&)` with the context of every key of the group table, in each partition, in
+  /// chunks between input records, with `value` decoded by `c`. What it changes is durable as
+  /// a record's; a partition that moves mid-visit finishes it on its new owner. The visits go
+  /// through `<group>-visits` (co-partitioned with the inputs) and their progress through
+  /// `<group>-timers` (compacted), as Partita creates them on the embedded cluster.
+  template <codec C, class Behavior>
+    requires std::invocable<Behavior&, context<TableCodec>&, const typename C::value_type&>
+  group_graph& visitor(std::string name, C c, Behavior behavior) {
+    auto erased = erased_codec::of(c);
+    def_.visitors.push_back(visitor_definition{std::move(name), std::move(erased),
+                                               make_handler(std::move(c), std::move(behavior))});
+    return *this;
+  }
+
   /// The graph as the engine runs it; validate() throws graph_error for a graph that cannot run.
   const graph_definition& definition() const { return def_; }
 

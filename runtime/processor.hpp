@@ -5,8 +5,11 @@
 #include "runtime/metrics.hpp"
 #include "runtime/processor_config.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <stdexcept>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +22,30 @@ struct processor_stats {
   std::size_t partitions = 0; // partitions assigned to this process
   std::size_t ready = 0;      // of which recovered and processing
   std::size_t failed = 0;     // of which failed too often and stay down
+};
+
+/// A visit that could not start, or not finish in time, or that a partition could not run.
+class visit_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A visit as it goes (processor::visit_all's progress).
+struct visit_status {
+  std::string id;   // 16 hex digits
+  std::string name; // the visitor's
+  int32_t partitions = 0;
+  int32_t done = 0;     // partitions that visited every key
+  int64_t visited = 0;  // keys visited by those
+  std::string error;    // the first partition's that could not visit
+  bool finished = false;
+};
+
+/// A visit done: the keys visited in every partition.
+struct visit_result {
+  std::string id;
+  int64_t visited = 0;
+  int32_t partitions = 0;
 };
 
 /// Runs a group graph: one actor per assigned partition, each with its LMDB state recovered
@@ -66,6 +93,30 @@ public:
   /// The windows of `key` in the windowed table, oldest first (their aggregates' bytes), if
   /// this process holds its partition.
   std::vector<window_entry> windows(const std::string& key) const;
+
+  /// Runs visitor `name` (graph.visitor) with `value` over every key of the group table, in
+  /// every partition, whichever member of the group owns it, and returns once each partition
+  /// is done (Goka's VisitAll). The visit runs in chunks between input records; a partition
+  /// that moves mid-visit finishes it on its new owner. `on_progress` (on this thread) learns
+  /// each partition done. Throws graph_error for an unknown visitor or a value of another
+  /// type, visit_error when not done within `timeout` (the visit goes on) or a partition could
+  /// not visit, config_error when the visits topic does not exist. Thread-safe; any thread.
+  template <class T>
+  visit_result visit_all(const std::string& name, const T& value,
+                         std::chrono::milliseconds timeout = std::chrono::minutes{10},
+                         const std::function<void(const visit_status&)>& on_progress = {}) const {
+    return visit_all_encoded(name, encode_for(visitor_codec(name), "visit", name, value),
+                             timeout, on_progress);
+  }
+  /// visit_all with the value encoded by the visitor's codec (throws decode_error for bytes
+  /// it cannot decode). Waiting ends early, with visit_error, once `cancel` is set or the
+  /// processor stops.
+  visit_result visit_all_encoded(const std::string& name, std::string value,
+                                 std::chrono::milliseconds timeout,
+                                 const std::function<void(const visit_status&)>& on_progress,
+                                 const std::atomic<bool>* cancel = nullptr) const;
+  /// The codec of visitor `name`'s value; throws graph_error naming the declared visitors.
+  const erased_codec& visitor_codec(const std::string& name) const;
 
 private:
   struct impl;

@@ -66,10 +66,7 @@ struct fixture {
 
   /// The counts the changelog topic holds (latest value per key).
   std::map<std::string, int64_t> changelog(const std::string& group) {
-    std::map<std::string, int64_t> out;
-    for (const auto& [k, v] : latest_by_key(read_topic(bootstrap, group + "-table")))
-      out[k] = int64_codec{}.decode(v);
-    return out;
+    return changelog_counts(bootstrap, group);
   }
 
   /// True when every input record of `group` is committed.

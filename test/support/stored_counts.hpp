@@ -1,10 +1,11 @@
 #pragma once
 
-// Reads a counting group's table straight from its LMDB stores, to check what a processor
-// wrote from the outside.
+// Reads a counting group's table straight from its LMDB stores, or from its table topic, to
+// check what a processor wrote from the outside.
 
 #include "persistence/partition_store.hpp"
 #include "runtime/codec.hpp"
+#include "test/support/kafka_client.hpp"
 
 #include <filesystem>
 #include <map>
@@ -25,6 +26,15 @@ inline std::map<std::string, int64_t> stored_counts(const std::filesystem::path&
       out[std::string{k}] = int64_codec{}.decode(v);
     });
   }
+  return out;
+}
+
+/// The int64 values `group`'s table topic holds (its last value per key).
+inline std::map<std::string, int64_t> changelog_counts(const std::string& bootstrap,
+                                                       const std::string& group) {
+  std::map<std::string, int64_t> out;
+  for (const auto& [k, v] : latest_by_key(read_topic(bootstrap, group + "-table")))
+    out[k] = int64_codec{}.decode(v);
   return out;
 }
 
