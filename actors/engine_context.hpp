@@ -317,31 +317,50 @@ inline std::optional<std::string> fire_timer(engine_context& ctx, partition_stor
   }
 }
 
-/// Runs the behavior of `input` for the context's record: keeps what it did, or forgets it and
-/// returns the error. The one place a record runs, for the partition actor and the tester.
-/// Runs punctuation `p` for every key of the store's table, over `batch`: `on_error(key, error)`
-/// learns each key whose behavior failed (what it did is forgotten). The one place a
-/// punctuation runs, for the partition actor and the tester. Returns the keys visited.
-template <class OnError>
-std::size_t punctuate(engine_context& ctx, const partition_store& store,
-                      const punctuation_definition& p, int32_t partition, int64_t now,
-                      OnError on_error) {
-  std::size_t visited = 0;
-  store.scan({}, {}, [&](std::string_view key, std::string_view) {
-    ctx.set_record(engine_record{key, {}, partition, -1, now, nullptr, nullptr});
+/// How far visit_keys went.
+struct visited_keys {
+  std::size_t count = 0;           // keys visited (a failed one counts when on_error says so)
+  std::optional<std::string> last; // the last of them
+  bool more = false;               // stopped before the table's end
+};
+
+/// Runs `handle` (a punctuation's or a visitor's) with the context of each key of the store's
+/// table from `from` on, in key order, with `payload` as the record's value, over the
+/// context's batch. Before each key but the first, `full(count)` may end the run there.
+/// `on_error(key, error)` learns each key whose behavior failed (what it did is forgotten):
+/// true counts it as visited, false ends the run before it. The one place keys are visited,
+/// for punctuation and visitors, in the partition actor and the tester.
+template <class Full, class OnError>
+visited_keys visit_keys(engine_context& ctx, const partition_store& store, std::string_view from,
+                        const std::function<void(record_context&)>& handle,
+                        std::string_view payload, int32_t partition, int64_t now, Full full,
+                        OnError on_error) {
+  visited_keys out;
+  store.scan(from, {}, [&](std::string_view key, std::string_view) {
+    if (out.count > 0 && full(out.count)) {
+      out.more = true;
+      return false;
+    }
+    ctx.set_record(engine_record{key, payload, partition, -1, now, nullptr, nullptr});
     try {
-      p.handle(ctx);
+      handle(ctx);
       ctx.keep();
     } catch (const std::exception& e) {
       ctx.drop();
-      on_error(std::string{key}, std::string{e.what()});
+      if (!on_error(std::string{key}, std::string{e.what()})) {
+        out.more = true;
+        return false;
+      }
     }
-    ++visited;
+    ++out.count;
+    out.last = std::string{key};
     return true;
   });
-  return visited;
+  return out;
 }
 
+/// Runs the behavior of `input` for the context's record: keeps what it did, or forgets it and
+/// returns the error. The one place a record runs, for the partition actor and the tester.
 inline std::optional<std::string> run_record(engine_context& ctx, const input_definition& input) {
   try {
     input.handle(ctx);

@@ -85,20 +85,22 @@ void punctuate_partition(partition_self self, uint32_t index) {
   engine_context ctx{graph, table, batch, st.cfg.tables.get()};
   ctx.set_now(now);
   std::optional<std::string> failed;
-  punctuate(ctx, *st.store, graph.punctuations.at(index), st.cfg.partition, now,
-            [&](const std::string& key, const std::string& error) {
-              auto where = "punctuation " + std::to_string(index) + " of key '" +
-                           key.substr(0, 200) + "'";
-              if (st.cfg.on_poison != poison_policy::dead_letter) {
-                if (!failed)
-                  failed = where + " failed: " + error;
-                return;
-              }
-              st.log->warn("[{}] partition {}: {} failed; sent to {}: {}", graph.group,
-                           st.cfg.partition, where, st.dead_letter_topic, error);
-              dead_letter(ctx, st.dead_letter_topic, error);
-              ++st.figures->dead_lettered(table);
-            });
+  visit_keys(ctx, *st.store, {}, graph.punctuations.at(index).handle, {}, st.cfg.partition, now,
+             [](std::size_t) { return false; },
+             [&](const std::string& key, const std::string& error) {
+               auto where = "punctuation " + std::to_string(index) + " of key '" +
+                            key.substr(0, 200) + "'";
+               if (st.cfg.on_poison != poison_policy::dead_letter) {
+                 if (!failed)
+                   failed = where + " failed: " + error;
+                 return true;
+               }
+               st.log->warn("[{}] partition {}: {} failed; sent to {}: {}", graph.group,
+                            st.cfg.partition, where, st.dead_letter_topic, error);
+               dead_letter(ctx, st.dead_letter_topic, error);
+               ++st.figures->dead_lettered(table);
+               return true;
+             });
   commit_batch(self, "", batch, ctx, -1, std::chrono::steady_clock::now(), true);
   if (failed)
     throw poison_error(*failed, st.cfg.on_poison == poison_policy::stop_partition);

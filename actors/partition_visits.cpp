@@ -94,36 +94,30 @@ void visit_chunk(partition_self self) {
             "' (any more); declare it with graph.visitor";
   auto from = p.begun ? p.after + '\0' : std::string{};
   auto ends = std::chrono::steady_clock::now() + chunk_time;
-  if (visitor != nullptr)
-    st.store->scan(from, {}, [&](std::string_view key, std::string_view) {
-      if (visited == chunk_keys || (visited > 0 && std::chrono::steady_clock::now() > ends)) {
-        more = true;
-        return false;
-      }
-      ctx.set_record(engine_record{key, p.visit.value, st.cfg.partition, -1, now, nullptr,
-                                   nullptr});
-      try {
-        visitor->handle(ctx);
-        ctx.keep();
-      } catch (const std::exception& e) {
-        ctx.drop();
+  if (visitor != nullptr) {
+    auto run = visit_keys(
+      ctx, *st.store, from, visitor->handle, p.visit.value, st.cfg.partition, now,
+      [&](std::size_t n) { return n == chunk_keys || std::chrono::steady_clock::now() > ends; },
+      [&](const std::string& key, const std::string& e) {
         auto where = "visit " + p.visit.id + " of '" + p.visit.name + "', key '" +
-                     std::string{key.substr(0, 200)} + "'";
+                     key.substr(0, 200) + "'";
         if (st.cfg.on_poison != poison_policy::dead_letter) {
-          failed = where + " failed: " + e.what();
-          more = true;
+          failed = where + " failed: " + e;
           return false; // this key again, once the partition restarts
         }
         st.log->warn("[{}] partition {}: {} failed; sent to {}: {}", graph.group,
-                     st.cfg.partition, where, st.dead_letter_topic, e.what());
-        dead_letter(ctx, st.dead_letter_topic, e.what());
+                     st.cfg.partition, where, st.dead_letter_topic, e);
+        dead_letter(ctx, st.dead_letter_topic, e);
         ++st.figures->dead_lettered(st.visits_topic);
-      }
-      p.after = std::string{key};
+        return true;
+      });
+    visited = run.count;
+    more = run.more;
+    if (run.last) {
+      p.after = std::move(*run.last);
       p.begun = true;
-      ++visited;
-      return true;
-    });
+    }
+  }
   p.visited += static_cast<int64_t>(visited);
   auto key = visit_progress_key(p.visit.id);
   if (more) {

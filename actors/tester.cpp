@@ -1,12 +1,9 @@
-// partita::tester (runtime/tester.hpp): each record runs through the partition actor's own
-// record path (engine_context, run_record, dead_letter) over a real LMDB store, in the calling
-// thread. What differs from Kafka is only the transport: topics are in-memory logs.
+// partita::tester (runtime/tester.hpp): its interface over the engine (actors/tester_engine.hpp).
 
 #include "runtime/tester.hpp"
 
-#include "actors/engine_context.hpp"
+#include "actors/tester_engine.hpp"
 #include "actors/windows.hpp"
-#include "persistence/partition_store.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -35,211 +32,6 @@ std::size_t tester::queue::size() const {
 void tester::queue::seek_to_end() {
   at_ = log_->size();
 }
-
-struct tester::engine final : detail::table_reader {
-  struct group {
-    graph_definition def; // a copy: the user's graph may go away
-    std::string dead_letter_topic; // emits point at it
-    std::string timers_topic;      // the firing timers' records name it
-    std::string table_topic;       // punctuations' records name it
-    std::vector<int64_t> next_punctuation; // when each of graph.every runs next
-    std::unique_ptr<partition_store> store;
-  };
-
-  explicit engine(tester_config c) : cfg(std::move(c)), clock(cfg.start_ms) {}
-
-  ~engine() override {
-    groups.clear(); // close the stores first
-    if (temporary) {
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-    }
-  }
-
-  /// The tested group whose table is `topic`, or nullptr.
-  group* owner(std::string_view topic) {
-    for (auto& g : groups)
-      if (g->def.persist && g->def.table_topic() == topic)
-        return g.get();
-    return nullptr;
-  }
-  const group* owner(std::string_view topic) const {
-    return const_cast<engine*>(this)->owner(topic);
-  }
-
-  std::optional<std::string> read(const table_definition& t, std::string_view key,
-                                  int32_t) const override {
-    return value(t.topic, key);
-  }
-
-  /// The value of `key` in `table`: the store of the tested group writing it, else what the
-  /// test set.
-  std::optional<std::string> value(std::string_view table, std::string_view key) const {
-    if (const auto* g = owner(table))
-      return g->store->get(key);
-    auto values = tables.find(table);
-    if (values == tables.end())
-      return std::nullopt;
-    auto v = values->second.find(key);
-    if (v == values->second.end())
-      return std::nullopt;
-    return v->second;
-  }
-
-  /// Appends `r` to its topic's log, with the next offset; returns the stored copy.
-  const test_record& append(test_record r) {
-    auto& log = logs[r.topic];
-    r.offset = static_cast<int64_t>(log.size());
-    log.push_back(std::move(r));
-    return log.back();
-  }
-
-  /// Runs `todo`, then what it makes that a tested graph consumes, until nothing is left.
-  void deliver(std::deque<test_record> todo) {
-    while (!todo.empty()) {
-      auto rec = std::move(todo.front());
-      todo.pop_front();
-      for (auto& g : groups)
-        if (const auto* in = g->def.input(rec.topic))
-          run(*g, *in, rec, todo);
-    }
-  }
-
-  /// What a partition actor does for one record of a batch, then produces its effects.
-  void run(group& g, const input_definition& in, const test_record& rec,
-           std::deque<test_record>& todo) {
-    partition_store::write_batch batch{*g.store};
-    detail::engine_context ctx{g.def, in.topic, batch, this};
-    ctx.set_now(clock);
-    ctx.set_record(detail::engine_record{rec.key, rec.value ? std::string_view{*rec.value} : "",
-                                         0, rec.offset, rec.timestamp, nullptr, &rec.headers});
-    for (int64_t attempts = 1;; ++attempts) {
-      auto error = detail::run_record(ctx, in);
-      if (!error)
-        break;
-      check_policy(ctx, *error);
-      if (attempts > cfg.poison_retries) {
-        detail::dead_letter(ctx, g.dead_letter_topic, *error);
-        break;
-      }
-    }
-    finish(g, batch, ctx, todo);
-  }
-
-  /// A record (or timer) failed: throws record_error unless the policy dead-letters it.
-  void check_policy(const detail::engine_context& ctx, const std::string& error) const {
-    if (cfg.on_poison != poison_policy::dead_letter)
-      throw record_error(detail::record_name(ctx) + " failed: " + error +
-                         (cfg.on_poison == poison_policy::retry
-                            ? "; on Kafka its partition restarts and tries it again"
-                            : "; on Kafka its partition stops"));
-  }
-
-  /// Commits a batch and produces its effects: the table's changelog, then the emits.
-  void finish(group& g, partition_store::write_batch& batch, detail::engine_context& ctx,
-              std::deque<test_record>& todo) {
-    std::vector<std::pair<std::string, std::optional<std::string>>> changes{
-      batch.changes().begin(), batch.changes().end()};
-    std::sort(changes.begin(), changes.end());
-    ctx.close_windows();
-    batch.commit();
-    auto produce = [&](test_record out) {
-      out.timestamp = clock;
-      const auto& stored = append(std::move(out));
-      if (consumed(stored.topic))
-        todo.push_back(stored);
-    };
-    if (g.def.persist)
-      for (auto& [key, value] : changes)
-        produce(test_record{g.def.table_topic(), 0, -1, key, std::move(value), {}});
-    for (auto& e : ctx.emits())
-      produce(test_record{*e.topic, 0, -1, std::move(e.key), std::move(e.value),
-                          std::move(e.headers)});
-  }
-
-  /// Runs what is due first at `until` — a timer of any tested group (at its due time) or a
-  /// punctuation (at its time; timers first at the same time) — with what it makes; false when
-  /// nothing is due.
-  bool fire_next(int64_t until) {
-    group* first = nullptr;
-    std::optional<detail::due_timer> timer;
-    for (auto& g : groups) {
-      if (!g->def.timer)
-        continue;
-      auto due = detail::due_timers(*g->store, until, 1);
-      if (!due.empty() && (!timer || due.front().id.due_ms < timer->id.due_ms)) {
-        first = g.get();
-        timer = std::move(due.front());
-      }
-    }
-    group* punctuated = nullptr;
-    std::size_t which = 0;
-    for (auto& g : groups)
-      for (std::size_t i = 0; i < g->next_punctuation.size(); ++i)
-        if (g->next_punctuation[i] <= until &&
-            (!punctuated || g->next_punctuation[i] < punctuated->next_punctuation[which])) {
-          punctuated = g.get();
-          which = i;
-        }
-    if (punctuated && (!timer || punctuated->next_punctuation[which] < timer->id.due_ms))
-      return punctuate(*punctuated, which);
-    if (!timer)
-      return false;
-    clock = std::max(clock, timer->id.due_ms);
-    auto& g = *first;
-    partition_store::write_batch batch{*g.store};
-    detail::engine_context ctx{g.def, g.timers_topic, batch, this};
-    ctx.set_now(clock);
-    for (int64_t attempts = 1;; ++attempts) {
-      auto error = detail::fire_timer(ctx, batch, *g.def.timer, *timer, 0);
-      if (!error)
-        break;
-      check_policy(ctx, *error);
-      if (attempts > cfg.poison_retries) {
-        detail::dead_letter(ctx, g.dead_letter_topic, *error);
-        batch.set_side(side::timers, timer->timer_key, std::nullopt);
-        break;
-      }
-    }
-    std::deque<test_record> todo;
-    finish(g, batch, ctx, todo);
-    deliver(std::move(todo));
-    return true;
-  }
-
-  /// Runs punctuation `which` of `g` at its time, over every key of its table.
-  bool punctuate(group& g, std::size_t which) {
-    auto& at = g.next_punctuation[which];
-    clock = std::max(clock, at);
-    at += g.def.punctuations[which].interval.count();
-    partition_store::write_batch batch{*g.store};
-    detail::engine_context ctx{g.def, g.table_topic, batch, this};
-    ctx.set_now(clock);
-    detail::punctuate(ctx, *g.store, g.def.punctuations[which], 0, clock,
-                      [&](const std::string&, const std::string& error) {
-                        check_policy(ctx, error);
-                        detail::dead_letter(ctx, g.dead_letter_topic, error);
-                      });
-    std::deque<test_record> todo;
-    finish(g, batch, ctx, todo);
-    deliver(std::move(todo));
-    return true;
-  }
-
-  bool consumed(std::string_view topic) const {
-    return std::any_of(groups.begin(), groups.end(),
-                       [&](const auto& g) { return g->def.input(topic) != nullptr; });
-  }
-
-  tester_config cfg;
-  int64_t clock; // the virtual clock, milliseconds since the epoch
-  std::filesystem::path dir;
-  bool temporary = false;
-  std::vector<std::unique_ptr<group>> groups;
-  std::map<std::string, std::vector<test_record>, std::less<>> logs;
-  /// Tables the graphs join or look up that no tested group writes: key -> value.
-  std::map<std::string, std::map<std::string, std::string, std::less<>>, std::less<>> tables;
-};
 
 tester::tester(tester_config cfg) : engine_(std::make_unique<engine>(std::move(cfg))) {
   if (engine_->cfg.state_dir.empty()) {
@@ -316,6 +108,19 @@ void tester::consume_bytes(std::string_view topic, std::string_view key, std::st
   }
 }
 
+int64_t tester::visit_bytes(std::string_view name, std::string bytes, std::string_view group) {
+  visitor_codec(name, group).check(bytes);
+  for (auto& g : engine_->groups)
+    if (group.empty() || g->def.group == group)
+      if (const auto* v = g->def.visitor(name)) {
+        auto n = engine_->visit(*g, g->def.visits_topic(), v->handle, bytes);
+        while (engine_->fire_next(engine_->clock)) {
+        }
+        return static_cast<int64_t>(n);
+      }
+  return 0; // visitor_codec found it
+}
+
 std::optional<std::string> tester::table_bytes(std::string_view table,
                                                std::string_view key) const {
   table_codec(table); // throws for a table nobody declares
@@ -373,6 +178,25 @@ const erased_codec& tester::table_codec(std::string_view table) const {
   throw graph_error("tester: '" + std::string{table} +
                     "' is neither a tested group's table (<group>-table of a group with a "
                     "table codec) nor a table the tested graphs join or look up");
+}
+
+const erased_codec& tester::visitor_codec(std::string_view name, std::string_view group) const {
+  const visitor_definition* found = nullptr;
+  std::string where;
+  for (const auto& g : engine_->groups)
+    if (group.empty() || g->def.group == group)
+      if (const auto* v = g->def.visitor(name)) {
+        if (found)
+          throw graph_error("tester.visit_all(\"" + std::string{name} + "\"): groups '" + where +
+                            "' and '" + g->def.group + "' both have that visitor; name the group");
+        found = v;
+        where = g->def.group;
+      }
+  if (!found)
+    throw graph_error("tester.visit_all(\"" + std::string{name} + "\"): no tested group" +
+                      (group.empty() ? "" : " '" + std::string{group} + "'") +
+                      " has that visitor (graph.visitor)");
+  return found->codec;
 }
 
 const erased_codec& tester::window_codec(std::string_view name) const {

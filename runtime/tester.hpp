@@ -172,6 +172,18 @@ public:
     return decode_as<T>(output_codec(r), "value_of<T>(" + r.topic + ")", *r.value);
   }
 
+  /// Runs visitor `name` (graph.visitor) with `value` over every key of its group's table, as
+  /// processor::visit_all does, then what it emits; returns the keys visited. `group` names
+  /// the tested group when several have the visitor. Throws graph_error for an unknown
+  /// visitor or a value of another type; record_error as consume() does.
+  template <class T>
+  int64_t visit_all(std::string_view name, const T& value, std::string_view group = {}) {
+    return visit_bytes(name, encode_for(visitor_codec(name, group), "visit", name, value), group);
+  }
+  /// visit_all() with the value's bytes as they are (decode_error for bytes the visitor's codec
+  /// cannot read).
+  int64_t visit_bytes(std::string_view name, std::string bytes, std::string_view group = {});
+
   /// The virtual clock (milliseconds since the epoch), which ctx.now() and ctx.schedule() see.
   std::chrono::milliseconds now() const;
   /// Moves the clock on by `by`, firing the timers due meanwhile in their order, each at its
@@ -187,6 +199,7 @@ private:
   const erased_codec& input_codec(std::string_view topic) const;
   const erased_codec& table_codec(std::string_view table) const;
   const erased_codec& window_codec(std::string_view name) const;
+  const erased_codec& visitor_codec(std::string_view name, std::string_view group) const;
   const erased_codec& output_codec(const test_record& r) const;
 
   std::unique_ptr<engine> engine_;

@@ -169,6 +169,37 @@ CAF_TEST(a failing record shows the poison policy outcome) {
   }
 }
 
+CAF_TEST(a visitor runs with the context of every key and what it emits is delivered) {
+  auto g = clicks_graph();
+  g.visitor("scale", int64_codec{}, [](context<int64_codec>& ctx, const int64_t& by) {
+    if (ctx.key() == "bad")
+      throw std::runtime_error("cannot scale");
+    ctx.set_value(ctx.value().value_or(0) * by);
+    ctx.emit("counts", ctx.key(), *ctx.value());
+  });
+  tester tt{g};
+  for (const auto* key : {"a", "b", "b", "bad"})
+    tt.consume("clicks", key, std::string{"/"});
+  auto counts = tt.output("counts");
+  auto dlq = tt.output("clicks-dlq");
+  CAF_CHECK_EQUAL(tt.visit_all("scale", int64_t{10}), 4); // a, b, bad and "total"
+  CAF_CHECK_EQUAL(tt.table_value<int64_t>("clicks-table", "a"), std::optional<int64_t>{10});
+  CAF_CHECK_EQUAL(tt.table_value<int64_t>("clicks-table", "b"), std::optional<int64_t>{20});
+  CAF_CHECK_EQUAL(tt.table_value<int64_t>("clicks-table", "bad"), std::optional<int64_t>{1});
+  CAF_CHECK_EQUAL(tt.table_value<int64_t>("clicks-table", "total"), std::optional<int64_t>{40});
+  CAF_CHECK_EQUAL(counts.size(), 3u);
+  CAF_REQUIRE_EQUAL(dlq.size(), 1u);
+  auto dead = *dlq.next();
+  CAF_CHECK_EQUAL(dead.key, "bad");
+  CAF_CHECK_EQUAL(dead.topic, "clicks-dlq");
+  CAF_CHECK_EQUAL(dead.header_value("partita.topic").value_or(""), "clicks-visits");
+  CAF_CHECK(contains(error_of([&] { tt.visit_all("scal", int64_t{1}); }),
+                     "no tested group has that visitor"));
+  CAF_CHECK(contains(error_of([&] { tt.visit_all("scale", std::string{"x"}); }),
+                     "does not fit the int64 codec"));
+  CAF_CHECK(contains(error_of([&] { tt.visit_bytes("scale", "ten"); }), "int64 codec"));
+}
+
 CAF_TEST(bad use gets an error naming the problem) {
   tester tt{clicks_graph()};
   CAF_CHECK(contains(error_of([&] { tt.consume("click", "a", "x"); }),

@@ -157,6 +157,43 @@ CAF_TEST(6-reconnecting-view rides out an outage of every broker) {
   CAF_CHECK(has(child.out(), "done: the view noticed the outage and holds 400 of 400 clicks"));
 }
 
+CAF_TEST(10-visit resets every count with a visitor and over HTTP) {
+  auto port = free_port();
+  auto child = run("10-visit", {"--records", "50", "--http", "127.0.0.1:" + std::to_string(port)});
+  CAF_REQUIRE(printed(child, "done:"));
+  CAF_CHECK(has(child.out(), "counted 50 clicks; user-3 clicked 5 times"));
+  CAF_CHECK(has(child.out(), "done: the visit reset 10 keys in 8 partitions; the counts now add "
+                             "up to 0"));
+  CAF_CHECK_EQUAL(query(port, "example-visit-table", "user-3"), nlohmann::json(0));
+  httplib::Client http{"127.0.0.1", port};
+  auto started = http.Post("/visits/reset", "7", "application/octet-stream");
+  CAF_REQUIRE(started);
+  CAF_REQUIRE_EQUAL(started->status, 202);
+  auto id = nlohmann::json::parse(started->body)["id"].get<std::string>();
+  nlohmann::json status;
+  CAF_CHECK(wait_until(
+    [&] {
+      auto res = http.Get("/visits/" + id);
+      status = res && res->status == 200 ? nlohmann::json::parse(res->body) : nlohmann::json{};
+      return status.value("state", "") == "done";
+    },
+    std::chrono::seconds{60}));
+  CAF_MESSAGE(status.dump());
+  CAF_CHECK_EQUAL(status.value("visited", -1), 10);
+  CAF_CHECK_EQUAL(status.value("partitions_done", -1), 8);
+  CAF_CHECK_EQUAL(query(port, "example-visit-table", "user-3"), nlohmann::json(7));
+  auto unknown = http.Post("/visits/nobody", "7", "application/octet-stream");
+  CAF_REQUIRE(unknown);
+  CAF_CHECK_EQUAL(unknown->status, 404);
+  CAF_CHECK(has(unknown->body, "no visitor 'nobody'"));
+  auto bad = http.Post("/visits/reset", "seven", "application/octet-stream");
+  CAF_REQUIRE(bad);
+  CAF_CHECK_EQUAL(bad->status, 400);
+  CAF_CHECK(has(bad->body, "not a value of visitor 'reset'"));
+  child.signal(SIGTERM);
+  CAF_CHECK_EQUAL(child.wait(60000), 0);
+}
+
 CAF_TEST(an example given a bad setting exits with code 2) {
   auto child = run("1-simplest", {"--records", "-4"});
   CAF_CHECK_EQUAL(child.wait(10000), 2);
