@@ -71,14 +71,11 @@ std::vector<std::string> changelog_replay::repair_keys() const {
   return {keys.begin(), keys.end()};
 }
 
-void changelog_replay::vouch(partition_store::write_batch& batch,
-                             const std::vector<changelog_record>& records) {
-  for (const auto& v : records) {
-    if (!side_)
-      batch.set(v.key, v.value);
-    else if (!is_owner_marker(v.key))
-      batch.set_side(*side_, v.key, v.value);
-  }
+void changelog_replay::vouch(partition_store::write_batch& batch, changelog_record& r) {
+  if (!side_)
+    batch.set(std::move(r.key), std::move(r.value));
+  else if (!is_owner_marker(r.key))
+    batch.set_side(*side_, r.key, std::move(r.value));
 }
 
 void changelog_replay::apply(std::vector<changelog_record>& records) {
@@ -111,9 +108,9 @@ void changelog_replay::apply(std::vector<changelog_record>& records) {
           if (v.offset >= r.writer.base) {
             leave_out(v);
           } else {
-            vouch(batch, {v});
             if (v.vouches && v.batch > 0) // a checkpoint kept back, vouched by the base
               count(batch, v.writer, v.batch);
+            vouch(batch, v);
           }
         }
         buffer_.clear();
@@ -138,7 +135,9 @@ void changelog_replay::apply(std::vector<changelog_record>& records) {
     }
     if (number > 0)
       count(batch, writer, number);
-    vouch(batch, buffer_);
+    batch.reserve(buffer_.size());
+    for (auto& v : buffer_)
+      vouch(batch, v);
     buffer_.clear();
     const auto& [topic, offset] = *vouches;
     auto known = applied_.find(topic);

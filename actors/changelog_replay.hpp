@@ -4,6 +4,7 @@
 #include "persistence/partition_store.hpp"
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <set>
@@ -63,7 +64,8 @@ public:
   std::vector<std::string> repair_keys() const;
 
 private:
-  void vouch(partition_store::write_batch& batch, const std::vector<changelog_record>& records);
+  /// Writes a vouched record into the batch (its key and value moved out).
+  void vouch(partition_store::write_batch& batch, changelog_record& r);
   void leave_out(const changelog_record& r);
   void note_key(const changelog_record& r);
   /// Another writer of an earlier group generation than this store's latest takeover.
@@ -91,7 +93,7 @@ private:
   writer_id own_;
   std::map<std::string, int64_t> applied_; // by input topic, as the store holds it
   writer_id current_;
-  std::vector<changelog_record> buffer_;
+  std::deque<changelog_record> buffer_; // a deque: an unvouched batch may be long
   uint64_t superseded_ = 0;
   uint64_t left_out_ = 0;
   uint64_t legacy_markers_ = 0;

@@ -213,25 +213,7 @@ void consumer_pump::apply_back_pressure() {
     }
   }
   if (resumed->cnt > 0)
-    wake_fetchers(resumed.get());
-}
-
-void consumer_pump::wake_fetchers(const rd_kafka_topic_partition_list_t* partitions) {
-  // librdkafka 2.0 does not wake a broker thread when a partition is resumed: if every
-  // partition it fetches for was paused, it sleeps until its next timeout, up to a second,
-  // and the resumed partitions wait with it (0.4 instead of 0.9 M records/s in the throughput
-  // benchmark with 100k keys, where partitions pause often). A request to the partitions'
-  // leaders wakes their threads, which then see the resume; a thread that was awake anyway
-  // (other partitions fetching) loses nothing worth measuring. The answer is not needed: the
-  // call waits a millisecond and leaves librdkafka to drop it. Not used after a restart: there
-  // it measurably delayed the restarted partition's first fetch (145-155 instead of 105-115 ms
-  // in the supervision benchmark). With fetch-from-follower the thread woken is the leader's,
-  // not necessarily the fetching one.
-  part_list request{rd_kafka_topic_partition_list_copy(partitions),
-                    &rd_kafka_topic_partition_list_destroy};
-  for (int i = 0; i < request->cnt; ++i)
-    request->elems[i].offset = RD_KAFKA_OFFSET_END;
-  rd_kafka_offsets_for_times(rk_, request.get(), 1);
+    wake_fetchers(rk_, resumed.get());
 }
 
 void consumer_pump::update_lag() {

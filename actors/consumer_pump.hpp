@@ -134,8 +134,6 @@ private:
   void restart_partition(int32_t p);
   /// Pauses a partition whose actor has max_in_flight records queued; resumes it at half.
   void apply_back_pressure();
-  /// Makes the broker threads of resumed partitions fetch for them at once.
-  void wake_fetchers(const rd_kafka_topic_partition_list_t* partitions);
   /// Sets partita_consumer_lag_records of every assigned topic-partition.
   void update_lag();
   void pause(int32_t p, channel& ch, bool paused);

@@ -220,18 +220,10 @@ void table_follower::start(int32_t p) {
   // A partition's pause survives its unassignment in librdkafka: one paused when it was last
   // released would never be fetched again.
   rd_kafka_resume_partitions(rk_, list.get());
-  wake_fetcher(p);
+  wake_fetchers(rk_, list.get());
   log_->info("table {}/{}: following from offset {}", cfg_.topic, p, from);
 }
 
-void table_follower::wake_fetcher(int32_t p) {
-  // As the consumer pump does (wake_fetchers): librdkafka 2.0 leaves a broker thread asleep
-  // up to a second before it fetches for a partition assigned meanwhile (a join's 600 records
-  // took 1.0 s to recover, the hand-written loop 0.1 s). A request to the leader wakes it; the
-  // answer is not needed.
-  auto list = make_list(cfg_.topic, {p}, RD_KAFKA_OFFSET_END);
-  rd_kafka_offsets_for_times(rk_, list.get(), 1);
-}
 
 void table_follower::stop(int32_t p) {
   auto i = parts_.find(p);
@@ -335,15 +327,20 @@ void table_follower::dispatch(rd_kafka_message_t** msgs, size_t n) {
 
 void table_follower::apply_back_pressure() {
   auto max = static_cast<int64_t>(cfg_.max_in_flight);
+  std::vector<int32_t> resumed;
   for (auto& [p, pt] : parts_) {
     if (pt.down)
       continue; // stays paused until restarted
     auto queued = pt.flow->in_flight.load();
-    if (!pt.paused && queued >= max)
+    if (!pt.paused && queued >= max) {
       pause(p, pt, true);
-    else if (pt.paused && queued <= max / 2)
+    } else if (pt.paused && queued <= max / 2) {
       pause(p, pt, false);
+      resumed.push_back(p);
+    }
   }
+  if (!resumed.empty())
+    wake_fetchers(rk_, make_list(cfg_.topic, resumed).get());
 }
 
 void table_follower::update_ends() {

@@ -107,7 +107,6 @@ private:
   /// the offset where following resumes.
   int64_t spawn_actor(int32_t p, part& pt);
   void restart(int32_t p);
-  void wake_fetcher(int32_t p);
   void dispatch(rd_kafka_message_t** msgs, size_t n);
   void apply_back_pressure();
   void update_ends();

@@ -115,6 +115,9 @@ public:
     void erase(std::string_view key);
     /// put() for a value, erase() for nullopt.
     void set(std::string_view key, const std::optional<std::string>& value);
+    void set(std::string&& key, std::optional<std::string>&& value);
+    /// Room for `n` more table changes.
+    void reserve(std::size_t n);
     void set_meta(std::string_view name, int64_t value);
     /// Keeps the effects of batch `seq` (the caller's encoding) with the state.
     void put_pending(uint64_t seq, std::string bytes);

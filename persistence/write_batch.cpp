@@ -21,6 +21,14 @@ void partition_store::write_batch::set(std::string_view key,
   changes_.insert_or_assign(std::string{key}, value);
 }
 
+void partition_store::write_batch::set(std::string&& key, std::optional<std::string>&& value) {
+  changes_.insert_or_assign(std::move(key), std::move(value));
+}
+
+void partition_store::write_batch::reserve(std::size_t n) {
+  changes_.reserve(changes_.size() + n);
+}
+
 void partition_store::write_batch::put_pending(uint64_t seq, std::string bytes) {
   pending_.insert_or_assign(seq, std::move(bytes));
 }

@@ -1,5 +1,7 @@
 #include "runtime/kafka_config.hpp"
 
+#include <memory>
+
 namespace partita {
 
 kafka_properties overridden(kafka_properties base, const kafka_properties& overrides) {
@@ -31,6 +33,16 @@ void parse_kafka_properties(const std::vector<std::string>& settings, kafka_prop
                          "': write NAME=VALUE, e.g. session.timeout.ms=10000");
     out[s.substr(0, eq)] = s.substr(eq + 1);
   }
+}
+
+void wake_fetchers(rd_kafka_t* rk, const rd_kafka_topic_partition_list_t* partitions) {
+  if (partitions->cnt == 0)
+    return;
+  std::unique_ptr<rd_kafka_topic_partition_list_t, void (*)(rd_kafka_topic_partition_list_t*)>
+    request{rd_kafka_topic_partition_list_copy(partitions), &rd_kafka_topic_partition_list_destroy};
+  for (int i = 0; i < request->cnt; ++i)
+    request->elems[i].offset = RD_KAFKA_OFFSET_END;
+  rd_kafka_offsets_for_times(rk, request.get(), 1);
 }
 
 bool is_mock_cluster(rd_kafka_t* rk, std::chrono::milliseconds timeout) {
