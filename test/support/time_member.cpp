@@ -7,6 +7,8 @@
 // windowed table "per-window" (tumbling, --window-ms long, --grace-ms of grace, kept a week),
 // by its timestamp; closed windows go to `<group>-results`. With --echo (and no --windows),
 // each record's key goes to `<group>-results` too: batches with outputs and table records.
+// With --visitor, visitor "fire" (int64 value n) adds n to every key's fired count, waiting
+// --visit-delay-us per key (test/actors/visits.cpp).
 
 #include "apps/http_endpoint.hpp"
 #include "apps/service_options.hpp"
@@ -17,6 +19,7 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <thread>
 
 using namespace partita;
 
@@ -51,6 +54,10 @@ int main(int argc, char** argv) {
   app.add_flag("--windows", windows, "count records per key and window");
   bool echo = false;
   app.add_flag("--echo", echo, "emit each record's key to <group>-results");
+  bool visitor = false;
+  int64_t visit_delay_us = 0;
+  app.add_flag("--visitor", visitor, "visitor 'fire' adds its value to each key's fired count");
+  app.add_option("--visit-delay-us", visit_delay_us)->check(at_least(0))->capture_default_str();
   app.add_option("--window-ms", window_ms)->check(at_least(1))->capture_default_str();
   app.add_option("--grace-ms", grace_ms)->check(at_least(0))->capture_default_str();
   if (auto code = options.parse(argc, argv))
@@ -89,6 +96,14 @@ int main(int argc, char** argv) {
       ++c.second;
       ctx.set_value(text(c));
     });
+  if (visitor)
+    graph.visitor("fire", int64_codec{},
+                  [visit_delay_us](context<string_codec>& ctx, const int64_t& n) {
+                    std::this_thread::sleep_for(std::chrono::microseconds{visit_delay_us});
+                    auto c = counts(ctx.value());
+                    c.second += n;
+                    ctx.set_value(text(c));
+                  });
   // Before any thread starts, so that every thread leaves SIGTERM to the handler.
   stop_slot slot;
   stop_on_signal([&] { slot.stop(); }, settings.shutdown_timeout);

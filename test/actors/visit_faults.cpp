@@ -1,0 +1,114 @@
+#define CAF_SUITE actors.visit_faults
+
+// A visit (graph.visitor) in a group of several processes (partita-time-member --visitor:
+// visitor "fire" adds its value to each key's fired count in "<set>/<fired>") while input
+// flows: a member crashes after a chunk of the visit (injected, PARTITA_CRASH_AT) and comes
+// back on its store while the other takes its partitions over. The visit finishes with every
+// key visited exactly once — each key's value in the table topic and in LMDB is "<n>/1" for
+// its n records in the input — and the visit reports every key.
+
+#include "persistence/partition_store.hpp"
+#include "runtime/embedded_cluster.hpp"
+#include "test/support/group_members.hpp"
+
+#include <caf/test/unit_test.hpp>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+
+using namespace partita;
+using namespace partita::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr int partitions = 6;
+constexpr int keys = 3000;
+
+struct fixture : group_lab {
+  steady_load load{bootstrap, "events", keys};
+
+  fixture()
+      : group_lab("visit-test", {"events", "v-table", "v-timers", "v-visits", "v-dlq"},
+                  partitions) {}
+  ~fixture() { load.stop(); }
+
+  void start(member& m, std::vector<std::string> env = {}) {
+    auto args = member_args(m, bootstrap, "v");
+    args.insert(args.end(), {"--no-timers", "--visitor", "--visit-delay-us", "200"});
+    m.start(PARTITA_TIME_MEMBER_BIN, args, dir, env);
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(visit_fault_tests, fixture)
+
+CAF_TEST(a member crashed mid visit comes back and every key is visited exactly once) {
+  auto& a = members[0];
+  auto& b = members[1];
+  start(a, {"PARTITA_CRASH_AT=after-visit-chunk:3"});
+  start(b);
+  load.start();
+  // Every key is in the table before the visit starts (the load cycles through the keys).
+  CAF_REQUIRE(wait_until(
+    [&] { return committed_total(bootstrap, "v", "events", partitions) >= 2 * keys; }, 120s,
+    100ms));
+  CAF_REQUIRE(wait_until(
+    [&] { return a.running_partitions() + b.running_partitions() == partitions; }, 60s, 100ms));
+  httplib::Client http{"127.0.0.1", b.port};
+  auto started = http.Post("/visits/fire", "1", "application/octet-stream");
+  CAF_REQUIRE(started);
+  CAF_REQUIRE_EQUAL(started->status, 202);
+  auto id = nlohmann::json::parse(started->body)["id"].get<std::string>();
+  CAF_REQUIRE_EQUAL(a.proc->wait(90000), 86); // after its third chunk
+  CAF_CHECK(a.log().find("crashing at after-visit-chunk") != std::string::npos);
+  start(a); // back on its store, beside b
+  nlohmann::json status;
+  CAF_CHECK(wait_until(
+    [&] {
+      auto res = http.Get("/visits/" + id);
+      status = res && res->status == 200 ? nlohmann::json::parse(res->body) : nlohmann::json{};
+      return status.value("state", "") != "running" && !status.empty();
+    },
+    120s, 200ms));
+  CAF_MESSAGE(status.dump());
+  CAF_CHECK_EQUAL(status.value("state", ""), "done");
+  CAF_CHECK_EQUAL(status.value("visited", -1), keys);
+  CAF_CHECK_EQUAL(status.value("partitions_done", -1), partitions);
+  load.stop();
+  // b alone takes every partition and commits every record: its stores hold the whole table.
+  a.end(SIGTERM);
+  CAF_REQUIRE(wait_until([&] { return b.running_partitions() == partitions; }, 120s, 200ms));
+  CAF_REQUIRE(wait_until([&] { return all_committed(bootstrap, "v", "events", partitions); },
+                         180s, 200ms));
+  b.end(SIGTERM);
+  std::map<std::string, std::string> want;
+  for (const auto& [k, n] : count_by_key(read_topic(bootstrap, "events")))
+    want[k] = std::to_string(n) + "/1";
+  CAF_REQUIRE_EQUAL(want.size(), static_cast<size_t>(keys));
+  auto table = latest_by_key(read_topic(bootstrap, "v-table"));
+  int64_t wrong = 0;
+  for (const auto& [k, v] : want)
+    if (table[k] != v && wrong++ < 5)
+      CAF_MESSAGE("table topic: " << k << " = " << table[k] << ", not " << v);
+  CAF_CHECK_EQUAL(wrong, 0);
+  CAF_CHECK_EQUAL(table.size(), want.size());
+  int64_t stored = 0;
+  wrong = 0;
+  for (int p = 0; p < partitions; ++p) {
+    partition_store store{store_config{partition_store::path_for(b.state, "v", "v-table", p)}};
+    store.scan({}, {}, [&](std::string_view k, std::string_view v) {
+      ++stored;
+      auto i = want.find(std::string{k});
+      if ((i == want.end() || v != i->second) && wrong++ < 5)
+        CAF_MESSAGE("LMDB: " << k << " = " << v);
+      return true;
+    });
+  }
+  CAF_CHECK_EQUAL(wrong, 0);
+  CAF_CHECK_EQUAL(stored, keys);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
