@@ -12,8 +12,10 @@ namespace {
 
 effects_target target_of(const partition_state& st) {
   const auto& graph = *st.cfg.graph;
+  // Checkpoints carry the batch's number whenever a side changelog is kept (timers, visits,
+  // windows): a side record's `then table` is confirmed by that number.
   return {*st.cfg.producer, graph.persist ? &st.table_topic : nullptr, st.cfg.partition,
-          st.writer, graph.timer || graph.window};
+          st.writer, keeps(graph, side::timers) || keeps(graph, side::windows)};
 }
 
 /// The acknowledgement of `count` changelog records of batch `seq`, expected at `expected`,
