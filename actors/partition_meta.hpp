@@ -2,6 +2,8 @@
 
 // The names of a partition store's metadata (persistence/partition_store.hpp), in one place.
 
+#include "persistence/partition_store.hpp"
+
 #include <string>
 
 namespace partita::meta {

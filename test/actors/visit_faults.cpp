@@ -8,6 +8,7 @@
 // exactly once — each key's value in the table topic and in LMDB is "<n>/1" for its n records
 // in the input — and the visit reports every key.
 
+#include "actors/partition_meta.hpp"
 #include "persistence/partition_store.hpp"
 #include "runtime/embedded_cluster.hpp"
 #include "test/support/group_members.hpp"
@@ -18,6 +19,8 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
+#include <memory>
 
 using namespace partita;
 using namespace partita::test;
@@ -26,7 +29,7 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr int partitions = 6;
-constexpr int keys = 3000;
+constexpr int keys = 2000;
 
 struct fixture : group_lab {
   steady_load load{bootstrap, "events", keys};
@@ -89,12 +92,14 @@ CAF_TEST(a member crashed mid visit comes back and every key is visited exactly 
   start(a);
   CAF_REQUIRE(wait_until([&] { return a.running_partitions() > 0; }, 120s, 200ms));
   load.stop();
-  // b alone takes every partition and commits every record: its stores hold the whole table.
-  a.end(SIGTERM);
-  CAF_REQUIRE(wait_until([&] { return b.running_partitions() == partitions; }, 120s, 200ms));
   CAF_REQUIRE(wait_until([&] { return all_committed(bootstrap, "v", "events", partitions); },
                          180s, 200ms));
-  b.end(SIGTERM);
+  // Both stop at once (neither takes the other's partitions): each partition's latest state
+  // is in the store of its last owner, the one that applied the most of `events`.
+  a.proc->signal(SIGTERM);
+  b.proc->signal(SIGTERM);
+  CAF_CHECK_EQUAL(a.proc->wait(40000), 0);
+  CAF_CHECK_EQUAL(b.proc->wait(40000), 0);
   std::map<std::string, std::string> want;
   for (const auto& [k, n] : count_by_key(read_topic(bootstrap, "events")))
     want[k] = std::to_string(n) + "/1";
@@ -133,8 +138,20 @@ CAF_TEST(a member crashed mid visit comes back and every key is visited exactly 
   int64_t stored = 0;
   wrong = 0;
   for (int p = 0; p < partitions; ++p) {
-    partition_store store{store_config{partition_store::path_for(b.state, "v", "v-table", p)}};
-    store.scan({}, {}, [&](std::string_view k, std::string_view v) {
+    std::unique_ptr<partition_store> last;
+    int64_t most = -2;
+    for (auto* m : {&a, &b}) {
+      auto path = partition_store::path_for(m->state, "v", "v-table", p);
+      if (!std::filesystem::exists(path))
+        continue;
+      auto store = std::make_unique<partition_store>(store_config{path});
+      if (auto n = store->meta(meta::applied("events")).value_or(-1); n > most) {
+        most = n;
+        last = std::move(store);
+      }
+    }
+    CAF_REQUIRE(last != nullptr);
+    last->scan({}, {}, [&](std::string_view k, std::string_view v) {
       ++stored;
       auto i = want.find(std::string{k});
       if ((i == want.end() || v != i->second) && wrong++ < 5)
