@@ -22,6 +22,13 @@ constexpr auto chunk_time = std::chrono::milliseconds{20};
 /// Batches not produced yet past which the next chunk waits a little.
 constexpr std::size_t unsent_limit = 8;
 
+/// What a partition reports for a visit of a visitor its graph does not declare (a member of
+/// another version started it).
+std::string no_visitor(const graph_definition& graph, const std::string& name) {
+  return "group '" + graph.group + "' has no visitor '" + name.substr(0, 200) +
+         "' here; declare it with graph.visitor";
+}
+
 std::optional<visit_progress> first_visit(const partition_store& store) {
   std::optional<visit_progress> out;
   store.scan_side(side::timers, visit_progress_prefix(),
@@ -42,8 +49,7 @@ std::optional<std::string> begin_visit(partition_state& st, engine_context& ctx,
       return std::nullopt;
     auto start = decode_visit_start(ctx.key(), ctx.payload());
     if (st.cfg.graph->visitor(start.name) == nullptr) {
-      auto error = "group '" + st.cfg.graph->group + "' has no visitor '" +
-                   start.name.substr(0, 200) + "'; declare it with graph.visitor";
+      auto error = no_visitor(*st.cfg.graph, start.name);
       st.log->warn("[{}] partition {}: visit {}: {}", st.cfg.graph->group, st.cfg.partition,
                    start.id, error);
       ctx.emit_engine(st.visits_topic, start.id,
@@ -90,8 +96,7 @@ void visit_chunk(partition_self self) {
   bool more = false;
   std::size_t visited = 0;
   if (visitor == nullptr)
-    error = "group '" + graph.group + "' has no visitor '" + p.visit.name.substr(0, 200) +
-            "' (any more); declare it with graph.visitor";
+    error = no_visitor(graph, p.visit.name);
   auto from = p.begun ? p.after + '\0' : std::string{};
   auto ends = std::chrono::steady_clock::now() + chunk_time;
   if (visitor != nullptr) {

@@ -24,6 +24,7 @@ namespace partita {
 
 struct processor::impl {
   processor_config cfg;
+  kafka_properties kafka; // cfg.kafka, with cfg.brokers as the bootstrap servers
   std::shared_ptr<const graph_definition> graph;
   std::atomic<bool> stop{false};
   std::shared_ptr<std::atomic<uint64_t>> records = std::make_shared<std::atomic<uint64_t>>(0);
@@ -47,6 +48,9 @@ processor::processor(processor_config cfg, graph_definition graph)
   if (cfg.max_in_flight < 1)
     throw config_error("max_in_flight must be at least 1");
   impl_->cfg = std::move(cfg);
+  impl_->kafka = impl_->cfg.kafka;
+  if (!impl_->cfg.brokers.empty())
+    impl_->kafka["bootstrap.servers"] = impl_->cfg.brokers;
   impl_->graph = std::make_shared<const graph_definition>(std::move(graph));
 }
 
@@ -145,10 +149,7 @@ visit_result processor::visit_all_encoded(
   const std::function<void(const visit_status&)>& on_progress,
   const std::atomic<bool>* cancel) const {
   visitor_codec(name).check(value); // before any partition meets it
-  kafka_properties kafka = impl_->cfg.kafka;
-  if (!impl_->cfg.brokers.empty())
-    kafka["bootstrap.servers"] = impl_->cfg.brokers;
-  return run_visit(kafka, *impl_->graph, name, std::move(value), timeout, on_progress,
+  return run_visit(impl_->kafka, *impl_->graph, name, std::move(value), timeout, on_progress,
                    [&] { return impl_->stop || (cancel != nullptr && *cancel); });
 }
 
@@ -176,9 +177,7 @@ void processor::run() {
   } catch (const store_error& e) {
     throw config_error(e.what());
   }
-  kafka_properties kafka = d.cfg.kafka;
-  if (!d.cfg.brokers.empty())
-    kafka["bootstrap.servers"] = d.cfg.brokers;
+  const auto& kafka = d.kafka;
 
   topic_requirements need;
   need.copartitioned = graph.input_topics();

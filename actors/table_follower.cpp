@@ -224,7 +224,6 @@ void table_follower::start(int32_t p) {
   log_->info("table {}/{}: following from offset {}", cfg_.topic, p, from);
 }
 
-
 void table_follower::stop(int32_t p) {
   auto i = parts_.find(p);
   if (i == parts_.end())

@@ -109,16 +109,12 @@ void tester::consume_bytes(std::string_view topic, std::string_view key, std::st
 }
 
 int64_t tester::visit_bytes(std::string_view name, std::string bytes, std::string_view group) {
-  visitor_codec(name, group).check(bytes);
-  for (auto& g : engine_->groups)
-    if (group.empty() || g->def.group == group)
-      if (const auto* v = g->def.visitor(name)) {
-        auto n = engine_->visit(*g, g->def.visits_topic(), v->handle, bytes);
-        while (engine_->fire_next(engine_->clock)) {
-        }
-        return static_cast<int64_t>(n);
-      }
-  return 0; // visitor_codec found it
+  auto [g, visitor] = engine_->visitor_of(name, group);
+  visitor->codec.check(bytes);
+  auto n = engine_->visit(*g, g->def.visits_topic(), visitor->handle, bytes);
+  while (engine_->fire_next(engine_->clock)) {
+  }
+  return static_cast<int64_t>(n);
 }
 
 std::optional<std::string> tester::table_bytes(std::string_view table,
@@ -181,22 +177,7 @@ const erased_codec& tester::table_codec(std::string_view table) const {
 }
 
 const erased_codec& tester::visitor_codec(std::string_view name, std::string_view group) const {
-  const visitor_definition* found = nullptr;
-  std::string where;
-  for (const auto& g : engine_->groups)
-    if (group.empty() || g->def.group == group)
-      if (const auto* v = g->def.visitor(name)) {
-        if (found)
-          throw graph_error("tester.visit_all(\"" + std::string{name} + "\"): groups '" + where +
-                            "' and '" + g->def.group + "' both have that visitor; name the group");
-        found = v;
-        where = g->def.group;
-      }
-  if (!found)
-    throw graph_error("tester.visit_all(\"" + std::string{name} + "\"): no tested group" +
-                      (group.empty() ? "" : " '" + std::string{group} + "'") +
-                      " has that visitor (graph.visitor)");
-  return found->codec;
+  return engine_->visitor_of(name, group).second->codec;
 }
 
 const erased_codec& tester::window_codec(std::string_view name) const {

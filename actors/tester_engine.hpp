@@ -219,6 +219,27 @@ struct tester::engine final : detail::table_reader {
     return run.count;
   }
 
+  /// The tested group with visitor `name` (the one named `only`, if given) and the visitor;
+  /// throws graph_error when none has it, or several do and `only` is empty.
+  std::pair<group*, const visitor_definition*> visitor_of(std::string_view name,
+                                                          std::string_view only) const {
+    std::pair<group*, const visitor_definition*> found{nullptr, nullptr};
+    for (const auto& g : groups)
+      if (only.empty() || g->def.group == only)
+        if (const auto* v = g->def.visitor(name)) {
+          if (found.first)
+            throw graph_error("tester.visit_all(\"" + std::string{name} + "\"): groups '" +
+                              found.first->def.group + "' and '" + g->def.group +
+                              "' both have that visitor; name the group");
+          found = {g.get(), v};
+        }
+    if (!found.first)
+      throw graph_error("tester.visit_all(\"" + std::string{name} + "\"): no tested group" +
+                        (only.empty() ? "" : " '" + std::string{only} + "'") +
+                        " has that visitor (graph.visitor)");
+    return found;
+  }
+
   bool consumed(std::string_view topic) const {
     return std::any_of(groups.begin(), groups.end(),
                        [&](const auto& g) { return g->def.input(topic) != nullptr; });
