@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <optional>
 #include <random>
 
 namespace partita {
@@ -78,6 +79,10 @@ consumer_pump::consumer_pump(caf::actor_system& sys, pump_config cfg, partition_
   rd_kafka_conf_set_error_cb(conf, &on_consumer_error);
   rd_kafka_conf_set_opaque(conf, this);
   char err[512];
+  size_t strategy_size = sizeof err;
+  if (rd_kafka_conf_get(conf, "partition.assignment.strategy", err, &strategy_size) ==
+      RD_KAFKA_CONF_OK)
+    sticky_ = std::string_view{err}.find("sticky") != std::string_view::npos;
   rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
   if (rk_ == nullptr) {
     rd_kafka_conf_destroy(conf);
@@ -113,6 +118,14 @@ consumer_pump::~consumer_pump() {
     sink_->rk = nullptr;
   }
   rd_kafka_queue_destroy(lease_queue_);
+  if (sticky_ && subscribed_ && !assigned_once_) {
+    // Destroying it would abort the process (librdkafka #4312); it is closed and idle.
+    log_->warn("the consumer of group {} left before its first assignment: its closed handle "
+               "is kept, not destroyed, because librdkafka 2.0.2 aborts destroying it "
+               "(librdkafka #4312, fixed in 2.3.0)", cfg_.graph->group);
+    rd_kafka_set_log_level(rk_, 0);
+    return;
+  }
   rd_kafka_destroy(rk_);
 }
 
@@ -272,12 +285,26 @@ void consumer_pump::run(const std::atomic<bool>& stop) {
   for (const auto& t : topics)
     rd_kafka_topic_partition_list_add(subscription.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
   check(rd_kafka_subscribe(rk_, subscription.get()), "subscribe");
+  subscribed_ = true;
   log_->info("group {} subscribed to {}", cfg_.graph->group, fmt::join(topics, ", "));
   rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(rk_);
   std::vector<rd_kafka_message_t*> msgs(10000);
   auto next_lag = std::chrono::steady_clock::now();
   auto next_renewal = next_lag;
-  while (!stop && !stop_requested_) {
+  // With a sticky assignor, a member asked to stop before its first assignment waits for it
+  // a little (see sticky_).
+  std::optional<std::chrono::steady_clock::time_point> leave_by;
+  auto stopping = [&] {
+    if (!stop && !stop_requested_)
+      return false;
+    if (!sticky_ || assigned_once_)
+      return true;
+    auto now = std::chrono::steady_clock::now();
+    if (!leave_by)
+      leave_by = now + std::chrono::seconds{3};
+    return now >= *leave_by;
+  };
+  while (!stopping()) {
     // The call waits until its batch is full or the timeout passes: a short timeout keeps a
     // quiet topic's records from waiting for company.
     auto n = rd_kafka_consume_batch_queue(queue, 10, msgs.data(), msgs.size());

@@ -154,6 +154,13 @@ private:
   caf::actor supervisor_;
   /// Set when a failed partition stops the process (restart_policy::stop_process_on_failure).
   std::atomic<bool> stop_requested_{false};
+  /// librdkafka 2.0.2's sticky assignors abort in rd_kafka_destroy() when the member joined
+  /// the group but never received an assignment (librdkafka #4312, fixed in 2.3.0): with a
+  /// sticky strategy, run() waits a little for the first assignment before leaving, and a
+  /// member that still has none keeps its closed handle instead of destroying it.
+  bool sticky_ = false;
+  bool subscribed_ = false;
+  std::atomic<bool> assigned_once_{false};
   mutable std::mutex mtx_; // guards partitions_ against readers on other threads
   std::map<int32_t, channel> partitions_;
   /// partita_records_consumed_total by topic (used on the pump's thread only).

@@ -194,6 +194,7 @@ void consumer_pump::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
 }
 
 void consumer_pump::assign(rd_kafka_topic_partition_list_t* parts) {
+  assigned_once_ = true;
   // The coordinator just gave this member its generation.
   cfg_.lease->renew(std::chrono::steady_clock::now());
   if (auto g = group_generation(rk_); g > 0)

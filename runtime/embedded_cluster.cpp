@@ -257,6 +257,24 @@ void embedded_cluster::push_request_errors(int16_t api_key, rd_kafka_resp_err_t 
   rd_kafka_mock_push_request_errors_array(cluster_, api_key, count, errors.data());
 }
 
+void embedded_cluster::push_broker_request_errors(int32_t broker, int16_t api_key,
+                                                  rd_kafka_resp_err_t error, std::size_t count) {
+  check_broker(broker, false);
+  if (api_key < 0)
+    throw std::invalid_argument("invalid API key " + std::to_string(api_key));
+  for (std::size_t i = 0; i < count; ++i)
+    check(rd_kafka_mock_broker_push_request_error_rtts(cluster_, broker, api_key, 1, error, 0),
+          "push request errors");
+}
+
+std::size_t embedded_cluster::broker_request_errors_left(int32_t broker, int16_t api_key) const {
+  check_broker(broker, false);
+  std::size_t left = 0;
+  check(rd_kafka_mock_broker_error_stack_cnt(cluster_, broker, api_key, &left),
+        "count request errors");
+  return left;
+}
+
 void embedded_cluster::set_rtt(int32_t broker, int ms) {
   check_broker(broker, true);
   if (ms < 0)

@@ -65,6 +65,11 @@ public:
   void move_coordinator(const std::string& group, int32_t broker);
   /// Fails the next `count` requests of an API (Kafka API key) with `error`.
   void push_request_errors(int16_t api_key, rd_kafka_resp_err_t error, std::size_t count);
+  /// Fails the next `count` requests of an API that reach `broker` with `error`.
+  void push_broker_request_errors(int32_t broker, int16_t api_key, rd_kafka_resp_err_t error,
+                                  std::size_t count);
+  /// How many of the errors pushed onto `broker` for an API no request has taken yet.
+  std::size_t broker_request_errors_left(int32_t broker, int16_t api_key) const;
   /// Delays every response of a broker (-1: all brokers) by `ms` milliseconds.
   void set_rtt(int32_t broker, int ms);
 

@@ -76,7 +76,8 @@ struct fixture {
     std::filesystem::remove_all(dir);
   }
 
-  void start() {
+  /// Starts the processor; `wait_ready`: and waits until every partition is ready.
+  void start(bool wait_ready = true) {
     processor_config cfg;
     cfg.brokers = bootstrap;
     cfg.state_dir = dir / "state";
@@ -94,6 +95,8 @@ struct fixture {
       }
       run_returned = true;
     }};
+    if (!wait_ready)
+      return;
     CAF_REQUIRE(wait_until([&] {
       auto s = proc->stats();
       return s.partitions == partitions && s.ready == partitions;
@@ -274,6 +277,23 @@ CAF_TEST(transient request errors lose and duplicate nothing) {
   }
   load_step();
   check_exact();
+}
+
+CAF_TEST(a member stopped after joining and before its first assignment stops cleanly) {
+  // The member's JoinGroup succeeds and its SyncGroup keeps failing: librdkafka 2.0.2 aborts the
+  // process when such a consumer is destroyed (librdkafka #4312); the pump keeps the handle.
+  cluster.move_coordinator("faults", 2);
+  constexpr std::size_t errors = 1000;
+  auto sync_group = api_key_by_name("SyncGroup");
+  cluster.push_broker_request_errors(2, sync_group, RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS,
+                                     errors);
+  start(false);
+  CAF_REQUIRE(wait_until([&] { return cluster.broker_request_errors_left(2, sync_group) < errors; }));
+  stop();
+  CAF_CHECK(run_returned);
+  CAF_CHECK_EQUAL(run_error, "");
+  CAF_CHECK_EQUAL(proc->stats().partitions, 0u);
+  proc.reset(); // where the process aborted
 }
 
 CAF_TEST(a poison record is dead - lettered and the other partitions never stall) {
