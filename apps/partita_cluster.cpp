@@ -119,6 +119,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> groups;
   bool no_election = false;
   std::string detection = "2s";
+  std::string coordinator_detection = "0s";
   std::string preferred = "10s";
   int64_t chaos_seed = -1;
   std::string chaos_duration = "60s";
@@ -133,6 +134,10 @@ int main(int argc, char** argv) {
                "a broker that goes down keeps leading its partitions (no controller)");
   app.add_option("--detection-delay", detection,
                  "how long a crashed broker goes unnoticed before its leaders move")
+    ->capture_default_str();
+  app.add_option("--coordinator-detection-delay", coordinator_detection,
+                 "the same for its group coordinators (librdkafka 2.0.2's mock can abort on a "
+                 "delayed move when several members share a group: docs/faults.md)")
     ->capture_default_str();
   app.add_option("--preferred-leader-delay", preferred,
                  "how long a broker that came back follows before it leads its preferred "
@@ -165,6 +170,8 @@ int main(int argc, char** argv) {
   };
   std::chrono::milliseconds chaos_length{};
   if (!duration_option("--detection-delay", detection, elections.detection_delay) ||
+      !duration_option("--coordinator-detection-delay", coordinator_detection,
+                       elections.coordinator_detection_delay) ||
       !duration_option("--preferred-leader-delay", preferred, elections.preferred_leader_delay) ||
       !duration_option("--chaos-duration", chaos_duration, chaos_length))
     return 2;

@@ -103,8 +103,8 @@ nlohmann::json broker_failure(const bench_env& env) {
     events.push_back({t, t + detection, std::move(what)});
     std::cout << "  " << events.back().t << " s: " << events.back().what << std::endl;
   };
-  // A crash: the embedded cluster's controller moves the broker's leaderships, and the
-  // group's coordinator when it was there, after its detection delay.
+  // A crash: the embedded cluster's controller moves the broker's leaderships after its
+  // detection delay (the group's coordinator, when it was there, after its own: at once).
   auto crash = [&](int32_t b, double t) {
     at(t);
     auto what = "broker " + std::to_string(b) + " crashed" + (coordinates(b) ? " (coordinator)" : "");

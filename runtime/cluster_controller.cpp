@@ -32,7 +32,8 @@ cluster_controller::cluster_controller(int brokers, election_settings settings)
       since_(static_cast<std::size_t>(brokers), millis{0}) {
   if (brokers < 1)
     throw std::invalid_argument("a cluster needs at least one broker");
-  if (settings.detection_delay.count() < 0 || settings.preferred_leader_delay.count() < 0)
+  if (settings.detection_delay.count() < 0 || settings.coordinator_detection_delay.count() < 0 ||
+      settings.preferred_leader_delay.count() < 0)
     throw std::invalid_argument("election delays must not be negative");
 }
 
@@ -190,7 +191,9 @@ std::vector<leadership> cluster_controller::tick(millis now) {
     if (e.held_offline)
       continue;
     int32_t next = e.leader;
-    if (e.leader != -1 && !up(e.leader) && since(e.leader) >= settings_.detection_delay)
+    auto noticed = e.group.empty() ? settings_.detection_delay
+                                   : settings_.coordinator_detection_delay;
+    if (e.leader != -1 && !up(e.leader) && since(e.leader) >= noticed)
       next = first_up(e, e.leader);
     else if (e.leader == -1)
       next = first_up(e, -1);

@@ -13,6 +13,13 @@ struct election_settings {
   bool enabled = true;
   /// How long a crash goes unnoticed (a real controller waits for the broker's session to end).
   std::chrono::milliseconds detection_delay{2000};
+  /// The same for a crashed broker's group coordinators; at once by default. A real cluster's
+  /// new coordinator gives every member a fresh session when it loads the group; librdkafka
+  /// 2.0.2's mock keeps one group for all its brokers and lets the members' sessions run on
+  /// while they cannot reach it, so a delayed move expires members that are alive, and the
+  /// mock then hands their ids (heap addresses) to new members: two members with one id abort
+  /// the process (docs/faults.md).
+  std::chrono::milliseconds coordinator_detection_delay{0};
   /// How long a broker that came back follows before it leads its preferred partitions again
   /// (Kafka's auto.leader.rebalance.enable).
   std::chrono::milliseconds preferred_leader_delay{10000};
@@ -55,7 +62,8 @@ public:
   /// Starts keeping a group's coordinator (once; later calls change nothing).
   std::vector<leadership> add_group(const std::string& group, millis now);
 
-  /// A crash: the broker's leaderships move after the detection delay (see tick).
+  /// A crash: the broker's leaderships move after the detection delay, its coordinators after
+  /// theirs (see tick).
   void broker_crashed(int32_t broker, millis now);
   /// A controlled shutdown: the broker's leaderships move now, before it goes down.
   std::vector<leadership> broker_stopping(int32_t broker, millis now);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <stdexcept>
 #include <vector>
 #include <utility>
@@ -59,6 +60,12 @@ embedded_cluster::embedded_cluster(int brokers, election_settings elections)
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   // The handle only keeps the cluster's books; it never connects anywhere.
   rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
+  // PARTITA_MOCK_DEBUG=mock (or mock,protocol,...) prints the mock's own trace on stderr: what
+  // each broker answered, and its groups' states.
+  if (const char* debug = std::getenv("PARTITA_MOCK_DEBUG"); debug != nullptr && *debug != 0) {
+    rd_kafka_conf_set(conf, "log_level", "7", err, sizeof err);
+    rd_kafka_conf_set(conf, "debug", debug, err, sizeof err);
+  }
   handle_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (handle_ == nullptr) {
     rd_kafka_conf_destroy(conf);
@@ -72,9 +79,10 @@ embedded_cluster::embedded_cluster(int brokers, election_settings elections)
   logger("cluster")->info("embedded cluster with {} brokers at {}; elections {}", brokers,
                           bootstrap_servers(),
                           elections.enabled
-                            ? fmt::format("on (crash noticed after {} ms, preferred leaders "
-                                          "back after {} ms)",
+                            ? fmt::format("on (crash noticed after {} ms, by coordinators "
+                                          "after {} ms, preferred leaders back after {} ms)",
                                           elections.detection_delay.count(),
+                                          elections.coordinator_detection_delay.count(),
                                           elections.preferred_leader_delay.count())
                             : std::string{"off"});
   thread_ = std::thread{[this] { run_controller(); }};
@@ -195,6 +203,7 @@ void embedded_cluster::broker_down(int32_t broker) {
   std::lock_guard<std::mutex> guard{mutex_};
   check(rd_kafka_mock_broker_set_down(cluster_, broker), "broker down");
   controller_.broker_crashed(broker, now());
+  apply(controller_.tick(now())); // what moves at once (its coordinators, by default)
 }
 
 void embedded_cluster::broker_up(int32_t broker) {

@@ -135,15 +135,27 @@ CAF_TEST(a partition with no replica up is offline until one comes back) {
   CAF_CHECK_EQUAL(back.size(), 1u);
 }
 
-CAF_TEST(a group coordinator moves off a crashed broker) {
+CAF_TEST(a group coordinator moves off a crashed broker at once) {
   auto g = controller.add_group("clickcount", 0ms).at(0);
   controller.broker_crashed(g.leader, 0ms);
-  controller.tick(2000ms);
+  controller.tick(0ms);
   for (const auto& l : controller.leaderships())
     if (l.group == "clickcount") {
       CAF_CHECK(l.leader != g.leader);
       CAF_CHECK(controller.up(l.leader));
     }
+}
+
+CAF_TEST(a coordinator detection delay keeps the coordinator on its crashed broker until then) {
+  election_settings late = settings();
+  late.coordinator_detection_delay = 2s;
+  cluster_controller c{3, late};
+  auto g = c.add_group("clickcount", 0ms).at(0);
+  c.broker_crashed(g.leader, 0ms);
+  CAF_CHECK(c.tick(1999ms).empty());
+  auto moved = c.tick(2000ms);
+  CAF_REQUIRE_EQUAL(moved.size(), 1u);
+  CAF_CHECK(moved[0].leader != g.leader);
 }
 
 CAF_TEST(an operator move becomes the preferred leader and stays) {
