@@ -6,8 +6,9 @@
 // against what the input topic actually holds.
 //
 // A crashed broker's leaderships and coordinator move after the embedded cluster's controller
-// notices (2 s), as in a real cluster (the coordinator too: one member cannot meet the mock's
-// defect that moves coordinators at once by default, see docs/faults.md). The 2.0.2 mock cluster's own defects shape these tests:
+// notices (2 s), as in a real cluster. (The embedded cluster moves coordinators at once by
+// default, against a defect of its mock that a group of one member cannot meet: docs/faults.md.)
+// The 2.0.2 mock cluster's own defects shape these tests:
 // it does no sequence check for a non-transactional idempotent producer, so injected Produce errors can
 // make it acknowledge records it never wrote — Produce errors are not injected here; and a
 // client-side produce timeout makes it write a batch twice — no injected delay comes near the
