@@ -48,7 +48,8 @@ handover_result recover_partition(const recovery_job& job, partition_store& stor
         }
       };
       return read_partition(job.kafka, topic, job.partition, from, cancel, on_records,
-                            std::chrono::minutes{5}, on_range)
+                            std::chrono::minutes{5}, on_range,
+                            job.asker ? job.asker->handle() : nullptr)
         .next_offset;
     };
   };

@@ -3,10 +3,12 @@
 #include "actors/handover.hpp"
 #include "actors/partition_figures.hpp"
 #include "runtime/kafka_config.hpp"
+#include "runtime/kafka_producer.hpp"
 
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,9 @@ struct recovery_job {
   int32_t partition = 0;
   std::vector<std::string> inputs;
   int32_t generation = 0; // of the group, when the partition was assigned (next_epoch)
+  /// Asks for the changelogs' watermarks first, so that one with nothing to read costs no
+  /// consumer (read_partition's asker); null: each read asks with its own consumer.
+  std::shared_ptr<kafka_producer> asker;
 };
 
 /// Reconciles `store` with its changelog partition by the hand-over rule (take_over), reading

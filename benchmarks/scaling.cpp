@@ -1,4 +1,5 @@
-// Partition scaling: one process holding 8, 64, 256 and 1,024 partitions. For each: the time
+// Partition scaling: one process holding 8, 64, 256, 1,024 and 4,096 partitions (the quick run
+// up to 256). For each: the time
 // from the first assignment to every partition ready, the resident memory each idle partition
 // actor adds (LMDB's mappings are file-backed and barely touched while idle), and the
 // throughput of the click count over pre-loaded records.
@@ -14,8 +15,10 @@ namespace partita::bench {
 nlohmann::json scaling(const bench_env& env) {
   using namespace std::chrono_literals;
   std::vector<int> sizes{8, 64, 256};
-  if (!env.quick)
+  if (!env.quick) {
     sizes.push_back(1024);
+    sizes.push_back(4096);
+  }
   const uint64_t records = env.quick ? 50000 : 200000;
   const int keys = 10000;
   std::cout << "scaling: one process, " << records << " records over " << keys

@@ -13,8 +13,45 @@ partition_read read_partition(const kafka_properties& properties, const std::str
                               int32_t partition, int64_t from, const std::atomic<bool>& cancel,
                               const std::function<void(rd_kafka_message_t**, size_t)>& apply,
                               std::chrono::milliseconds timeout,
-                              const std::function<void(int64_t, int64_t)>& on_range) {
+                              const std::function<void(int64_t, int64_t)>& on_range,
+                              rd_kafka_t* asker) {
   auto log = logger("recovery");
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  int64_t lo = 0;
+  int64_t hi = 0;
+  // Watermarks need the partition's leader: wait for it through a broker outage.
+  auto watermarks = [&](rd_kafka_t* rk) {
+    for (;;) {
+      if (cancel)
+        throw read_cancelled{};
+      auto code = rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &lo, &hi, 5000);
+      if (code == RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+      if (std::chrono::steady_clock::now() > deadline)
+        throw kafka_error(code, "watermarks of " + topic + "/" + std::to_string(partition));
+      log->warn("[{}/{}] watermarks not available yet: {}", topic, partition,
+                rd_kafka_err2str(code));
+      std::this_thread::sleep_for(std::chrono::milliseconds{200});
+    }
+  };
+  auto range = [&] {
+    if (from < lo) {
+      if (from > 0)
+        log->warn("[{}/{}] changelog starts at {} (retention), wanted {}", topic, partition, lo,
+                  from);
+      from = lo;
+    }
+    if (on_range)
+      on_range(from, std::max(from, hi));
+  };
+  partition_read result;
+  if (asker != nullptr) {
+    watermarks(asker);
+    if (std::max(from, lo) >= hi) {
+      range();
+      return {hi, 0, 0};
+    }
+  }
   rd_kafka_conf_t* conf = make_kafka_conf(
     {{"group.id", "partita-changelog-reader"},
      {"enable.auto.commit", "false"},
@@ -31,32 +68,10 @@ partition_read read_partition(const kafka_properties& properties, const std::str
     throw config_error(std::string{"cannot create a changelog reader: "} + err);
   }
   std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)> rk{raw, &rd_kafka_destroy};
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  int64_t lo = 0;
-  int64_t hi = 0;
-  // Watermarks need the partition's leader: wait for it through a broker outage.
-  for (;;) {
-    if (cancel)
-      throw read_cancelled{};
-    auto code = rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), partition, &lo, &hi,
-                                                 5000);
-    if (code == RD_KAFKA_RESP_ERR_NO_ERROR)
-      break;
-    if (std::chrono::steady_clock::now() > deadline)
-      throw kafka_error(code, "watermarks of " + topic + "/" + std::to_string(partition));
-    log->warn("[{}/{}] watermarks not available yet: {}", topic, partition,
-              rd_kafka_err2str(code));
-    std::this_thread::sleep_for(std::chrono::milliseconds{200});
-  }
-  partition_read result{hi, 0, 0};
-  if (from < lo) {
-    if (from > 0)
-      log->warn("[{}/{}] changelog starts at {} (retention), wanted {}", topic, partition, lo,
-                from);
-    from = lo;
-  }
-  if (on_range)
-    on_range(from, std::max(from, hi));
+  if (asker == nullptr)
+    watermarks(rk.get());
+  result.next_offset = hi;
+  range();
   if (from >= hi)
     return result;
   rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);

@@ -7,8 +7,10 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdlib>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 #include <utility>
 
@@ -32,6 +34,17 @@ constexpr std::array<std::pair<std::string_view, int16_t>, 25> api_keys{{
   {"EndTxn", 26},          {"TxnOffsetCommit", 28},
   {"DescribeConfigs", 32},
 }};
+
+/// Checks a command's answer, then lets the mock's thread finish its round before the next
+/// command. librdkafka 2.0.2's mock answers a command while serving its queue and only then
+/// drains its wake-up pipe: a command sent in between loses its wake-up and waits for the
+/// mock's next poll timeout (1 s) when no client keeps it busy. Back-to-back commands on an
+/// idle cluster (a topic's leaders, one per partition) took a second each that way: 256
+/// partitions' topics minutes, 4,096 hours.
+void command(rd_kafka_resp_err_t code, const std::string& what) {
+  check(code, what);
+  std::this_thread::sleep_for(std::chrono::microseconds{200});
+}
 
 } // namespace
 
@@ -130,10 +143,10 @@ void embedded_cluster::apply(const std::vector<leadership>& changed) {
       // The mock asserts on a coordinator it cannot find: a group with no replica up keeps its
       // (unreachable) coordinator, which clients see the same way.
       if (l.leader != -1)
-        check(rd_kafka_mock_coordinator_set(cluster_, "group", l.group.c_str(), l.leader),
+        command(rd_kafka_mock_coordinator_set(cluster_, "group", l.group.c_str(), l.leader),
               "move coordinator of " + l.group);
     } else {
-      check(rd_kafka_mock_partition_set_leader(cluster_, l.topic.c_str(), l.partition, l.leader),
+      command(rd_kafka_mock_partition_set_leader(cluster_, l.topic.c_str(), l.partition, l.leader),
             "move leader of " + l.name());
     }
     moves += fmt::format(" {}→{}", l.name(), l.leader == -1 ? "none" : std::to_string(l.leader));
@@ -184,7 +197,7 @@ void embedded_cluster::create_topic(const std::string& topic, int partitions,
     throw std::invalid_argument("topic " + topic + ": replication factor must be 1.." +
                                 std::to_string(brokers_));
   std::lock_guard<std::mutex> guard{mutex_};
-  check(rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, replication_factor),
+  command(rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, replication_factor),
         "create topic " + topic);
   apply(controller_.add_topic(topic, partitions, replication_factor, now()));
   for (std::string_view suffix : {"-table", "-dlq", "-timers", "-windows"})
@@ -201,7 +214,7 @@ void embedded_cluster::add_group(const std::string& group) {
 void embedded_cluster::broker_down(int32_t broker) {
   check_broker(broker, false);
   std::lock_guard<std::mutex> guard{mutex_};
-  check(rd_kafka_mock_broker_set_down(cluster_, broker), "broker down");
+  command(rd_kafka_mock_broker_set_down(cluster_, broker), "broker down");
   controller_.broker_crashed(broker, now());
   apply(controller_.tick(now())); // what moves at once (its coordinators, by default)
 }
@@ -209,7 +222,7 @@ void embedded_cluster::broker_down(int32_t broker) {
 void embedded_cluster::broker_up(int32_t broker) {
   check_broker(broker, false);
   std::lock_guard<std::mutex> guard{mutex_};
-  check(rd_kafka_mock_broker_set_up(cluster_, broker), "broker up");
+  command(rd_kafka_mock_broker_set_up(cluster_, broker), "broker up");
   apply(controller_.broker_started(broker, now()));
 }
 
@@ -217,7 +230,7 @@ void embedded_cluster::broker_stop(int32_t broker) {
   check_broker(broker, false);
   std::lock_guard<std::mutex> guard{mutex_};
   apply(controller_.broker_stopping(broker, now()));
-  check(rd_kafka_mock_broker_set_down(cluster_, broker), "broker down");
+  command(rd_kafka_mock_broker_set_down(cluster_, broker), "broker down");
 }
 
 void embedded_cluster::broker_restart(int32_t broker, millis down_for) {
@@ -242,7 +255,7 @@ void embedded_cluster::move_leader(const std::string& topic, int32_t partition,
   // The mock would create an unknown topic (with partition + 1 partitions) and does not check
   // a negative partition: both are refused first.
   controller_.check_partition(topic, partition);
-  check(rd_kafka_mock_partition_set_leader(cluster_, topic.c_str(), partition, broker),
+  command(rd_kafka_mock_partition_set_leader(cluster_, topic.c_str(), partition, broker),
         "move leader of " + topic + "/" + std::to_string(partition));
   controller_.set_leader(topic, partition, broker);
 }
@@ -253,7 +266,7 @@ void embedded_cluster::move_coordinator(const std::string& group, int32_t broker
                                 std::to_string(brokers_));
   std::lock_guard<std::mutex> guard{mutex_};
   check_target(broker);
-  check(rd_kafka_mock_coordinator_set(cluster_, "group", group.c_str(), broker),
+  command(rd_kafka_mock_coordinator_set(cluster_, "group", group.c_str(), broker),
         "move coordinator of " + group);
   controller_.set_coordinator(group, broker, now());
 }
@@ -272,14 +285,14 @@ void embedded_cluster::push_broker_request_errors(int32_t broker, int16_t api_ke
   if (api_key < 0)
     throw std::invalid_argument("invalid API key " + std::to_string(api_key));
   for (std::size_t i = 0; i < count; ++i)
-    check(rd_kafka_mock_broker_push_request_error_rtts(cluster_, broker, api_key, 1, error, 0),
+    command(rd_kafka_mock_broker_push_request_error_rtts(cluster_, broker, api_key, 1, error, 0),
           "push request errors");
 }
 
 std::size_t embedded_cluster::broker_request_errors_left(int32_t broker, int16_t api_key) const {
   check_broker(broker, false);
   std::size_t left = 0;
-  check(rd_kafka_mock_broker_error_stack_cnt(cluster_, broker, api_key, &left),
+  command(rd_kafka_mock_broker_error_stack_cnt(cluster_, broker, api_key, &left),
         "count request errors");
   return left;
 }
@@ -288,7 +301,7 @@ void embedded_cluster::set_rtt(int32_t broker, int ms) {
   check_broker(broker, true);
   if (ms < 0)
     throw std::invalid_argument("round-trip time must not be negative");
-  check(rd_kafka_mock_broker_set_rtt(cluster_, broker, ms), "set rtt");
+  command(rd_kafka_mock_broker_set_rtt(cluster_, broker, ms), "set rtt");
 }
 
 void embedded_cluster::schedule(millis delay, std::string what, std::function<void()> action) {

@@ -165,9 +165,16 @@ CAF_TEST(members paused past their session go on without writing for partitions 
                         << (log.find("landed after records of another writer") !=
                             std::string::npos));
   }
-  // c took the paused members' partitions: its epochs carry the group's generation.
-  std::regex with_generation{R"(\(epoch [1-9][0-9]*\.[0-9]+\))"};
-  CAF_CHECK(std::regex_search(members[2].log(), with_generation));
+  // Partitions moved to members whose stores were not current (which member takes which
+  // depends on timing): every epoch they logged carries the group's generation.
+  std::regex epoch{R"(\(epoch ([0-9]+)\.[0-9]+\))"};
+  int epochs = 0;
+  for (auto& m : members) {
+    auto log = m.log();
+    for (std::sregex_iterator i{log.begin(), log.end(), epoch}, e; i != e; ++i, ++epochs)
+      CAF_CHECK_NOT_EQUAL((*i)[1].str(), "0");
+  }
+  CAF_CHECK_GREATER(epochs, 0);
   check_exact(members[2]);
 }
 
