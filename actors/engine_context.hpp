@@ -5,6 +5,7 @@
 // measure it against a hand-written loop. Engine internals: not part of Partita's API.
 
 #include "actors/changelog_format.hpp"
+#include "actors/deferred_commits.hpp"
 #include "actors/timer_format.hpp"
 #include "actors/windows.hpp"
 #include "persistence/partition_store.hpp"
@@ -101,6 +102,10 @@ public:
   /// The clock the behaviors see (ms since the epoch), for the records that follow.
   void set_now(int64_t now_ms) { now_ = now_ms; }
   std::vector<emitted>& emits() { return emits_; }
+  /// Where ctx.defer_commit() opens handles (none: they do nothing), and those the batch's
+  /// records kept opened.
+  void set_deferrals(deferral_source* d) { deferrals_ = d; }
+  const std::vector<uint64_t>& deferred() const { return deferred_; }
 
   /// The record succeeded: its table change and emits join the batch.
   void keep() {
@@ -109,6 +114,8 @@ public:
     for (auto& [k, v] : record_timers_)
       batch_.set_side(side::timers, k, std::move(v));
     std::move(record_emits_.begin(), record_emits_.end(), std::back_inserter(emits_));
+    deferred_.insert(deferred_.end(), record_deferred_.begin(), record_deferred_.end());
+    record_deferred_.clear();
     if (windows_) {
       if (windows_->record_late() > 0 && graph_.window->spec.late == late_policy::dead_letter)
         forward(dead_letter_topic_, {{"partita.error", windows_->late_note()},
@@ -124,6 +131,9 @@ public:
     change_.reset();
     record_emits_.clear();
     record_timers_.clear();
+    for (auto id : record_deferred_)
+      deferrals_->drop(id);
+    record_deferred_.clear();
     if (windows_)
       windows_->drop();
   }
@@ -198,6 +208,16 @@ public:
       throw graph_error("table " + table.topic + " is read outside a processor");
     return tables_->read(table, key, partition());
   }
+  commit_handle defer_commit() override {
+    if (!firing_.empty() || graph_.input(topic_) == nullptr)
+      throw graph_error("ctx.defer_commit: only a behavior of an input record may defer its "
+                        "commit (not a timer's, a visitor's or a punctuation's)");
+    if (deferrals_ == nullptr)
+      return {};
+    auto [handle, id] = deferrals_->open(topic_, offset());
+    record_deferred_.push_back(id);
+    return handle;
+  }
   const graph_definition& graph() const override { return graph_; }
   int64_t now_ms() const override { return now_; }
   timer_id schedule_timer(int64_t due_ms, std::string payload) override {
@@ -253,6 +273,8 @@ private:
   std::optional<std::optional<std::string>> change_;
   std::vector<emitted> record_emits_;
   std::vector<emitted> emits_;
+  deferral_source* deferrals_ = nullptr;
+  std::vector<uint64_t> record_deferred_, deferred_;
   /// The current record's timer changes (key, value or nullopt), in order.
   std::vector<std::pair<std::string, std::optional<std::string>>> record_timers_;
   std::optional<window_batch> windows_; // the graph's windowed table, if it has one

@@ -23,9 +23,11 @@ int64_t writer_of(partition_store& store) {
   return id;
 }
 
-/// Undoes the pending batches, latest first: each key back to its value before them.
+/// Undoes the pending batches, latest first: each key back to its value before them, each input
+/// back to the last offset acknowledged or of the batches `kept` (pending before them).
 void roll_back(partition_store& store, const std::vector<pending_batch>& pending,
-               const std::vector<std::string>& inputs) {
+               const std::vector<std::string>& inputs,
+               const std::vector<pending_batch>& kept = {}) {
   partition_store::write_batch batch{store};
   std::map<std::string, std::optional<std::string>> restored;
   std::array<std::map<std::string, std::optional<std::string>>, side_count> side_values;
@@ -42,9 +44,31 @@ void roll_back(partition_store& store, const std::vector<pending_batch>& pending
   for (std::size_t s = 0; s < side_count; ++s)
     for (const auto& [key, value] : side_values[s])
       batch.set_side(static_cast<side>(s), key, value);
-  for (const auto& topic : inputs)
-    batch.set_meta(meta::applied(topic), store.meta(meta::acked(topic)).value_or(-1));
+  for (const auto& topic : inputs) {
+    auto applied = store.meta(meta::acked(topic)).value_or(-1);
+    for (const auto& b : kept)
+      if (b.topic == topic)
+        applied = std::max(applied, b.last_offset);
+    batch.set_meta(meta::applied(topic), applied);
+  }
+  batch.set_meta(meta::deferred_from, -1); // every batch held by a commit handle is undone
   batch.commit();
+}
+
+/// Undoes the batches held by commit handles never called (deferred_commits.hpp), and every
+/// batch after them: their records are processed again. Returns how many.
+std::size_t undo_held(partition_store& store, std::vector<pending_batch>& pending,
+                      const std::vector<std::string>& inputs) {
+  auto from = store.meta(meta::deferred_from).value_or(-1);
+  if (from < 0)
+    return 0;
+  auto held = std::find_if(pending.begin(), pending.end(),
+                           [&](const auto& b) { return b.seq >= static_cast<uint64_t>(from); });
+  std::vector<pending_batch> undone{std::make_move_iterator(held),
+                                    std::make_move_iterator(pending.end())};
+  pending.erase(held, pending.end());
+  roll_back(store, undone, inputs, pending);
+  return undone.size();
 }
 
 std::vector<pending_batch> pending_of(const partition_store& store) {
@@ -71,6 +95,7 @@ handover_result take_over(partition_store& store, const std::vector<std::string>
   bool from_0_1 = !store.meta(meta::writer); // Partita 0.1 kept no writer id
   out.writer.store = writer_of(store);
   auto pending = pending_of(store);
+  out.rolled_back = undo_held(store, pending, inputs);
   int64_t from = store.meta(meta::changelog).value_or(0);
   bool legacy_window = from_0_1 && std::any_of(inputs.begin(), inputs.end(), [&](auto& t) {
     return store.meta(meta::applied(t)).value_or(-1) > store.meta(meta::acked(t)).value_or(-1);
@@ -101,7 +126,7 @@ handover_result take_over(partition_store& store, const std::vector<std::string>
       return;
     stale = true;
     roll_back(store, pending, inputs);
-    out.rolled_back = pending.size();
+    out.rolled_back += pending.size();
     pending.clear();
     if (out.taken == handover_result::path::current)
       out.taken = handover_result::path::rolled_back;

@@ -99,6 +99,9 @@ using timer_atom = caf::atom_constant<caf::atom("timer")>;
 using punctuate_atom = caf::atom_constant<caf::atom("punctuate")>;
 /// A partition actor runs the next chunk of a visit under way (graph.visitor).
 using visit_atom = caf::atom_constant<caf::atom("visit")>;
+/// commit handle -> its partition: handle (uint64_t) was called, with an error (std::string,
+/// bool failed) or not (deferred_commits.hpp).
+using deferred_atom = caf::atom_constant<caf::atom("deferred")>;
 
 /// pump -> supervisor: watch partition p's new actor (int32_t, caf::actor).
 using watch_atom = caf::atom_constant<caf::atom("watch")>;

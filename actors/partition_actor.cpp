@@ -75,7 +75,13 @@ void handle_batch(self_ptr self, const record_batch_ptr& batch) {
     st.stash.push_back(batch);
     return;
   } else {
-    guarded(self, [&] { process(self, *batch); });
+    bool whole = true;
+    guarded(self, [&] { whole = process(self, *batch); });
+    if (!whole && !st.failure) { // at max_deferred: the rest once handles are called
+      st.stash.insert(st.stash.begin(), batch);
+      may_write(self);
+      return;
+    }
   }
   release(st, *batch);
 }
@@ -105,13 +111,15 @@ void detail::finish_drain(self_ptr self, bool timed_out) {
   // they stay pending in the store (sent again by its next owner, or rolled back).
   bool unsendable = st.cfg.lease && !st.cfg.lease->valid() && st.producing == 0 &&
                     st.outputs_ahead == 0 && !st.side_in_flight;
-  if (!timed_out &&
-      (st.recovering || (st.tracker.pending() > 0 && !st.abandoned && !unsendable)))
+  // A failure does not wait for batches held by commit handles: the restart undoes them.
+  auto waiting = st.tracker.pending() - (st.failure ? detail::held_back(st) : 0);
+  if (!timed_out && (st.recovering || (waiting > 0 && !st.abandoned && !unsendable)))
     return;
   if (timed_out && st.tracker.pending() > 0)
-    st.log->warn("[{}] partition {}: drain timed out with {} batches unacknowledged; their "
-                 "effects are sent again by the next owner of this store, or processed again",
-                 st.cfg.graph->group, st.cfg.partition, st.tracker.pending());
+    st.log->warn("[{}] partition {}: drain timed out with {} batches unacknowledged ({} records "
+                 "wait for commit handles); their effects are sent again by the next owner of "
+                 "this store, or processed again",
+                 st.cfg.graph->group, st.cfg.partition, st.tracker.pending(), st.deferred.open());
   // Before the store is reconciled (or while the recovery thread still owns it), nothing of
   // this actor's is worth saving: the next start reconciles again.
   if (st.restored && !st.recovering) {
@@ -184,7 +192,7 @@ void on_restored(self_ptr self, const handover_result& r) {
                                           "from Partita 0.1 with unacknowledged records: "
                                           "rebuilt"};
   if (r.taken != handover_result::path::current || !r.resend.empty() || r.superseded > 0 ||
-      r.left_out > 0)
+      r.left_out > 0 || r.rolled_back > 0)
     st.log->info("[{}] partition {}: store {}; {} changelog records read, {} of superseded "
                  "owners ignored, {} of unfinished batches left out ({} keys written "
                  "again); {} pending batches rolled back, {} sent again; writing as {} "
@@ -262,6 +270,7 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
     if (keeps(graph, s))
       st.sides[static_cast<unsigned>(s)].topic = side_topic(graph, s);
   st.figures = std::make_unique<partition_actor_figures>(*st.cfg.figures, st.cfg.partition);
+  st.deferred.bind(self->address());
   if (graph.window)
     st.figures->late_windows(); // shown from the start, with what it counted before
   try {
@@ -293,6 +302,9 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
     [=](batch_atom, const record_batch_ptr& batch) { handle_batch(self, batch); },
     [=](acked_atom, uint64_t seq, int64_t changelog_last, const std::string& error,
         bool foreign) { detail::on_acked(self, seq, changelog_last, error, foreign); },
+    [=](deferred_atom, uint64_t id, const std::string& error, bool failed) {
+      detail::on_deferred(self, id, failed ? std::optional{error} : std::nullopt);
+    },
     [=](outputs_acked_atom, uint64_t seq, const std::string& error) {
       detail::on_outputs_acked(self, seq, error);
     },
@@ -341,7 +353,7 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
         look_again(self, reason);
         return;
       }
-      if (st.holding)
+      if (st.holding && !st.holding_quietly)
         st.log->info("[{}] partition {}: may process again; processing {} held batches",
                      st.cfg.graph->group, st.cfg.partition, st.stash.size());
       st.holding = false;

@@ -2,6 +2,7 @@
 
 #include "actors/changelog_format.hpp"
 #include "actors/commit_tracker.hpp"
+#include "actors/deferred_commits.hpp"
 #include "actors/group_tables.hpp"
 #include "actors/member_lease.hpp"
 #include "actors/messages.hpp"
@@ -47,6 +48,8 @@ struct partition_config {
   std::chrono::milliseconds drain_timeout{30000};
   poison_policy on_poison = poison_policy::dead_letter;
   int poison_retries = 3;
+  /// Deferred records (ctx.defer_commit()) open at once before the partition takes no more.
+  std::size_t max_deferred = 20000;
   /// Counts records processed (shared by all partitions of a processor).
   std::shared_ptr<std::atomic<uint64_t>> records;
   /// Counts partitions recovered and processing.
@@ -137,6 +140,7 @@ struct partition_state {
   /// Batches are held (stashed) because the member's lease ran out, or the tables the
   /// behaviors read are not recovered yet.
   bool holding = false;
+  bool holding_quietly = false; // held at max_deferred open commit handles: not logged
   /// The partition failed because another member writes its changelog: what is in flight
   /// will never count, so a failure does not wait for it.
   bool abandoned = false;
@@ -154,6 +158,8 @@ struct partition_state {
   std::string visits_topic; // <group>-visits
   /// A visit chunk (visit_atom) is scheduled.
   bool visit_scheduled = false;
+  /// The commit handles the behaviors opened and have not called yet, by batch.
+  deferred_commits deferred;
   side_log& timers() { return sides[static_cast<unsigned>(side::timers)]; }
   std::unique_ptr<partition_actor_figures> figures;
 
@@ -180,7 +186,7 @@ struct partition_state {
 /// Handles: batch_atom (record_batch_ptr), acked_atom and side_acked_atom (from delivery
 /// reports), offsets_atom, drain_atom (answers offset_map, then quits), get_atom (a table
 /// value), lease_atom, flush_atom, timer_atom (fires the timers due), visit_atom (a chunk of a
-/// visit under way).
+/// visit under way), deferred_atom (a commit handle called).
 caf::behavior partition_actor(caf::stateful_actor<partition_state>* self, partition_config cfg);
 
 } // namespace partita

@@ -46,7 +46,12 @@ void commit_batch(partition_self self, const std::string& topic, partition_store
   for (auto& e : ctx.emits())
     effects.outputs.push_back({*e.topic, std::move(e.key), std::move(e.value),
                                std::move(e.headers)});
-  if (!effects.changes.empty() || !effects.outputs.empty() || effects.has_side_changes())
+  // A batch held by commit handles is pending even without effects: undone if they are not
+  // called before the next start (and named to the store as held in this transaction).
+  bool held = !ctx.deferred().empty();
+  if (held)
+    st.deferred.hold(effects.seq, ctx.deferred());
+  if (held || !effects.changes.empty() || !effects.outputs.empty() || effects.has_side_changes())
     batch.put_pending(effects.seq, effects.encode());
   commit_meta(st, batch);
   crash_point("after-commit");
@@ -67,6 +72,9 @@ void commit_meta(partition_state& st, partition_store::write_batch& batch) {
   for (const auto& [topic, offset] : st.tracker.watermarks())
     batch.set_meta(meta::acked(topic), offset);
   batch.set_meta(meta::changelog, st.changelog_next);
+  if (st.deferred.used())
+    batch.set_meta(meta::deferred_from,
+                   st.deferred.first_held() ? static_cast<int64_t>(*st.deferred.first_held()) : -1);
   for (auto s : production_order) {
     const auto& log = st.sides[static_cast<unsigned>(s)];
     if (log.kept())
@@ -86,7 +94,7 @@ void save_meta(partition_state& st) {
 /// Runs the behaviors over a batch, in one LMDB transaction. A record that fails is handled by
 /// the poison policy: the records before it are kept, then the partition fails (to be
 /// restarted, or stopped), or the record goes to the dead-letter topic and the batch goes on.
-void process(partition_self self, const record_batch& in) {
+bool process(partition_self self, const record_batch& in) {
   auto& st = self->state;
   const auto& graph = *st.cfg.graph;
   const auto* input = graph.input(in.topic);
@@ -97,14 +105,25 @@ void process(partition_self self, const record_batch& in) {
   partition_store::write_batch batch{*st.store};
   engine_context ctx{graph, in.topic, batch, st.cfg.tables.get()};
   ctx.set_now(st.cfg.clock());
+  ctx.set_deferrals(&st.deferred);
   int64_t last = -1;
   uint64_t count = 0;
+  bool whole = true;
   for (const auto* m : in.records) {
     // Never apply a record twice: the consumer may start before what the state holds.
     if (m->offset <= applied)
       continue;
+    if (st.deferred.open() >= st.cfg.max_deferred) {
+      whole = false; // the rest once handles are called
+      break;
+    }
     ctx.set_record(m);
-    if (auto error = visits ? begin_visit(st, ctx, batch) : run_record(ctx, *input)) {
+    // A record whose deferred work failed more often than the policy retries is not run again.
+    bool spent = st.cfg.on_poison == poison_policy::dead_letter &&
+                 earlier_failures(st, in.topic, m->offset) > st.cfg.poison_retries;
+    if (auto error = spent    ? std::optional<std::string>{"its deferred work failed"}
+                     : visits ? begin_visit(st, ctx, batch)
+                              : run_record(ctx, *input)) {
       auto where = record_name(ctx);
       auto attempts = earlier_failures(st, in.topic, m->offset) + 1;
       if (st.cfg.on_poison == poison_policy::dead_letter && attempts > st.cfg.poison_retries) {
@@ -132,12 +151,15 @@ void process(partition_self self, const record_batch& in) {
     ++count;
   }
   if (last < 0)
-    return;
+    return whole;
   applied = last;
   batch.set_meta(meta::applied(in.topic), applied);
   commit_batch(self, in.topic, batch, ctx, last, in.fetched_at);
   *st.cfg.records += count;
   st.figures->processed(in.topic) += static_cast<int64_t>(count);
+  if (st.deferred.used())
+    st.figures->count_deferred(st.deferred.open());
+  return whole;
 }
 
 hold hold_reason(const partition_state& st) {
@@ -145,11 +167,15 @@ hold hold_reason(const partition_state& st) {
     return hold::lease;
   if (st.cfg.tables && !st.cfg.tables->ready(st.cfg.partition))
     return hold::tables;
+  if (st.deferred.open() >= st.cfg.max_deferred)
+    return hold::deferred;
   return hold::none;
 }
 
 /// Looks again in a while why the partition holds its records (lease_atom).
 void look_again(partition_self self, hold reason) {
+  if (reason == hold::deferred)
+    return; // on_deferred() looks again when a handle is called
   self->delayed_send(self,
                      reason == hold::lease ? std::chrono::milliseconds{100}
                                            : std::chrono::milliseconds{20},
@@ -165,14 +191,19 @@ bool may_write(partition_self self) {
   if (reason == hold::none)
     return true;
   st.holding = true;
+  st.holding_quietly = reason == hold::deferred;
   if (reason == hold::lease)
     st.log->warn("[{}] partition {}: the group has not confirmed this member for {} ms; "
                  "holding its records until it does (or the partition is revoked)",
                  st.cfg.graph->group, st.cfg.partition, st.cfg.lease->duration().count());
-  else
+  else if (reason == hold::tables)
     st.log->info("[{}] partition {}: holding its records until tables {} are recovered",
                  st.cfg.graph->group, st.cfg.partition,
                  st.cfg.tables->waiting_for(st.cfg.partition));
+  else
+    st.log->debug("[{}] partition {}: {} records wait for their commit handles (max_in_flight); "
+                  "holding the next until handles are called",
+                  st.cfg.graph->group, st.cfg.partition, st.deferred.open());
   look_again(self, reason);
   return false;
 }

@@ -23,8 +23,9 @@ struct poison_error : std::runtime_error {
 };
 
 /// Why the partition may not process now: the member's lease is out (it may have lost its
-/// partitions without knowing), or a table its behaviors read is recovering.
-enum class hold { none, lease, tables };
+/// partitions without knowing), a table its behaviors read is recovering, or max_deferred
+/// records wait for their commit handles.
+enum class hold { none, lease, tables, deferred };
 hold hold_reason(const partition_state& st);
 /// Looks again in a while why the partition holds its records (lease_atom).
 void look_again(partition_self self, hold reason);
@@ -116,7 +117,16 @@ void visit_chunk(partition_self self);
 /// Runs the behaviors over a batch, in one LMDB transaction. A record that fails is handled by
 /// the poison policy: the records before it are kept, then poison_error is thrown (the
 /// partition fails, to be restarted, or stops), or the record goes to the dead-letter topic and
-/// the batch goes on.
-void process(partition_self self, const record_batch& in);
+/// the batch goes on. Returns false when it stopped early, at max_deferred open commit
+/// handles: the rest of the batch waits (the records applied are skipped when it comes again).
+bool process(partition_self self, const record_batch& in);
+
+/// deferred_atom: commit handle `id` was called (`error`: by fail()); a batch it held free
+/// goes out (deferred_commits.cpp).
+void on_deferred(partition_self self, uint64_t id, const std::optional<std::string>& error);
+
+/// How many of the batches not acknowledged are held back by an open commit handle (the first
+/// held and every batch after it): what a failure does not wait for.
+std::size_t held_back(const partition_state& st);
 
 } // namespace partita::detail

@@ -97,6 +97,8 @@ bool outputs_first(const partition_state& st, const unsent_batch& b) {
 void send_outputs_ahead(partition_self self) {
   auto& st = self->state;
   for (auto& b : st.unsent) {
+    if (st.deferred.holds(b.batch.seq))
+      return; // nothing of it or after it goes before its commit handles are called
     if (next_side(b.batch, std::nullopt))
       return; // it sends its own outputs, once the batches before it are done
     if (b.outputs_sent || !outputs_first(st, b))
@@ -118,6 +120,8 @@ void send_unsent(partition_self self) {
       return;
     }
     auto& next = st.unsent.front();
+    if (st.deferred.holds(next.batch.seq))
+      return; // on_deferred() sends it once its commit handles are called
     auto first = next_side(next.batch, std::nullopt);
     if (!first) {
       if (outputs_first(st, next) && !next.outputs_acked)

@@ -19,14 +19,26 @@ partition_actor_figures::partition_actor_figures(metrics& m, int32_t partition)
                              {}, 1e-6)),
     partition_(partition) {}
 
+/// A partition's gauge, registered when first set (shown only by partitions that use it).
+void partition_actor_figures::set_gauge(metrics::figure*& gauge, const char* name,
+                                        const char* help, std::size_t value) {
+  if (gauge == nullptr)
+    gauge = &registry.gauge(name, help, partition_labels(partition_));
+  *gauge = static_cast<int64_t>(value);
+}
+
 void partition_actor_figures::count_timers(std::size_t pending) {
-  if (timers_pending == nullptr)
-    timers_pending = &registry.gauge("partita_timers_pending",
-                                     "Timers of each partition not fired or cancelled yet "
-                                     "(timers fired count in partita_records_processed_total "
-                                     "with topic <group>-timers).",
-                                     partition_labels(partition_));
-  *timers_pending = static_cast<int64_t>(pending);
+  set_gauge(timers_pending, "partita_timers_pending",
+            "Timers of each partition not fired or cancelled yet (timers fired count in "
+            "partita_records_processed_total with topic <group>-timers).",
+            pending);
+}
+
+void partition_actor_figures::count_deferred(std::size_t open) {
+  set_gauge(deferred_records, "partita_deferred_records",
+            "Records of each partition whose commit waits for its handle (ctx.defer_commit()); "
+            "at max_in_flight the partition takes no more.",
+            open);
 }
 
 metrics::figure& partition_actor_figures::late_windows() {

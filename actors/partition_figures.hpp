@@ -59,10 +59,15 @@ struct partition_actor_figures {
   /// Timers not fired yet (a group with timers; null otherwise).
   metrics::figure* timers_pending = nullptr;
   void count_timers(std::size_t pending);
+  /// Records whose commit waits for its handle (ctx.defer_commit()), once the partition deferred
+  /// one.
+  metrics::figure* deferred_records = nullptr;
+  void count_deferred(std::size_t open);
   /// Window updates dropped because their window had closed (a group with a windowed table).
   metrics::figure& late_windows();
 
 private:
+  void set_gauge(metrics::figure*& gauge, const char* name, const char* help, std::size_t value);
   std::map<std::string, metrics::figure*> processed_, emitted_, dead_lettered_;
   metrics::figure* late_windows_ = nullptr;
   int32_t partition_;

@@ -26,6 +26,9 @@ inline std::string poison_attempts(const std::string& topic) {
 /// Next changelog offset not known to be in the table: the table equals the changelog up to
 /// here, plus the pending batches.
 inline constexpr const char* changelog = "changelog";
+/// The first pending batch held by a deferred commit (-1: none): it and the batches after it
+/// are undone by a start on the store (actors/deferred_commits.hpp).
+inline constexpr const char* deferred_from = "deferred-from";
 /// This store's writer id in the changelog (random, never 0), and its epoch as owner.
 inline constexpr const char* writer = "writer";
 inline constexpr const char* epoch = "epoch";

@@ -308,6 +308,7 @@ void processor::run() {
     cfg.drain_timeout = d.cfg.drain_timeout;
     cfg.on_poison = d.cfg.on_poison;
     cfg.poison_retries = d.cfg.poison_retries;
+    cfg.max_deferred = d.cfg.max_in_flight;
     cfg.records = d.records;
     cfg.ready = d.ready;
     cfg.figures = d.figures;

@@ -144,6 +144,12 @@ public:
     });
   }
 
+  /// Defers this record's commit until the handle is called: its batch (table changes, emits,
+  /// offsets) goes out only then, and is undone, the record processed again, if the partition
+  /// crashes or moves first. At most max_in_flight records of a partition wait so; then it
+  /// takes no more until handles are called (commit_handle.hpp).
+  commit_handle defer_commit() { return rc_.defer_commit(); }
+
   const std::string& topic() const { return rc_.topic(); }
   int32_t partition() const { return rc_.partition(); }
   int64_t offset() const { return rc_.offset(); }

@@ -3,6 +3,10 @@
 // The type-erased form of a group graph: what the engine runs. Users build it with group_graph
 // (group_graph.hpp) and never touch these types directly.
 
+#include "runtime/commit_handle.hpp"
+#include "runtime/timer.hpp"
+#include "runtime/window.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -10,8 +14,6 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include "runtime/timer.hpp"
-#include "runtime/window.hpp"
 
 #include <typeindex>
 #include <utility>
@@ -91,6 +93,8 @@ public:
   /// The value of `key` in a joined or looked-up table (raw bytes), if it has one.
   virtual std::optional<std::string> table_read(const table_definition& table,
                                                 std::string_view key) = 0;
+  /// Holds the record's batch back until the handle is called (commit_handle.hpp).
+  virtual commit_handle defer_commit() = 0;
   virtual const graph_definition& graph() const = 0;
 };
 

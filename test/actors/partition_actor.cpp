@@ -36,13 +36,18 @@ record_batch_ptr batch(std::initializer_list<std::pair<int64_t, const char*>> re
   return b;
 }
 
+using handles = std::shared_ptr<std::vector<commit_handle>>;
+
 /// A group without a table or emits, so that nothing here waits on Kafka; its behavior throws
-/// for the key "poison".
-graph_definition counting_graph() {
+/// for the key "poison", and defers the commit of a key starting with "later" (its handle in
+/// `deferred`).
+graph_definition counting_graph(handles deferred) {
   group_graph<> g{"counter"};
-  g.input("clicks", bytes_codec{}, [](auto& ctx, const std::string&) {
+  g.input("clicks", bytes_codec{}, [deferred](auto& ctx, const std::string&) {
     if (ctx.key() == "poison")
       throw std::runtime_error("cannot count poison");
+    if (ctx.key().starts_with("later"))
+      deferred->push_back(ctx.defer_commit());
   });
   return g.definition();
 }
@@ -58,13 +63,14 @@ struct fixture : test_coordinator_fixture<> {
   std::vector<std::pair<std::string, int64_t>> commits;
   std::shared_ptr<std::atomic<uint64_t>> records = std::make_shared<std::atomic<uint64_t>>(0);
   std::shared_ptr<std::atomic<int64_t>> ready = std::make_shared<std::atomic<int64_t>>(0);
+  handles deferred = std::make_shared<std::vector<commit_handle>>();
 
   fixture() { std::filesystem::remove_all(dir); }
   ~fixture() { std::filesystem::remove_all(dir); }
 
   partition_config config() {
     partition_config cfg;
-    cfg.graph = std::make_shared<const graph_definition>(counting_graph());
+    cfg.graph = std::make_shared<const graph_definition>(counting_graph(deferred));
     cfg.partition = 0;
     cfg.store.dir = dir / "p0";
     cfg.producer = producer;
@@ -190,6 +196,100 @@ CAF_TEST(the stop-partition policy stops the partition for good) {
   caf::error reason;
   self->receive([&](const caf::down_msg& m) { reason = m.reason; });
   CAF_CHECK_EQUAL(reason, caf::make_error(errc::partition_stopped));
+}
+
+CAF_TEST(a deferred record and the batches after it are committed once its handle is called) {
+  auto actor = start();
+  deliver(actor, batch({{0, "a"}, {1, "later-b"}, {2, "later-c"}}));
+  deliver(actor, batch({{3, "d"}}));
+  CAF_CHECK_EQUAL(records->load(), 4u);
+  CAF_CHECK(commits.empty());
+  CAF_CHECK_EQUAL(state(actor).deferred.open(), 2u);
+  CAF_REQUIRE_EQUAL(deferred->size(), 2u);
+  deferred->at(1).done();
+  deferred->at(1).done(); // a second call does nothing
+  run();
+  CAF_CHECK(commits.empty()); // its batch holds another handle
+  deferred->at(0).done();
+  run();
+  CAF_REQUIRE(!commits.empty());
+  CAF_CHECK_EQUAL(commits.back().second, 4);
+  CAF_CHECK_EQUAL(state(actor).deferred.open(), 0u);
+  drain(actor);
+  partition_store store{store_config{dir / "p0"}};
+  CAF_CHECK_EQUAL(store.meta("acked:clicks").value_or(-1), 3);
+  CAF_CHECK_EQUAL(store.meta("deferred-from").value_or(0), -1);
+}
+
+CAF_TEST(a drain past its timeout undoes a held batch and the records come again) {
+  auto first = start();
+  deliver(first, batch({{0, "a"}}));
+  deliver(first, batch({{1, "later-b"}, {2, "c"}}));
+  deliver(first, batch({{3, "d"}}));
+  auto answer = self->request(first, caf::infinite, drain_atom::value);
+  run();
+  run(); // on past the drain timeout, the handle never called
+  offset_map offsets;
+  answer.receive([&](const offset_map& m) { offsets = m; }, [](const caf::error&) {});
+  CAF_CHECK_EQUAL(offsets["clicks"], 0);
+  auto second = start();
+  CAF_CHECK_EQUAL(state(second).applied["clicks"], 0); // both batches after "a" undone
+  deferred->front().done(); // reaches the partition that is gone: nothing
+  run();
+  deliver(second, batch({{1, "later-b"}, {2, "c"}, {3, "d"}}));
+  CAF_CHECK_EQUAL(records->load(), 4u + 3u);
+  CAF_REQUIRE_EQUAL(deferred->size(), 2u);
+  deferred->back().done();
+  run();
+  CAF_CHECK_EQUAL(commits.back().second, 4);
+}
+
+CAF_TEST(a failed deferred record fails its partition and is processed again at the restart) {
+  auto first = start();
+  self->monitor(first);
+  deliver(first, batch({{0, "a"}, {1, "later-b"}}));
+  deliver(first, batch({{2, "c"}}));
+  deferred->front().fail("the mail server said no");
+  run();
+  caf::error reason;
+  self->receive([&](const caf::down_msg& m) { reason = m.reason; });
+  CAF_CHECK_EQUAL(reason, caf::make_error(errc::partition_failed));
+  auto second = start();
+  CAF_CHECK_EQUAL(state(second).applied["clicks"], -1);
+  {
+    auto& st = state(second);
+    CAF_CHECK_EQUAL(st.store->meta("poison:clicks").value_or(-1), 1);
+    CAF_CHECK_EQUAL(st.store->meta("poison-attempts:clicks").value_or(-1), 1);
+  }
+  deliver(second, batch({{0, "a"}, {1, "later-b"}, {2, "c"}}));
+  CAF_REQUIRE_EQUAL(deferred->size(), 2u); // its behavior ran again
+  deferred->back().done();
+  run();
+  CAF_CHECK_EQUAL(commits.back().second, 3);
+}
+
+CAF_TEST(a partition with max_deferred records open takes no more until handles are called) {
+  auto cfg = config();
+  cfg.max_deferred = 2;
+  auto actor = sys.spawn(partition_actor, cfg);
+  run();
+  deliver(actor, batch({{0, "later-a"}, {1, "later-b"}, {2, "later-c"}}));
+  deliver(actor, batch({{3, "later-d"}}));
+  CAF_CHECK_EQUAL(records->load(), 2u);
+  CAF_CHECK_EQUAL(flow->in_flight.load(), 4); // held: the pump fetches no more
+  deferred->at(0).done();
+  run();
+  CAF_CHECK_EQUAL(records->load(), 3u);
+  for (std::size_t i = 1; i < deferred->size(); ++i)
+    deferred->at(i).done();
+  run();
+  CAF_CHECK_EQUAL(records->load(), 4u);
+  for (std::size_t i = 3; i < deferred->size(); ++i)
+    deferred->at(i).done();
+  run();
+  CAF_CHECK_EQUAL(deferred->size(), 4u);
+  CAF_CHECK_EQUAL(flow->in_flight.load(), 0);
+  CAF_CHECK_EQUAL(commits.back().second, 4);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
