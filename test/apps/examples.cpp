@@ -70,6 +70,13 @@ CAF_TEST(1-simplest counts the messages of its key) {
   CAF_CHECK(has(child.out(), "done: some-key counted 5 of 5 messages"));
 }
 
+CAF_TEST(9-defer-commit commits each message once its forward landed) {
+  auto child = run("9-defer-commit", {"--records", "200"});
+  CAF_REQUIRE_EQUAL(child.wait(120000), 0);
+  CAF_CHECK(has(child.out(), "done: forwarded 200 of 200 messages; 200 committed, 0 waiting; "
+                             "key-3 counted 20"));
+}
+
 CAF_TEST(2-clicks serves the counts of its view over HTTP) {
   auto port = free_port();
   auto child = run("2-clicks", {"--records", "100", "--http", "127.0.0.1:" + std::to_string(port)});
