@@ -18,6 +18,15 @@ int64_t earlier_failures(const partition_state& st, const std::string& topic, in
   return st.store->meta(meta::poison_attempts(topic)).value_or(0);
 }
 
+/// The record of `topic` whose deferred work failed more often than the dead-letter policy
+/// retries (-1: none): it is dead-lettered without running again.
+int64_t spent_record(const partition_state& st, const std::string& topic) {
+  if (st.cfg.on_poison != poison_policy::dead_letter)
+    return -1;
+  auto offset = st.store->meta(meta::poison(topic)).value_or(-1);
+  return offset >= 0 && earlier_failures(st, topic, offset) > st.cfg.poison_retries ? offset : -1;
+}
+
 } // namespace
 
 /// The changelog records carry the last value per key; the acknowledgement of the effects
@@ -109,6 +118,7 @@ bool process(partition_self self, const record_batch& in) {
   int64_t last = -1;
   uint64_t count = 0;
   bool whole = true;
+  auto spent = spent_record(st, in.topic);
   for (const auto* m : in.records) {
     // Never apply a record twice: the consumer may start before what the state holds.
     if (m->offset <= applied)
@@ -118,12 +128,9 @@ bool process(partition_self self, const record_batch& in) {
       break;
     }
     ctx.set_record(m);
-    // A record whose deferred work failed more often than the policy retries is not run again.
-    bool spent = st.cfg.on_poison == poison_policy::dead_letter &&
-                 earlier_failures(st, in.topic, m->offset) > st.cfg.poison_retries;
-    if (auto error = spent    ? std::optional<std::string>{"its deferred work failed"}
-                     : visits ? begin_visit(st, ctx, batch)
-                              : run_record(ctx, *input)) {
+    if (auto error = m->offset == spent ? std::optional<std::string>{"its deferred work failed"}
+                     : visits           ? begin_visit(st, ctx, batch)
+                                        : run_record(ctx, *input)) {
       auto where = record_name(ctx);
       auto attempts = earlier_failures(st, in.topic, m->offset) + 1;
       if (st.cfg.on_poison == poison_policy::dead_letter && attempts > st.cfg.poison_retries) {

@@ -56,7 +56,8 @@ nlohmann::json status(const processor& proc, const std::string& group,
     auto& p = partitions[std::stoi(label(s, "partition"))];
     if (p.is_null())
       p = {{"partition", std::stoi(label(s, "partition"))}, {"state", "unknown"}, {"lag", 0},
-           {"committed", nlohmann::json::object()}, {"restarts", 0}, {"backoff_seconds", 0.0},
+           {"committed", nlohmann::json::object()}, {"deferred", 0}, {"restarts", 0},
+           {"backoff_seconds", 0.0},
            {"last_restart", 0}, {"recovery", 1.0}, {"store_bytes", 0}};
     return p;
   };
@@ -102,6 +103,8 @@ nlohmann::json status(const processor& proc, const std::string& group,
       partition(s)["lag"] = partition(s)["lag"].get<int64_t>() + value;
     else if (n == "partita_committed_offset")
       partition(s)["committed"][label(s, "topic")] = value;
+    else if (n == "partita_deferred_records")
+      partition(s)["deferred"] = value;
     else if (n == "partita_partition_restarts_total")
       partition(s)["restarts"] = value;
     else if (n == "partita_partition_backoff_seconds")

@@ -1,7 +1,7 @@
 #pragma once
 
 // The status page served at `/`: it polls /status.json every two seconds and shows the
-// partitions (state, lag, offsets, restarts, store), the brokers and the partition leaders, and
+// partitions (state, lag, offsets, deferred records, restarts, store), the brokers and the partition leaders, and
 // charts of the last minutes (records per second, lag per partition, brokers up and down),
 // drawn as inline SVG: the page needs no script from elsewhere.
 
@@ -42,7 +42,7 @@ inline constexpr const char* status_page_html = R"html(<!DOCTYPE html>
 <h2>Partitions</h2>
 <table id="partitions">
   <thead><tr><th>partition</th><th class="text">state</th><th>lag (records)</th>
-  <th class="text">committed offsets</th><th>restarts</th><th>backoff (s)</th>
+  <th class="text">committed offsets</th><th>deferred</th><th>restarts</th><th>backoff (s)</th>
   <th class="text">last restart</th><th>recovery</th><th>state (MiB)</th></tr></thead>
   <tbody></tbody>
 </table>
@@ -154,7 +154,7 @@ async function refresh() {
       tr.dataset.state = p.state;
       tr.append(cell(p.partition), cell(p.state, 'text ' + p.state), cell(p.lag),
         cell(Object.entries(p.committed).map(([t, o]) => t + '@' + o).join(' ') || '–', 'text'),
-        cell(p.restarts), cell(p.backoff_seconds.toFixed(1)), cell(ago(p.last_restart), 'text'),
+        cell(p.deferred), cell(p.restarts), cell(p.backoff_seconds.toFixed(1)), cell(ago(p.last_restart), 'text'),
         cell(Math.round(p.recovery * 100) + '%'), cell((p.store_bytes / 1048576).toFixed(1)));
       return tr;
     }));
