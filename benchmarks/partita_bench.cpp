@@ -159,6 +159,10 @@ int main(int argc, char** argv) {
           auto ratio = largest["records_per_s"].get<double>() / s["records_per_s"].get<double>();
           headlines.push_back({fmt::format("throughput at {} partitions / at 64", n),
                                fmt::format("{:.2f}x", ratio), ">= 0.8x", ratio >= 0.8});
+          auto alone = largest["producer_records_per_s"].get<double>() /
+                       s["producer_records_per_s"].get<double>();
+          headlines.push_back({fmt::format("a producer alone at {} partitions / at 64", n),
+                               fmt::format("{:.2f}x", alone), "-", std::nullopt});
         }
     }
     if (wanted("supervision")) {
