@@ -4,7 +4,9 @@
 // to an outside worker and commits it only once the worker is done with it. A record whose
 // work is not done when its processor stops is processed again by the next run, through a
 // broker outage; the worker saw every input record, and the table topic and the LMDB stores
-// count each one once. Work that keeps failing sends its record to the dead-letter topic.
+// count each one once. Work that keeps failing sends its record to the dead-letter topic. In a
+// group of processes (partita-time-member --defer-ms), a member killed with commits deferred
+// while a broker restarts loses and doubles nothing.
 
 #include "runtime/group_graph.hpp"
 #include "runtime/processor.hpp"
@@ -15,6 +17,7 @@
 #include <caf/test/unit_test.hpp>
 
 #include <condition_variable>
+#include <csignal>
 #include <deque>
 #include <mutex>
 #include <set>
@@ -183,6 +186,60 @@ CAF_TEST(work that keeps failing sends its record to the dead-letter topic) {
   CAF_CHECK_EQUAL(dead.front().key, "bad");
   CAF_CHECK(dead.front().headers["partita.error"].find("deferred work") != std::string::npos);
   check_counts("bad");
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
+
+namespace {
+
+/// Members a and b of group "d" counting `events` (partita-time-member: "<n>/0" per key), each
+/// record's commit deferred 300 ms.
+struct group_fixture : group_lab {
+  steady_load load{bootstrap, "events", 300};
+  group_fixture() : group_lab("deferred-group-test", {"events", "d-table", "d-dlq"}, partitions) {}
+  ~group_fixture() { load.stop(); }
+  void start(member& m) {
+    auto args = member_args(m, bootstrap, "d");
+    args.insert(args.end(), {"--no-timers", "--defer-ms", "300"});
+    m.start(PARTITA_TIME_MEMBER_BIN, args, dir);
+  }
+  int64_t committed() { return committed_total(bootstrap, "d", "events", partitions); }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(deferred_group_tests, group_fixture)
+
+CAF_TEST(a member killed with commits deferred while a broker restarts loses and doubles nothing) {
+  auto& a = members[0];
+  auto& b = members[1];
+  start(a);
+  start(b);
+  load.start();
+  CAF_REQUIRE(wait_until([&] { return committed() > 1000; }, 60s, 100ms));
+  cluster.broker_restart(2, 3000ms);
+  auto before = committed();
+  a.end(SIGKILL); // with records whose commit waits
+  start(a);
+  CAF_REQUIRE(wait_until([&] { return committed() > before + 1000; }, 90s, 100ms));
+  load.stop();
+  // a alone takes every partition and commits every record.
+  b.end(SIGTERM);
+  CAF_REQUIRE(wait_until([&] { return a.running_partitions() == partitions; }, 120s, 200ms));
+  CAF_REQUIRE(wait_until(
+    [&] { return test::all_committed(bootstrap, "d", "events", partitions); }, 120s, 200ms));
+  a.end(SIGTERM);
+  std::map<std::string, std::string> want;
+  for (const auto& [k, n] : count_by_key(read_topic(bootstrap, "events")))
+    want[k] = std::to_string(n) + "/0";
+  CAF_MESSAGE(load.produced() << " records over " << want.size() << " keys");
+  CAF_CHECK_EQUAL(latest_by_key(read_topic(bootstrap, "d-table")), want);
+  std::map<std::string, std::string> stored;
+  for (int p = 0; p < partitions; ++p) {
+    partition_store store{store_config{partition_store::path_for(a.state, "d", "d-table", p)}};
+    store.for_each([&](std::string_view k, std::string_view v) { stored[std::string{k}] = v; });
+  }
+  CAF_CHECK_EQUAL(stored, want);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

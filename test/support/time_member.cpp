@@ -8,7 +8,9 @@
 // by its timestamp; closed windows go to `<group>-results`. With --echo (and no --windows),
 // each record's key goes to `<group>-results` too: batches with outputs and table records.
 // With --visitor, visitor "fire" (int64 value n) adds n to every key's fired count, waiting
-// --visit-delay-us per key (test/actors/visits.cpp).
+// --visit-delay-us per key (test/actors/visits.cpp). With --defer-ms D, each record's commit
+// is deferred and its handle called D ms later by a thread of its own, as another system would
+// (test/actors/deferred_commits.cpp).
 
 #include "apps/http_endpoint.hpp"
 #include "apps/service_options.hpp"
@@ -18,7 +20,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <condition_variable>
+#include <deque>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 using namespace partita;
@@ -35,6 +40,51 @@ std::pair<int64_t, int64_t> counts(const std::optional<std::string>& v) {
 std::string text(std::pair<int64_t, int64_t> c) {
   return std::to_string(c.first) + "/" + std::to_string(c.second);
 }
+
+/// Calls each commit handle it is given `delay` later, on a thread of its own.
+class delayed_commits {
+public:
+  explicit delayed_commits(std::chrono::milliseconds delay)
+    : delay_(delay), thread_([this] { loop(); }) {}
+  ~delayed_commits() {
+    {
+      std::lock_guard lock{mtx_};
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void take(commit_handle h) {
+    std::lock_guard lock{mtx_};
+    queue_.emplace_back(std::chrono::steady_clock::now() + delay_, std::move(h));
+    cv_.notify_one();
+  }
+
+private:
+  void loop() {
+    std::unique_lock lock{mtx_};
+    while (!stop_) {
+      if (queue_.empty()) {
+        cv_.wait(lock);
+        continue;
+      }
+      auto due = queue_.front().first;
+      if (cv_.wait_until(lock, due) == std::cv_status::no_timeout)
+        continue; // woken: look again
+      auto h = std::move(queue_.front().second);
+      queue_.pop_front();
+      lock.unlock();
+      h.done();
+      lock.lock();
+    }
+  }
+  std::chrono::milliseconds delay_;
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::deque<std::pair<std::chrono::steady_clock::time_point, commit_handle>> queue_;
+  bool stop_ = false;
+  std::thread thread_;
+};
 
 } // namespace
 
@@ -60,6 +110,9 @@ int main(int argc, char** argv) {
   app.add_option("--visit-delay-us", visit_delay_us)->check(at_least(0))->capture_default_str();
   app.add_option("--window-ms", window_ms)->check(at_least(1))->capture_default_str();
   app.add_option("--grace-ms", grace_ms)->check(at_least(0))->capture_default_str();
+  int64_t defer_ms = -1;
+  app.add_option("--defer-ms", defer_ms, "defer each record's commit this long")
+    ->check(at_least(0));
   if (auto code = options.parse(argc, argv))
     return *code;
   const auto& settings = options.settings();
@@ -75,9 +128,12 @@ int main(int argc, char** argv) {
   auto echoes = group + "-results";
   if (echo && !windows)
     graph.output(echoes, string_codec{});
+  std::unique_ptr<delayed_commits> deferred;
+  if (defer_ms >= 0)
+    deferred = std::make_unique<delayed_commits>(std::chrono::milliseconds{defer_ms});
   graph.input("events", bytes_codec{},
-              [delay_ms, timers, windows, echo, echoes](context<string_codec>& ctx,
-                                                        const std::string&) {
+              [delay_ms, timers, windows, echo, echoes,
+               later = deferred.get()](context<string_codec>& ctx, const std::string&) {
                 auto c = counts(ctx.value());
                 ++c.first;
                 ctx.set_value(text(c));
@@ -89,6 +145,8 @@ int main(int argc, char** argv) {
                   });
                 if (echo)
                   ctx.emit(echoes, ctx.key(), std::string{ctx.key()});
+                if (later != nullptr)
+                  later->take(ctx.defer_commit());
               });
   if (timers)
     graph.on_timer(int64_codec{}, [](context<string_codec>& ctx, const int64_t&) {
