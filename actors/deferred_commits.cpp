@@ -128,7 +128,7 @@ void on_deferred(partition_self self, uint64_t id, const std::optional<std::stri
   }
   if (call->batch_free)
     send_unsent(self);
-  if (st.holding && hold_reason(st) == hold::none)
+  if (st.holding) // it looks again why it holds
     self->send(self, lease_atom::value);
   finish_drain(self, false);
 }

@@ -138,6 +138,8 @@ void detail::finish_drain(self_ptr self, bool timed_out) {
     st.drain->deliver(acked);
     st.drain.reset();
   }
+  if (st.deferred.used()) // its handles no longer count
+    st.figures->count_deferred(0);
   if (st.failure)
     self->quit(*st.failure);
   else
@@ -350,6 +352,8 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
       if (st.failure || st.drain)
         return;
       if (auto reason = hold_reason(st); reason != hold::none) {
+        if (reason == hold::deferred && !st.recovering)
+          send_unsent(self); // the lease is valid: what commit handles freed may go
         look_again(self, reason);
         return;
       }

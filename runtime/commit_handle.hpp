@@ -13,8 +13,9 @@ namespace partita {
 ///
 /// Copyable, and callable from any thread; the first call counts, later ones do nothing.
 /// done(): the work is done. fail(reason): the work failed, and the partition's poison policy
-/// applies to the record (retried from the start of its batch, dead-lettered, or the partition
-/// stops). A handle that is never called holds back its partition's commits (see
+/// applies to the record: its partition restarts and runs it again (with the records of every
+/// batch from the first one held), sends it to the dead-letter topic after poison_retries, or
+/// stops. A handle that is never called holds back its partition's commits (see
 /// partita_deferred_records); a crash, a revocation or a drain past its drain_timeout before
 /// the call undoes the batch, and the record is processed again (by its next owner).
 class commit_handle {

@@ -128,12 +128,10 @@ int main(int argc, char** argv) {
   auto echoes = group + "-results";
   if (echo && !windows)
     graph.output(echoes, string_codec{});
-  std::unique_ptr<delayed_commits> deferred;
-  if (defer_ms >= 0)
-    deferred = std::make_unique<delayed_commits>(std::chrono::milliseconds{defer_ms});
+  std::unique_ptr<delayed_commits> deferred; // created once signals are blocked, below
   graph.input("events", bytes_codec{},
               [delay_ms, timers, windows, echo, echoes,
-               later = deferred.get()](context<string_codec>& ctx, const std::string&) {
+               &deferred](context<string_codec>& ctx, const std::string&) {
                 auto c = counts(ctx.value());
                 ++c.first;
                 ctx.set_value(text(c));
@@ -145,8 +143,8 @@ int main(int argc, char** argv) {
                   });
                 if (echo)
                   ctx.emit(echoes, ctx.key(), std::string{ctx.key()});
-                if (later != nullptr)
-                  later->take(ctx.defer_commit());
+                if (deferred)
+                  deferred->take(ctx.defer_commit());
               });
   if (timers)
     graph.on_timer(int64_codec{}, [](context<string_codec>& ctx, const int64_t&) {
@@ -165,6 +163,8 @@ int main(int argc, char** argv) {
   // Before any thread starts, so that every thread leaves SIGTERM to the handler.
   stop_slot slot;
   stop_on_signal([&] { slot.stop(); }, settings.shutdown_timeout);
+  if (defer_ms >= 0)
+    deferred = std::make_unique<delayed_commits>(std::chrono::milliseconds{defer_ms});
   try {
     processor proc{settings.processor, graph};
     std::unique_ptr<http_endpoint> endpoint;

@@ -36,8 +36,8 @@ int main(int argc, char** argv) {
     [](const service_settings& settings, int64_t records, std::atomic<bool>& stop) {
       examples::example_cluster cluster{
         settings, {"input-topic", "forward-topic"}, {"defer-commit-group"}};
+      std::atomic<int64_t> forwarded{0}; // before the emitter, whose reports count it
       emitter<string_codec> forward{cluster.brokers(), "forward-topic"};
-      std::atomic<int64_t> forwarded{0};
 
       group_graph<int64_codec> graph{"defer-commit-group"};
       graph.input("input-topic", string_codec{},
