@@ -2,7 +2,7 @@
 // fired, and the punctuation batches.
 // Internal to the partition actor, beside its batch path (partition_batch.hpp).
 
-#include "actors/engine_context.hpp"
+#include "actors/due_timers.hpp"
 #include "actors/partition_batch.hpp"
 #include "runtime/logger.hpp"
 

@@ -7,7 +7,7 @@
 
 #include "runtime/tester.hpp"
 
-#include "actors/engine_context.hpp"
+#include "actors/due_timers.hpp"
 #include "persistence/partition_store.hpp"
 
 #include <algorithm>
