@@ -78,9 +78,7 @@ namespace {
 void deferred_work_failed(partition_self self, const deferred_commits::record& r,
                           const std::string& error) {
   auto& st = self->state;
-  auto attempts = st.store->meta(meta::poison(r.topic)).value_or(-1) == r.offset
-                      ? st.store->meta(meta::poison_attempts(r.topic)).value_or(0) + 1
-                      : 1;
+  auto attempts = earlier_failures(st, r.topic, r.offset) + 1;
   try {
     partition_store::write_batch batch{*st.store};
     batch.set_meta(meta::poison(r.topic), r.offset);

@@ -11,13 +11,6 @@ namespace partita::detail {
 
 namespace {
 
-/// How many times the record at `offset` of `topic` failed before (stored with the state).
-int64_t earlier_failures(const partition_state& st, const std::string& topic, int64_t offset) {
-  if (st.store->meta(meta::poison(topic)).value_or(-1) != offset)
-    return 0;
-  return st.store->meta(meta::poison_attempts(topic)).value_or(0);
-}
-
 /// The record of `topic` whose deferred work failed more often than the dead-letter policy
 /// retries (-1: none): it is dead-lettered without running again.
 int64_t spent_record(const partition_state& st, const std::string& topic) {
@@ -27,7 +20,18 @@ int64_t spent_record(const partition_state& st, const std::string& topic) {
   return offset >= 0 && earlier_failures(st, topic, offset) > st.cfg.poison_retries ? offset : -1;
 }
 
+/// max_deferred records wait for their commit handles: the partition takes no more.
+bool deferred_full(const partition_state& st) {
+  return st.deferred.open() >= st.cfg.max_deferred;
+}
+
 } // namespace
+
+int64_t earlier_failures(const partition_state& st, const std::string& topic, int64_t offset) {
+  if (st.store->meta(meta::poison(topic)).value_or(-1) != offset)
+    return 0;
+  return st.store->meta(meta::poison_attempts(topic)).value_or(0);
+}
 
 /// The changelog records carry the last value per key; the acknowledgement of the effects
 /// advances the commit watermark and forgets the pending batch.
@@ -123,7 +127,7 @@ bool process(partition_self self, const record_batch& in) {
     // Never apply a record twice: the consumer may start before what the state holds.
     if (m->offset <= applied)
       continue;
-    if (st.deferred.open() >= st.cfg.max_deferred) {
+    if (deferred_full(st)) {
       whole = false; // the rest once handles are called
       break;
     }
@@ -174,7 +178,7 @@ hold hold_reason(const partition_state& st) {
     return hold::lease;
   if (st.cfg.tables && !st.cfg.tables->ready(st.cfg.partition))
     return hold::tables;
-  if (st.deferred.open() >= st.cfg.max_deferred)
+  if (deferred_full(st))
     return hold::deferred;
   return hold::none;
 }

@@ -16,6 +16,9 @@ namespace partita::detail {
 
 using partition_self = caf::stateful_actor<partition_state>*;
 
+/// How many times the record at `offset` of `topic` failed before (stored with the state).
+int64_t earlier_failures(const partition_state& st, const std::string& topic, int64_t offset);
+
 /// A record the partition cannot get past now.
 struct poison_error : std::runtime_error {
   poison_error(const std::string& what, bool stop) : std::runtime_error(what), stop(stop) {}

@@ -57,8 +57,7 @@ nlohmann::json status(const processor& proc, const std::string& group,
     if (p.is_null())
       p = {{"partition", std::stoi(label(s, "partition"))}, {"state", "unknown"}, {"lag", 0},
            {"committed", nlohmann::json::object()}, {"deferred", 0}, {"restarts", 0},
-           {"backoff_seconds", 0.0},
-           {"last_restart", 0}, {"recovery", 1.0}, {"store_bytes", 0}};
+           {"backoff_seconds", 0.0}, {"last_restart", 0}, {"recovery", 1.0}, {"store_bytes", 0}};
     return p;
   };
   auto topic = [&](const std::string& name) -> nlohmann::json& {

@@ -1,9 +1,9 @@
 #pragma once
 
 // The status page served at `/`: it polls /status.json every two seconds and shows the
-// partitions (state, lag, offsets, deferred records, restarts, store), the brokers and the partition leaders, and
-// charts of the last minutes (records per second, lag per partition, brokers up and down),
-// drawn as inline SVG: the page needs no script from elsewhere.
+// partitions (state, lag, offsets, deferred records, restarts, store), the brokers and the
+// partition leaders, and charts of the last minutes (records per second, lag per partition,
+// brokers up and down), drawn as inline SVG: the page needs no script from elsewhere.
 
 namespace partita {
 
@@ -154,7 +154,8 @@ async function refresh() {
       tr.dataset.state = p.state;
       tr.append(cell(p.partition), cell(p.state, 'text ' + p.state), cell(p.lag),
         cell(Object.entries(p.committed).map(([t, o]) => t + '@' + o).join(' ') || '–', 'text'),
-        cell(p.deferred), cell(p.restarts), cell(p.backoff_seconds.toFixed(1)), cell(ago(p.last_restart), 'text'),
+        cell(p.deferred), cell(p.restarts), cell(p.backoff_seconds.toFixed(1)),
+        cell(ago(p.last_restart), 'text'),
         cell(Math.round(p.recovery * 100) + '%'), cell((p.store_bytes / 1048576).toFixed(1)));
       return tr;
     }));

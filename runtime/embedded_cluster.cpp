@@ -42,7 +42,7 @@ constexpr std::array<std::pair<std::string_view, int16_t>, 25> api_keys{{
 /// idle cluster (a topic's leaders, one per partition) took a second each that way: 256
 /// partitions' topics minutes, 4,096 hours.
 void command(rd_kafka_resp_err_t code, const std::string& what) {
-  check(code, what);
+    check(code, what);
   std::this_thread::sleep_for(std::chrono::microseconds{200});
 }
 
@@ -144,10 +144,10 @@ void embedded_cluster::apply(const std::vector<leadership>& changed) {
       // (unreachable) coordinator, which clients see the same way.
       if (l.leader != -1)
         command(rd_kafka_mock_coordinator_set(cluster_, "group", l.group.c_str(), l.leader),
-              "move coordinator of " + l.group);
+                "move coordinator of " + l.group);
     } else {
       command(rd_kafka_mock_partition_set_leader(cluster_, l.topic.c_str(), l.partition, l.leader),
-            "move leader of " + l.name());
+              "move leader of " + l.name());
     }
     moves += fmt::format(" {}→{}", l.name(), l.leader == -1 ? "none" : std::to_string(l.leader));
   }
@@ -198,7 +198,7 @@ void embedded_cluster::create_topic(const std::string& topic, int partitions,
                                 std::to_string(brokers_));
   std::lock_guard<std::mutex> guard{mutex_};
   command(rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, replication_factor),
-        "create topic " + topic);
+          "create topic " + topic);
   apply(controller_.add_topic(topic, partitions, replication_factor, now()));
   for (std::string_view suffix : {"-table", "-dlq", "-timers", "-windows"})
     if (topic.size() > suffix.size() && topic.compare(topic.size() - suffix.size(),
@@ -256,7 +256,7 @@ void embedded_cluster::move_leader(const std::string& topic, int32_t partition,
   // a negative partition: both are refused first.
   controller_.check_partition(topic, partition);
   command(rd_kafka_mock_partition_set_leader(cluster_, topic.c_str(), partition, broker),
-        "move leader of " + topic + "/" + std::to_string(partition));
+          "move leader of " + topic + "/" + std::to_string(partition));
   controller_.set_leader(topic, partition, broker);
 }
 
@@ -267,7 +267,7 @@ void embedded_cluster::move_coordinator(const std::string& group, int32_t broker
   std::lock_guard<std::mutex> guard{mutex_};
   check_target(broker);
   command(rd_kafka_mock_coordinator_set(cluster_, "group", group.c_str(), broker),
-        "move coordinator of " + group);
+          "move coordinator of " + group);
   controller_.set_coordinator(group, broker, now());
 }
 
@@ -286,14 +286,14 @@ void embedded_cluster::push_broker_request_errors(int32_t broker, int16_t api_ke
     throw std::invalid_argument("invalid API key " + std::to_string(api_key));
   for (std::size_t i = 0; i < count; ++i)
     command(rd_kafka_mock_broker_push_request_error_rtts(cluster_, broker, api_key, 1, error, 0),
-          "push request errors");
+            "push request errors");
 }
 
 std::size_t embedded_cluster::broker_request_errors_left(int32_t broker, int16_t api_key) const {
   check_broker(broker, false);
   std::size_t left = 0;
   command(rd_kafka_mock_broker_error_stack_cnt(cluster_, broker, api_key, &left),
-        "count request errors");
+          "count request errors");
   return left;
 }
 
