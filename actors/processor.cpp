@@ -65,6 +65,10 @@ bool processor::running() const {
   return impl_->pump != nullptr;
 }
 
+const std::string& processor::group() const {
+  return impl_->graph->group;
+}
+
 const metrics& processor::metrics() const {
   return *impl_->figures;
 }

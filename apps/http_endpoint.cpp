@@ -1,6 +1,7 @@
 #include "apps/http_endpoint.hpp"
 
 #include "apps/status_page.hpp"
+#include "apps/status_report.hpp"
 #include "apps/visit_actions.hpp"
 #include "runtime/kafka_config.hpp"
 #include "runtime/logger.hpp"
@@ -17,140 +18,6 @@ namespace {
 void reply(httplib::Response& res, int status, const nlohmann::json& body) {
   res.status = status;
   res.set_content(body.dump() + "\n", "application/json");
-}
-
-/// The figures of the processor as a whole, next to the engine's own, and the views'.
-std::string prometheus(const processor& proc, const std::vector<const raw_view*>& views) {
-  auto s = proc.stats();
-  metrics whole;
-  whole.gauge("partita_up", "1 while the processor runs (between joining the group and leaving "
-                            "it).") = proc.running() ? 1 : 0;
-  whole.gauge("partita_partitions_assigned", "Partitions assigned to this process.") =
-    static_cast<int64_t>(s.partitions);
-  whole.gauge("partita_partitions_ready", "Assigned partitions recovered and processing.") =
-    static_cast<int64_t>(s.ready);
-  whole.gauge("partita_partitions_failed",
-              "Assigned partitions that failed too often, or were stopped, and stay down.") =
-    static_cast<int64_t>(s.failed);
-  auto out = whole.prometheus() + proc.metrics().prometheus();
-  for (const auto* v : views)
-    out += v->metrics().prometheus();
-  return out;
-}
-
-std::string label(const metrics::sample& s, const std::string& name) {
-  for (const auto& [n, v] : s.tags)
-    if (n == name)
-      return v;
-  return {};
-}
-
-/// What the status page shows, from the processor's figures.
-nlohmann::json status(const processor& proc, const std::string& group,
-                      const std::vector<const raw_view*>& views) {
-  auto stats = proc.stats();
-  std::map<int, nlohmann::json> partitions;
-  std::map<int, nlohmann::json> brokers;
-  std::map<std::string, nlohmann::json> topics;
-  auto partition = [&](const metrics::sample& s) -> nlohmann::json& {
-    auto& p = partitions[std::stoi(label(s, "partition"))];
-    if (p.is_null())
-      p = {{"partition", std::stoi(label(s, "partition"))}, {"state", "unknown"}, {"lag", 0},
-           {"committed", nlohmann::json::object()}, {"deferred", 0}, {"restarts", 0},
-           {"backoff_seconds", 0.0}, {"last_restart", 0}, {"recovery", 1.0}, {"store_bytes", 0}};
-    return p;
-  };
-  auto topic = [&](const std::string& name) -> nlohmann::json& {
-    auto& t = topics[name];
-    if (t.is_null())
-      t = {{"topic", name}, {"consumed", 0}, {"processed", 0}, {"produced", 0},
-           {"dead_lettered", 0}};
-    return t;
-  };
-  std::vector<metrics::sample> leaders;
-  // Followed tables' partitions (joins, lookups, views), by table and partition.
-  std::map<std::pair<std::string, int>, nlohmann::json> tables;
-  auto table_partition = [&](const metrics::sample& s) -> nlohmann::json& {
-    auto& t = tables[{label(s, "table"), std::stoi(label(s, "partition"))}];
-    if (t.is_null())
-      t = {{"table", label(s, "table")}, {"partition", std::stoi(label(s, "partition"))},
-           {"state", "unknown"}, {"position", 0}, {"lag", 0}, {"store_bytes", 0}};
-    return t;
-  };
-  auto samples = proc.metrics().samples();
-  for (const auto* v : views) {
-    auto more = v->metrics().samples();
-    samples.insert(samples.end(), more.begin(), more.end());
-  }
-  for (const auto& s : samples) {
-    const auto& n = s.name;
-    auto value = static_cast<int64_t>(s.value);
-    if (!label(s, "table").empty() && !label(s, "partition").empty()) {
-      if (n == "partita_partition_state" && s.value == 1)
-        table_partition(s)["state"] = label(s, "state");
-      else if (n == "partita_table_position")
-        table_partition(s)["position"] = value;
-      else if (n == "partita_table_lag_records")
-        table_partition(s)["lag"] = value;
-      else if (n == "partita_store_bytes")
-        table_partition(s)["store_bytes"] = value;
-      continue;
-    }
-    if (n == "partita_partition_state" && s.value == 1)
-      partition(s)["state"] = label(s, "state");
-    else if (n == "partita_consumer_lag_records")
-      partition(s)["lag"] = partition(s)["lag"].get<int64_t>() + value;
-    else if (n == "partita_committed_offset")
-      partition(s)["committed"][label(s, "topic")] = value;
-    else if (n == "partita_deferred_records")
-      partition(s)["deferred"] = value;
-    else if (n == "partita_partition_restarts_total")
-      partition(s)["restarts"] = value;
-    else if (n == "partita_partition_backoff_seconds")
-      partition(s)["backoff_seconds"] = s.value;
-    else if (n == "partita_partition_last_restart_timestamp_seconds")
-      partition(s)["last_restart"] = value;
-    else if (n == "partita_recovery_progress_ratio")
-      partition(s)["recovery"] = s.value;
-    else if (n == "partita_store_bytes")
-      partition(s)["store_bytes"] = value;
-    else if (n == "partita_broker_up")
-      brokers[std::stoi(label(s, "broker"))] = {
-        {"broker", std::stoi(label(s, "broker"))}, {"up", value == 1}, {"leads", 0}};
-    else if (n == "partita_partition_leader")
-      leaders.push_back(s);
-    else if (n == "partita_records_consumed_total")
-      topic(label(s, "topic"))["consumed"] = value;
-    else if (n == "partita_records_processed_total")
-      topic(label(s, "topic"))["processed"] = value;
-    else if (n == "partita_records_produced_total")
-      topic(label(s, "topic"))["produced"] = value;
-    else if (n == "partita_records_dead_lettered_total")
-      topic(label(s, "topic"))["dead_lettered"] = value;
-  }
-  for (const auto& s : leaders)
-    if (auto b = brokers.find(static_cast<int>(s.value)); b != brokers.end())
-      b->second["leads"] = b->second["leads"].get<int>() + 1;
-  nlohmann::json out{{"group", group},
-                     {"running", proc.running()},
-                     {"partitions", stats.partitions},
-                     {"ready", stats.ready},
-                     {"failed", stats.failed},
-                     {"records", stats.records},
-                     {"partition_list", nlohmann::json::array()},
-                     {"brokers", nlohmann::json::array()},
-                     {"topics", nlohmann::json::array()},
-                     {"tables", nlohmann::json::array()}};
-  for (auto& [_, p] : partitions)
-    if (p["state"] != "unknown") // only the partitions this process holds
-      out["partition_list"].push_back(std::move(p));
-  for (auto& [_, b] : brokers)
-    out["brokers"].push_back(std::move(b));
-  for (auto& [_, t] : topics)
-    out["topics"].push_back(std::move(t));
-  for (auto& [_, t] : tables)
-    out["tables"].push_back(std::move(t));
-  return out;
 }
 
 std::pair<std::string, int> parse_listen(const std::string& listen) {
@@ -193,106 +60,159 @@ void reply_windows(httplib::Response& res, const processor& proc, const std::str
   reply(res, 200, {{"table", name}, {"key", key}, {"windows", list}});
 }
 
+/// /healthz: 200 while every processor runs and its actors answer.
+void reply_health(httplib::Response& res, const std::vector<const processor*>& procs) {
+  auto named = [&](const processor& p, const std::string& what) {
+    return procs.size() > 1 ? "group " + p.group() + ": " + what : what;
+  };
+  for (const auto* p : procs)
+    if (!p->running())
+      return reply(res, 503, {{"status", named(*p, "not running")}});
+  for (const auto* p : procs)
+    if (!p->responsive())
+      return reply(res, 503, {{"status", named(*p, "actors not answering within 1 s")}});
+  reply(res, 200, {{"status", "ok"}});
+}
+
+/// Why processor `p` is not ready, or nothing.
+std::string not_ready(const processor& p, const processor_stats& s) {
+  if (!p.running())
+    return "the processor is not running";
+  if (s.partitions == 0)
+    return "no partitions assigned yet";
+  if (s.failed > 0)
+    return fmt::format("{} of {} partitions failed", s.failed, s.partitions);
+  if (s.ready < s.partitions)
+    return fmt::format("{} of {} partitions recovering or restarting", s.partitions - s.ready,
+                       s.partitions);
+  return {};
+}
+
+/// /readyz: 200 when every assigned partition of every processor is recovered and running.
+void reply_readiness(httplib::Response& res, const std::vector<const processor*>& procs) {
+  std::string reason;
+  processor_stats all;
+  auto each = nlohmann::json::array();
+  for (const auto* p : procs) {
+    auto s = p->stats();
+    auto why = not_ready(*p, s);
+    all.partitions += s.partitions;
+    all.ready += s.ready;
+    all.failed += s.failed;
+    each.push_back({{"group", p->group()}, {"ready", why.empty()}, {"partitions", s.partitions},
+                    {"ready_partitions", s.ready}, {"failed_partitions", s.failed}});
+    if (!why.empty()) {
+      each.back()["reason"] = why;
+      reason += (reason.empty() ? "" : "; ") + (procs.size() > 1 ? "group " + p->group() + ": "
+                                                                 : std::string{}) + why;
+    }
+  }
+  nlohmann::json body{{"ready", reason.empty()},
+                      {"partitions", all.partitions},
+                      {"ready_partitions", all.ready},
+                      {"failed_partitions", all.failed},
+                      {"processors", each}};
+  if (!reason.empty())
+    body["reason"] = reason;
+  reply(res, reason.empty() ? 200 : 503, body);
+}
+
 } // namespace
 
 http_endpoint::http_endpoint(const processor& proc, http_endpoint_config cfg)
-  : history_(std::make_unique<status_history>(
-      [&proc, group = cfg.group, views = cfg.views] { return status(proc, group, views); },
-      std::chrono::seconds{2}, 300)),
-    server_(std::make_unique<httplib::Server>()) {
+  : server_(std::make_unique<httplib::Server>()) {
   auto [host, port] = parse_listen(cfg.listen);
-  auto table = cfg.group + "-table";
   auto render = cfg.render_value ? cfg.render_value
                                  : [](std::string_view v) { return nlohmann::json(v); };
+  cfg.processors.insert(cfg.processors.begin(), served_processor{&proc, cfg.render_value});
+  std::vector<const processor*> procs;
+  for (auto& served : cfg.processors) {
+    if (served.proc == nullptr)
+      throw config_error("http_endpoint_config::processors holds a null processor");
+    for (const auto* p : procs)
+      if (p->group() == served.proc->group())
+        throw config_error("the HTTP endpoint serves group '" + p->group() +
+                           "' twice: serve each processor once");
+    procs.push_back(served.proc);
+    if (!served.render_value)
+      served.render_value = render;
+  }
+  history_ = std::make_unique<status_history>(
+    [procs, views = cfg.views] { return status_report(procs, views); }, std::chrono::seconds{2},
+    300);
   auto& srv = *server_;
-  srv.Get("/healthz", [&proc](const httplib::Request&, httplib::Response& res) {
-    if (!proc.running())
-      reply(res, 503, {{"status", "not running"}});
-    else if (!proc.responsive())
-      reply(res, 503, {{"status", "actors not answering within 1 s"}});
-    else
-      reply(res, 200, {{"status", "ok"}});
+  srv.Get("/healthz", [procs](const httplib::Request&, httplib::Response& res) {
+    reply_health(res, procs);
   });
-  srv.Get("/readyz", [&proc](const httplib::Request&, httplib::Response& res) {
-    auto s = proc.stats();
-    std::string reason;
-    if (!proc.running())
-      reason = "the processor is not running";
-    else if (s.partitions == 0)
-      reason = "no partitions assigned yet";
-    else if (s.failed > 0)
-      reason = fmt::format("{} of {} partitions failed", s.failed, s.partitions);
-    else if (s.ready < s.partitions)
-      reason = fmt::format("{} of {} partitions recovering or restarting",
-                           s.partitions - s.ready, s.partitions);
-    nlohmann::json body{{"ready", reason.empty()},
-                        {"partitions", s.partitions},
-                        {"ready_partitions", s.ready},
-                        {"failed_partitions", s.failed}};
-    if (!reason.empty())
-      body["reason"] = reason;
-    reply(res, reason.empty() ? 200 : 503, body);
+  srv.Get("/readyz", [procs](const httplib::Request&, httplib::Response& res) {
+    reply_readiness(res, procs);
   });
-  srv.Get("/metrics", [&proc, views = cfg.views](const httplib::Request&,
+  srv.Get("/metrics", [procs, views = cfg.views](const httplib::Request&,
                                                   httplib::Response& res) {
-    res.set_content(prometheus(proc, views), "text/plain; version=0.0.4; charset=utf-8");
+    res.set_content(metrics_report(procs, views), "text/plain; version=0.0.4; charset=utf-8");
   });
-  srv.Get("/status.json", [this, &proc, group = cfg.group, views = cfg.views](
-                            const httplib::Request&, httplib::Response& res) {
-    auto body = status(proc, group, views);
+  srv.Get("/status.json", [this, procs, views = cfg.views](const httplib::Request&,
+                                                            httplib::Response& res) {
+    auto body = status_report(procs, views);
     body["history"] = history_->json();
     reply(res, 200, body);
   });
   srv.Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(status_page_html, "text/html; charset=utf-8");
   });
-  srv.Get(R"(/tables/([^/]+)/(.+))",
-          [&proc, table, render, views = cfg.views](const httplib::Request& req,
-                                                    httplib::Response& res) {
-            auto name = req.matches[1].str();
-            auto key = req.matches[2].str();
-            const raw_view* view = nullptr;
-            std::string names = "'" + table + "'";
-            for (const auto* v : views) {
-              names += ", '" + v->topic() + "'";
-              if (v->topic() == name)
-                view = v;
-            }
-            const auto* windowed = proc.windowed_table();
-            if (windowed != nullptr) {
-              names += ", '" + *windowed + "' (windowed)";
-              if (name == *windowed)
-                return reply_windows(res, proc, name, key);
-            }
-            if (name != table && view == nullptr)
-              return reply(res, 404, {{"error", "no table '" + name + "'; this service has " +
-                                                  names}});
-            std::optional<std::string> value;
-            try {
-              value = view ? view->get(key) : proc.get(key);
-            } catch (const std::exception& e) {
-              return reply(res, 500, {{"error", std::string{"cannot read the table: "} +
-                                                  e.what()}});
-            }
-            if (!value)
-              return reply(res, 404,
-                           {{"error", "key '" + key.substr(0, 200) +
-                                        (view ? "' not found in the view"
-                                              : "' not found in this process (absent, or its "
-                                                "partition is held by another process)")}});
-            nlohmann::json rendered;
-            try {
-              rendered = render(*value);
-            } catch (const std::exception& e) {
-              return reply(res, 500, {{"error", std::string{"cannot render value: "} + e.what()}});
-            }
-            reply(res, 200, {{"table", table}, {"key", key}, {"value", rendered}});
-          });
-  srv.Get(R"(/tables(/[^/]*)?/?)", [table](const httplib::Request& req, httplib::Response& res) {
-    reply(res, 400, {{"error", "bad table request " + req.path + ": write /tables/" + table +
-                                 "/<key>"}});
+  std::string names; // the tables served, for errors
+  for (const auto& served : cfg.processors) {
+    names += (names.empty() ? "'" : ", '") + served.proc->group() + "-table'";
+    if (const auto* windowed = served.proc->windowed_table())
+      names += ", '" + *windowed + "' (windowed)";
+  }
+  for (const auto* v : cfg.views)
+    names += ", '" + v->topic() + "'";
+  srv.Get(R"(/tables/([^/]+)/(.+))", [served = cfg.processors, render, names,
+                                      views = cfg.views](const httplib::Request& req,
+                                                         httplib::Response& res) {
+    auto name = req.matches[1].str();
+    auto key = req.matches[2].str();
+    const served_processor* owner = nullptr;
+    for (const auto& s : served) {
+      const auto* windowed = s.proc->windowed_table();
+      if (windowed != nullptr && name == *windowed)
+        return reply_windows(res, *s.proc, name, key);
+      if (name == s.proc->group() + "-table")
+        owner = &s;
+    }
+    const raw_view* view = nullptr; // a view holds every partition: it answers first
+    for (const auto* v : views)
+      if (v->topic() == name)
+        view = v;
+    if (owner == nullptr && view == nullptr)
+      return reply(res, 404, {{"error", "no table '" + name + "'; this service has " + names}});
+    std::optional<std::string> value;
+    try {
+      value = view ? view->get(key) : owner->proc->get(key);
+    } catch (const std::exception& e) {
+      return reply(res, 500, {{"error", std::string{"cannot read the table: "} + e.what()}});
+    }
+    if (!value)
+      return reply(res, 404,
+                   {{"error", "key '" + key.substr(0, 200) +
+                                (view ? "' not found in the view"
+                                      : "' not found in this process (absent, or its "
+                                        "partition is held by another process)")}});
+    nlohmann::json rendered;
+    try {
+      rendered = view ? render(*value) : owner->render_value(*value);
+    } catch (const std::exception& e) {
+      return reply(res, 500, {{"error", std::string{"cannot render value: "} + e.what()}});
+    }
+    reply(res, 200, {{"table", name}, {"key", key}, {"value", rendered}});
   });
-  visits_ = std::make_unique<visit_actions>(proc, srv);
+  srv.Get(R"(/tables(/[^/]*)?/?)", [names, first = proc.group() + "-table"](
+                                     const httplib::Request& req, httplib::Response& res) {
+    reply(res, 400, {{"error", "bad table request " + req.path + ": write /tables/" + first +
+                                 "/<key> (the tables here: " + names + ")"}});
+  });
+  visits_ = std::make_unique<visit_actions>(procs, srv);
   srv.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty())
       return; // a handler's own error answer

@@ -79,11 +79,11 @@ int main(int argc, char** argv) {
     std::unique_ptr<partita::http_endpoint> endpoint;
     if (!settings.http.empty())
       endpoint = std::make_unique<partita::http_endpoint>(
-        proc, partita::http_endpoint_config{settings.http, group, [](std::string_view v) {
+        proc, partita::http_endpoint_config{settings.http, [](std::string_view v) {
                                               return nlohmann::json(
                                                 partita::int64_codec{}.decode(v));
                                             },
-                                            {}});
+                                            {}, {}});
     auto held = slot.hold(proc);
     std::vector<std::string> users{"alice", "bob", "carol", "dave", "erin"};
     std::thread driver{[&] {

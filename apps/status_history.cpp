@@ -38,8 +38,11 @@ void status_history::sample() {
                        {"records", s.value("records", 0)},
                        {"lag", nlohmann::json::object()},
                        {"brokers", nlohmann::json::object()}};
+  // A partition by its number; by group and number when several processors are served.
+  bool several = s["processors"].size() > 1;
   for (const auto& p : s["partition_list"])
-    point["lag"][std::to_string(p["partition"].get<int>())] = p["lag"];
+    point["lag"][(several ? p["group"].get<std::string>() + "/" : std::string{}) +
+                 std::to_string(p["partition"].get<int>())] = p["lag"];
   for (const auto& b : s["brokers"])
     point["brokers"][std::to_string(b["broker"].get<int>())] = b["up"];
   std::lock_guard guard{mtx_};

@@ -25,7 +25,8 @@ public:
   ~status_history();
 
   /// {"interval_seconds": s, "samples": [{"t": unix seconds, "records": n,
-  ///  "lag": {"<partition>": n}, "brokers": {"<broker>": up}}, ...]}, oldest first.
+  ///  "lag": {"<partition>": n}, "brokers": {"<broker>": up}}, ...]}, oldest first; with
+  /// several processors, lag by "<group>/<partition>".
   nlohmann::json json() const;
 
 private:

@@ -1,7 +1,8 @@
 #pragma once
 
 // The status page served at `/`: it polls /status.json every two seconds and shows the
-// partitions (state, lag, offsets, deferred records, restarts, store), the brokers and the
+// processors, their partitions (state, lag, offsets, deferred records, restarts, store), the
+// tables followed, the brokers and the
 // partition leaders, and charts of the last minutes (records per second, lag per partition,
 // brokers up and down), drawn as inline SVG: the page needs no script from elsewhere.
 
@@ -41,21 +42,23 @@ inline constexpr const char* status_page_html = R"html(<!DOCTYPE html>
 </div>
 <h2>Partitions</h2>
 <table id="partitions">
-  <thead><tr><th>partition</th><th class="text">state</th><th>lag (records)</th>
+  <thead><tr><th class="text">group</th><th>partition</th><th class="text">state</th><th>lag (records)</th>
   <th class="text">committed offsets</th><th>deferred</th><th>restarts</th><th>backoff (s)</th>
   <th class="text">last restart</th><th>recovery</th><th>state (MiB)</th></tr></thead>
   <tbody></tbody>
 </table>
 <h2>Tables followed</h2>
 <p class="note">Joined and looked-up tables, views and hot standby partitions.</p>
-<table id="tables"><thead><tr><th class="text">table</th><th>partition</th>
+<table id="tables"><thead><tr><th class="text">table</th><th class="text">followed by</th>
+  <th>partition</th>
   <th class="text">state</th><th>position</th><th>lag (records)</th><th>state (MiB)</th></tr>
   </thead><tbody></tbody></table>
 <h2>Brokers</h2>
 <table id="brokers"><thead><tr><th>broker</th><th class="text">state</th>
   <th>partitions led</th></tr></thead><tbody></tbody></table>
 <h2>Records</h2>
-<table id="topics"><thead><tr><th class="text">topic</th><th>consumed</th><th>processed</th>
+<table id="topics"><thead><tr><th class="text">group</th><th class="text">topic</th>
+  <th>consumed</th><th>processed</th>
   <th>produced</th><th>dead-lettered</th></tr></thead><tbody></tbody></table>
 <script>
 function cell(text, cls) {
@@ -133,7 +136,8 @@ function charts(history) {
   for (let i = 1; i < s.length; ++i)
     rate.push([s[i].t, Math.max(0, s[i].records - s[i - 1].records) / (s[i].t - s[i - 1].t)]);
   lines('chart-rate', [{name: 'records', points: rate}]);
-  const parts = [...new Set(s.flatMap(p => Object.keys(p.lag)))].sort((a, b) => a - b);
+  const parts = [...new Set(s.flatMap(p => Object.keys(p.lag)))]
+    .sort((a, b) => a.localeCompare(b, undefined, {numeric: true}));
   lines('chart-lag', parts.map(p => ({name: 'lag-' + p,
     points: s.filter(q => p in q.lag).map(q => [q.t, q.lag[p]])})));
   brokers(s);
@@ -144,15 +148,17 @@ async function refresh() {
     const s = await res.json();
     document.getElementById('error').textContent = '';
     document.getElementById('group').textContent = s.group;
-    document.getElementById('summary').textContent =
-      `${s.ready} of ${s.partitions} partitions ready, ${s.failed} failed; ` +
-      `${s.records} records processed` + (s.running ? '' : ' (not running)');
+    const line = p => `${p.ready} of ${p.partitions} partitions ready, ${p.failed} failed; ` +
+      `${p.records} records processed` + (p.running ? '' : ' (not running)');
+    document.getElementById('summary').textContent = s.processors.length > 1
+      ? s.processors.map(p => p.group + ': ' + line(p)).join(' · ') : line(s);
     charts(s.history);
     fill('partitions', s.partition_list.map(p => {
       const tr = document.createElement('tr');
+      tr.dataset.group = p.group;
       tr.dataset.partition = p.partition;
       tr.dataset.state = p.state;
-      tr.append(cell(p.partition), cell(p.state, 'text ' + p.state), cell(p.lag),
+      tr.append(cell(p.group, 'text'), cell(p.partition), cell(p.state, 'text ' + p.state), cell(p.lag),
         cell(Object.entries(p.committed).map(([t, o]) => t + '@' + o).join(' ') || '–', 'text'),
         cell(p.deferred), cell(p.restarts), cell(p.backoff_seconds.toFixed(1)),
         cell(ago(p.last_restart), 'text'),
@@ -163,7 +169,7 @@ async function refresh() {
       const tr = document.createElement('tr');
       tr.dataset.table = t.table;
       tr.dataset.state = t.state;
-      tr.append(cell(t.table, 'text'), cell(t.partition), cell(t.state, 'text ' + t.state),
+      tr.append(cell(t.table, 'text'), cell(t.group || 'a view', 'text'), cell(t.partition), cell(t.state, 'text ' + t.state),
         cell(t.position), cell(t.lag), cell((t.store_bytes / 1048576).toFixed(1)));
       return tr;
     }));
@@ -176,7 +182,7 @@ async function refresh() {
     }));
     fill('topics', s.topics.map(t => {
       const tr = document.createElement('tr');
-      tr.append(cell(t.topic, 'text'), cell(t.consumed), cell(t.processed), cell(t.produced),
+      tr.append(cell(t.group, 'text'), cell(t.topic, 'text'), cell(t.consumed), cell(t.processed), cell(t.produced),
         cell(t.dead_lettered));
       return tr;
     }));

@@ -16,8 +16,9 @@ void reply(httplib::Response& res, int status, const nlohmann::json& body) {
   res.set_content(body.dump() + "\n", "application/json");
 }
 
-nlohmann::json to_json(const visit_status& s) {
+nlohmann::json to_json(const std::string& group, const visit_status& s) {
   return {{"id", s.id},
+          {"group", group},
           {"visitor", s.name},
           {"partitions", s.partitions},
           {"partitions_done", s.done},
@@ -28,13 +29,45 @@ nlohmann::json to_json(const visit_status& s) {
 
 } // namespace
 
-visit_actions::visit_actions(const processor& proc, httplib::Server& srv) : proc_(proc) {
+const processor& visit_actions::owner(const std::string& name, const std::string& group) const {
+  std::vector<const processor*> declaring;
+  std::string unknown; // why each processor has no such visitor
+  for (const auto* p : procs_) {
+    if (!group.empty() && p->group() != group)
+      continue;
+    try {
+      p->visitor_codec(name);
+      declaring.push_back(p);
+    } catch (const graph_error& e) {
+      unknown += (unknown.empty() ? "" : "; ") +
+                 (procs_.size() > 1 ? "group " + p->group() + ": " : std::string{}) + e.what();
+    }
+  }
+  if (declaring.size() == 1)
+    return *declaring.front();
+  if (declaring.empty() && unknown.empty())
+    throw graph_error("no group '" + group.substr(0, 200) + "' is served here");
+  if (declaring.empty())
+    throw graph_error(unknown);
+  std::string groups;
+  for (const auto* p : declaring)
+    groups += (groups.empty() ? "" : ", ") + p->group();
+  throw config_error("visitor '" + name + "' is declared by groups " + groups +
+                     ": say whose with ?group=<group>");
+}
+
+visit_actions::visit_actions(std::vector<const processor*> procs, httplib::Server& srv)
+  : procs_(std::move(procs)) {
   srv.Post(R"(/visits/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
     auto name = req.matches[1].str();
+    const processor* proc = nullptr;
     try {
-      proc_.visitor_codec(name).check(req.body);
+      proc = &owner(name, req.get_param_value("group"));
+      proc->visitor_codec(name).check(req.body);
     } catch (const graph_error& e) {
       return reply(res, 404, {{"error", e.what()}});
+    } catch (const config_error& e) {
+      return reply(res, 400, {{"error", e.what()}});
     } catch (const std::exception& e) {
       return reply(res, 400, {{"error", "the body is not a value of visitor '" + name +
                                           "': " + e.what()}});
@@ -44,12 +77,12 @@ visit_actions::visit_actions(const processor& proc, httplib::Server& srv) : proc
     auto id = started->get_future();
     {
       std::lock_guard guard{mtx_};
-      threads_.emplace_back([this, name, value = req.body, started] {
+      threads_.emplace_back([this, proc, name, value = req.body, started] {
         std::string mine;
         auto report = [&](const visit_status& s) {
           {
             std::lock_guard g{mtx_};
-            visits_[s.id] = s;
+            visits_[s.id] = {proc->group(), s};
           }
           if (mine.empty()) {
             mine = s.id;
@@ -57,12 +90,12 @@ visit_actions::visit_actions(const processor& proc, httplib::Server& srv) : proc
           }
         };
         try {
-          proc_.visit_all_encoded(name, value, std::chrono::hours{24}, report, &stop_);
+          proc->visit_all_encoded(name, value, std::chrono::hours{24}, report, &stop_);
         } catch (const std::exception& e) {
           if (mine.empty())
             return started->set_exception(std::current_exception());
           std::lock_guard g{mtx_};
-          if (auto& s = visits_[mine]; s.error.empty())
+          if (auto& s = visits_[mine].status; s.error.empty())
             s.error = e.what();
         }
       });
@@ -80,13 +113,13 @@ visit_actions::visit_actions(const processor& proc, httplib::Server& srv) : proc
     if (i == visits_.end())
       return reply(res, 404, {{"error", "no visit '" + req.matches[1].str().substr(0, 200) +
                                           "' was started here (POST /visits/<visitor>)"}});
-    reply(res, 200, to_json(i->second));
+    reply(res, 200, to_json(i->second.group, i->second.status));
   });
   srv.Get("/visits", [this](const httplib::Request&, httplib::Response& res) {
     std::lock_guard guard{mtx_};
     auto list = nlohmann::json::array();
-    for (const auto& [id, s] : visits_)
-      list.push_back(to_json(s));
+    for (const auto& [id, v] : visits_)
+      list.push_back(to_json(v.group, v.status));
     reply(res, 200, {{"visits", list}});
   });
 }

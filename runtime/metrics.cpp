@@ -99,29 +99,46 @@ std::vector<metrics::sample> metrics::samples() const {
 }
 
 std::string metrics::prometheus() const {
+  return prometheus({{this, {}}});
+}
+
+std::string metrics::prometheus(const std::vector<source>& sources) {
+  struct merged {
+    std::string help;
+    kind type = kind::gauge;
+    std::string lines;
+  };
+  std::map<std::string, merged> families;
+  for (const auto& [registry, extra] : sources) {
+    std::lock_guard guard{registry->mtx_};
+    for (const auto& [name, fam] : registry->families_)
+      for (const auto& [own, e] : fam.entries) {
+        if (!e->visible)
+          continue;
+        auto& out = families[name];
+        if (out.lines.empty()) { // the first source with this family names it
+          out.help = fam.help;
+          out.type = fam.type;
+        }
+        auto l = extra;
+        l.insert(l.end(), own.begin(), own.end());
+        auto value = static_cast<double>(e->value.load()) * fam.scale;
+        if (fam.type == kind::summary) {
+          out.lines += name + "_sum" + render_labels(l) + " " + number(value) + "\n";
+          out.lines +=
+            name + "_count" + render_labels(l) + " " + std::to_string(e->count.load()) + "\n";
+        } else {
+          out.lines += name + render_labels(l) + " " + number(value) + "\n";
+        }
+      }
+  }
   std::string out;
-  std::lock_guard guard{mtx_};
-  for (const auto& [name, fam] : families_) {
-    bool any = false;
-    for (const auto& [l, e] : fam.entries)
-      any = any || e->visible;
-    if (!any)
-      continue;
+  for (const auto& [name, fam] : families) {
     const char* type = fam.type == kind::counter ? "counter"
                        : fam.type == kind::gauge ? "gauge"
                                                  : "summary";
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, fam.help, name, type);
-    for (const auto& [l, e] : fam.entries) {
-      if (!e->visible)
-        continue;
-      auto value = static_cast<double>(e->value.load()) * fam.scale;
-      if (fam.type == kind::summary) {
-        out += name + "_sum" + render_labels(l) + " " + number(value) + "\n";
-        out += name + "_count" + render_labels(l) + " " + std::to_string(e->count.load()) + "\n";
-      } else {
-        out += name + render_labels(l) + " " + number(value) + "\n";
-      }
-    }
+    out += fam.lines;
   }
   return out;
 }

@@ -43,6 +43,15 @@ public:
   /// Prometheus text exposition format 0.0.4.
   std::string prometheus() const;
 
+  /// A registry and the labels put before each of its figures' own.
+  struct source {
+    const metrics* registry;
+    labels extra;
+  };
+  /// Several registries in one exposition (the processors and views of one HTTP endpoint):
+  /// each family once, with the figures of every source that has it, in the sources' order.
+  static std::string prometheus(const std::vector<source>& sources);
+
   struct sample {
     std::string name;
     metrics::labels tags;

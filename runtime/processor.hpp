@@ -75,6 +75,9 @@ public:
 
   processor_stats stats() const;
 
+  /// The group of the graph it runs (its table is `<group>-table`).
+  const std::string& group() const;
+
   /// Every figure the engine keeps (records per topic, lag, partition states, restarts,
   /// brokers, leaders, commit latency, store sizes, recovery), for /metrics and the status page.
   const partita::metrics& metrics() const;

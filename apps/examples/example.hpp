@@ -154,17 +154,18 @@ inline int run_example(int argc, char** argv, const std::string& name,
   }
 }
 
-/// The example's HTTP endpoint on --http (default 127.0.0.1:9095): the status page, health,
-/// metrics, and the values of the group's table and of `views` at /tables/<topic>/<key>,
-/// shown as the JSON they hold.
-inline std::unique_ptr<http_endpoint> serve(const processor& proc, const service_settings& s,
-                                            const std::string& group,
+/// The example's HTTP endpoint on --http (default 127.0.0.1:9095) for its processors and
+/// `views`: the status page, health, metrics, visits, and the values of the groups' tables
+/// and of the views at /tables/<topic>/<key>, shown as the JSON they hold.
+inline std::unique_ptr<http_endpoint> serve(const std::vector<const processor*>& procs,
+                                            const service_settings& s,
                                             std::vector<const raw_view*> views) {
   auto listen = s.http.empty() ? std::string{"127.0.0.1:9095"} : s.http;
-  auto endpoint = std::make_unique<http_endpoint>(
-    proc, http_endpoint_config{listen, group,
-                               [](std::string_view v) { return nlohmann::json::parse(v); },
-                               std::move(views)});
+  http_endpoint_config cfg{listen, [](std::string_view v) { return nlohmann::json::parse(v); },
+                           std::move(views), {}};
+  for (std::size_t i = 1; i < procs.size(); ++i)
+    cfg.processors.push_back({procs[i]});
+  auto endpoint = std::make_unique<http_endpoint>(*procs.at(0), std::move(cfg));
   std::cout << "Serving http://" << listen << "/ (tables at /tables/<topic>/<key>)" << std::endl;
   return endpoint;
 }

@@ -14,6 +14,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <map>
 
 #include <unistd.h>
 
@@ -54,6 +55,19 @@ struct fixture {
     if (!res || res->status != 200)
       return nullptr;
     return nlohmann::json::parse(res->body)["value"];
+  }
+
+  /// Visit `id` once it is done, as GET /visits/<id> shows it (or as last seen, after a minute).
+  static nlohmann::json visit_done(httplib::Client& http, const std::string& id) {
+    nlohmann::json visit;
+    wait_until(
+      [&] {
+        auto res = http.Get("/visits/" + id);
+        visit = res && res->status == 200 ? nlohmann::json::parse(res->body) : nlohmann::json{};
+        return visit.value("state", "") == "done";
+      },
+      std::chrono::seconds{60});
+    return visit;
   }
 };
 
@@ -177,15 +191,9 @@ CAF_TEST(10-visit resets every count with a visitor and over HTTP) {
   CAF_REQUIRE(started);
   CAF_REQUIRE_EQUAL(started->status, 202);
   auto id = nlohmann::json::parse(started->body)["id"].get<std::string>();
-  nlohmann::json status;
-  CAF_CHECK(wait_until(
-    [&] {
-      auto res = http.Get("/visits/" + id);
-      status = res && res->status == 200 ? nlohmann::json::parse(res->body) : nlohmann::json{};
-      return status.value("state", "") == "done";
-    },
-    std::chrono::seconds{60}));
+  auto status = visit_done(http, id);
   CAF_MESSAGE(status.dump());
+  CAF_CHECK_EQUAL(status.value("state", ""), "done");
   CAF_CHECK_EQUAL(status.value("visited", -1), 10);
   CAF_CHECK_EQUAL(status.value("partitions_done", -1), 8);
   CAF_CHECK_EQUAL(query(port, "example-visit-table", "user-3"), nlohmann::json(7));
@@ -197,6 +205,59 @@ CAF_TEST(10-visit resets every count with a visitor and over HTTP) {
   CAF_REQUIRE(bad);
   CAF_CHECK_EQUAL(bad->status, 400);
   CAF_CHECK(has(bad->body, "not a value of visitor 'reset'"));
+  child.signal(SIGTERM);
+  CAF_CHECK_EQUAL(child.wait(60000), 0);
+}
+
+CAF_TEST(8-monitoring shows two processors and a view on one endpoint) {
+  auto port = free_port();
+  auto child =
+    run("8-monitoring", {"--records", "300", "--http", "127.0.0.1:" + std::to_string(port)});
+  CAF_REQUIRE(printed(child, "done:"));
+  CAF_CHECK(has(child.out(), "done: mini-group counted 300 of 300 clicks, mini-group-stateless "
+                             "saw 300"));
+  CAF_CHECK_EQUAL(query(port, "mini-group-table", "user-3"), (nlohmann::json{{"clicks", 30}}));
+  httplib::Client http{"127.0.0.1", port};
+  CAF_CHECK(wait_until([&] {
+    auto res = http.Get("/readyz");
+    return res && res->status == 200;
+  }));
+  auto ready = nlohmann::json::parse(http.Get("/readyz")->body);
+  CAF_CHECK_EQUAL(ready["processors"].size(), 2u);
+  CAF_CHECK_EQUAL(ready["partitions"].get<int>(), 16);
+  // The status page's figures: both groups' partitions and records, the view's partitions.
+  auto status = nlohmann::json::parse(http.Get("/status.json")->body);
+  CAF_CHECK_EQUAL(status["group"].get<std::string>(), "mini-group, mini-group-stateless");
+  std::map<std::string, int> partitions, processed, followed;
+  for (const auto& p : status["partition_list"])
+    ++partitions[p["group"].get<std::string>()];
+  for (const auto& t : status["topics"])
+    processed[t["group"].get<std::string>() + " " + t["topic"].get<std::string>()] =
+      t["processed"].get<int>();
+  for (const auto& t : status["tables"])
+    ++followed[t["group"].get<std::string>() + t["table"].get<std::string>()];
+  using counts = std::map<std::string, int>;
+  CAF_CHECK_EQUAL(partitions, (counts{{"mini-group", 8}, {"mini-group-stateless", 8}}));
+  CAF_CHECK_EQUAL(processed["mini-group user-click"], 300);
+  CAF_CHECK_EQUAL(processed["mini-group-stateless user-click"], 300);
+  CAF_CHECK_EQUAL(followed, (counts{{"mini-group-table", 8}})); // the view's: no group
+  auto metrics = http.Get("/metrics")->body;
+  for (const char* group : {"mini-group", "mini-group-stateless"})
+    CAF_CHECK(has(metrics, "partita_records_processed_total{group=\"" + std::string{group} +
+                             "\",topic=\"user-click\"} 300\n"));
+  CAF_CHECK_EQUAL(metrics.find("# TYPE partita_up gauge"),
+                  metrics.rfind("# TYPE partita_up gauge"));
+  // The action: the visitor resets every user's count.
+  auto started = http.Post("/visits/reset", R"({"clicks": 0})", "application/json");
+  CAF_REQUIRE(started);
+  CAF_REQUIRE_EQUAL(started->status, 202);
+  auto id = nlohmann::json::parse(started->body)["id"].get<std::string>();
+  auto visit = visit_done(http, id);
+  CAF_CHECK_EQUAL(visit.value("state", ""), "done");
+  CAF_CHECK_EQUAL(visit.value("visited", -1), 10);
+  CAF_CHECK_EQUAL(visit.value("group", ""), "mini-group");
+  CAF_CHECK(wait_until(
+    [&] { return query(port, "mini-group-table", "user-3") == nlohmann::json{{"clicks", 0}}; }));
   child.signal(SIGTERM);
   CAF_CHECK_EQUAL(child.wait(60000), 0);
 }

@@ -145,7 +145,7 @@ CAF_TEST(the status page renders the partitions of the running processor) {
   // The page itself, rendered by a real browser: its script fills in one row per partition.
   auto dom = render(endpoint->port());
   for (int p = 0; p < 4; ++p)
-    CAF_CHECK(dom.find("<tr data-partition=\"" + std::to_string(p) +
+    CAF_CHECK(dom.find("<tr data-group=\"counts\" data-partition=\"" + std::to_string(p) +
                        "\" data-state=\"running\">") != std::string::npos);
   CAF_CHECK(dom.find("<tr data-broker=\"1\">") != std::string::npos);
   CAF_CHECK(dom.find("4 of 4 partitions ready") != std::string::npos);
@@ -233,7 +233,7 @@ CAF_TEST(views are served beside the group table) {
   raw_view profiles{vc, "profiles"};
   std::thread follower{[&] { profiles.run(); }};
   CAF_REQUIRE(profiles.wait_recovered(std::chrono::seconds{30}));
-  http_endpoint served{*proc, http_endpoint_config{"127.0.0.1:0", "counts", {}, {&profiles}}};
+  http_endpoint served{*proc, http_endpoint_config{"127.0.0.1:0", {}, {&profiles}, {}}};
   httplib::Client client{"127.0.0.1", served.port()};
   auto value = client.Get("/tables/profiles/ann");
   CAF_CHECK_EQUAL(value->status, 200);
@@ -257,10 +257,106 @@ CAF_TEST(views are served beside the group table) {
   follower.join();
 }
 
+CAF_TEST(one endpoint serves several processors) {
+  // Two click counters of the same clicks, each declaring visitor "reset".
+  struct counter {
+    processor proc;
+    std::thread runner;
+    counter(processor_config cfg, const std::string& group)
+      : proc(std::move(cfg), apps::clickcount_graph(group, "clicks").visitor(
+                               "reset", int64_codec{},
+                               [](context<int64_codec>& ctx, const int64_t& to) {
+                                 ctx.set_value(to);
+                               })),
+        runner([this] { proc.run(); }) {}
+    ~counter() {
+      proc.stop();
+      if (runner.joinable())
+        runner.join();
+    }
+  };
+  processor_config cfg;
+  cfg.brokers = bootstrap;
+  cfg.state_dir = dir;
+  cfg.cluster = &cluster;
+  counter pages{cfg, "pages"}, users{cfg, "users"};
+  http_endpoint_config served{"127.0.0.1:0", {}, {}, {{&users.proc}}};
+  http_endpoint both{pages.proc, served};
+  httplib::Client client{"127.0.0.1", both.port()};
+  CAF_REQUIRE(wait_until([&] { return client.Get("/readyz")->status == 200; }));
+  produce(bootstrap, "clicks", {{"alice", "x"}, {"alice", "x"}, {"bob", "x"}});
+  CAF_REQUIRE(wait_until(
+    [&] { return pages.proc.stats().records == 3 && users.proc.stats().records == 3; }));
+  auto value = [&](const std::string& table, const std::string& key) {
+    auto res = client.Get("/tables/" + table + "/" + key);
+    return res && res->status == 200 ? nlohmann::json::parse(res->body)["value"].get<std::string>()
+                                     : std::string{"none"};
+  };
+  CAF_CHECK_EQUAL(value("pages-table", "alice"), "2");
+  CAF_CHECK_EQUAL(value("users-table", "bob"), "1");
+
+  // /metrics: every family once, every processor's figures with its group.
+  auto metrics = client.Get("/metrics")->body;
+  std::map<std::string, int> types;
+  std::istringstream lines{metrics};
+  for (std::string line; std::getline(lines, line);)
+    if (line.starts_with("# TYPE "))
+      ++types[line.substr(7, line.find(' ', 7) - 7)];
+  for (const auto& [name, n] : types)
+    CAF_CHECK_EQUAL(name + " " + std::to_string(n), name + " 1");
+  for (const char* group : {"pages", "users"}) {
+    auto g = std::string{group};
+    CAF_CHECK(metrics.find("partita_up{group=\"" + g + "\"} 1\n") != std::string::npos);
+    CAF_CHECK(metrics.find("partita_records_processed_total{group=\"" + g +
+                           "\",topic=\"clicks\"} 3\n") != std::string::npos);
+  }
+
+  auto status = nlohmann::json::parse(client.Get("/status.json")->body);
+  CAF_CHECK_EQUAL(status["group"].get<std::string>(), "pages, users");
+  CAF_REQUIRE_EQUAL(status["processors"].size(), 2u);
+  CAF_CHECK_EQUAL(status["records"].get<int>(), 6);
+  std::map<std::string, int> partitions;
+  for (const auto& p : status["partition_list"])
+    ++partitions[p["group"].get<std::string>()];
+  CAF_CHECK_EQUAL(partitions, (std::map<std::string, int>{{"pages", 4}, {"users", 4}}));
+  auto dom = render(both.port());
+  for (const char* group : {"pages", "users"})
+    CAF_CHECK(dom.find("<tr data-group=\"" + std::string{group} +
+                       "\" data-partition=\"0\" data-state=\"running\">") != std::string::npos);
+  CAF_CHECK(dom.find("pages: 4 of 4 partitions ready") != std::string::npos);
+
+  // A visitor both declare is started for the group named.
+  auto ambiguous = client.Post("/visits/reset", "0", "application/octet-stream");
+  CAF_CHECK_EQUAL(ambiguous->status, 400);
+  CAF_CHECK(ambiguous->body.find("?group=") != std::string::npos);
+  CAF_CHECK_EQUAL(client.Post("/visits/reset?group=nobody", "0", "text/plain")->status, 404);
+  auto started = client.Post("/visits/reset?group=users", "0", "application/octet-stream");
+  CAF_REQUIRE_EQUAL(started->status, 202);
+  auto id = nlohmann::json::parse(started->body)["id"].get<std::string>();
+  CAF_CHECK(wait_until([&] {
+    auto v = nlohmann::json::parse(client.Get("/visits/" + id)->body);
+    return v["state"] == "done" && v["visited"] == 2 && v["group"] == "users";
+  }));
+  CAF_CHECK_EQUAL(value("users-table", "alice"), "0");
+  CAF_CHECK_EQUAL(value("pages-table", "alice"), "2");
+
+  // One processor down: the endpoint is neither healthy nor ready, and says which.
+  users.proc.stop();
+  users.runner.join();
+  auto ready = client.Get("/readyz");
+  CAF_CHECK_EQUAL(ready->status, 503);
+  CAF_CHECK_EQUAL(nlohmann::json::parse(ready->body)["reason"].get<std::string>(),
+                  "group users: the processor is not running");
+  auto health = client.Get("/healthz");
+  CAF_CHECK_EQUAL(health->status, 503);
+  CAF_CHECK_EQUAL(nlohmann::json::parse(health->body)["status"].get<std::string>(),
+                  "group users: not running");
+}
+
 CAF_TEST(a bad listen address is a clear error) {
   std::string message;
   try {
-    http_endpoint bad{*proc, http_endpoint_config{"localhost", "counts", {}, {}}};
+    http_endpoint bad{*proc, http_endpoint_config{"localhost", {}, {}, {}}};
   } catch (const config_error& e) {
     message = e.what();
   }

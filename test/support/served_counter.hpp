@@ -44,10 +44,10 @@ struct served_counter {
     cfg.cluster = &cluster;
     proc = std::make_unique<processor>(cfg, apps::clickcount_graph("counts", "clicks"));
     endpoint = std::make_unique<http_endpoint>(
-      *proc, http_endpoint_config{"127.0.0.1:0", "counts", [](std::string_view v) {
+      *proc, http_endpoint_config{"127.0.0.1:0", [](std::string_view v) {
                                     return nlohmann::json(int64_codec{}.decode(v));
                                   },
-                                  {}});
+                                  {}, {}});
   }
 
   ~served_counter() {

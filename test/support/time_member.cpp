@@ -170,7 +170,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<http_endpoint> endpoint;
     if (!settings.http.empty())
       endpoint = std::make_unique<http_endpoint>(
-        proc, http_endpoint_config{settings.http, group, {}, {}});
+        proc, http_endpoint_config{settings.http, {}, {}, {}});
     auto held = slot.hold(proc);
     proc.run();
   } catch (const std::exception& e) {

@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
       processor proc{cluster.processor_settings(), graph};
       examples::background processing{proc, stop};
       examples::wait_for([&] { return proc.running(); }, stop);
-      auto http = examples::serve(proc, settings, "example-visit", {});
+      auto http = examples::serve({&proc}, settings, {});
       std::cout << "Reset every count: curl -X POST -d 0 http://"
                 << (settings.http.empty() ? "127.0.0.1:9095" : settings.http) << "/visits/reset"
                 << std::endl;

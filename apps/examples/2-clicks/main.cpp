@@ -7,31 +7,13 @@
 //   example-2-clicks --http 0.0.0.0:8080 --brokers host:9092
 
 #include "apps/examples/example.hpp"
+#include "apps/examples/user_clicks.hpp"
 #include "runtime/emitter.hpp"
 #include "runtime/group_graph.hpp"
 
 using namespace partita;
-
-namespace {
-
-/// What the table keeps per user.
-struct user {
-  int64_t clicks = 0;
-};
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(user, clicks)
-using user_codec = json_codec_of<user>;
-
-/// The clicks the view holds, over every user.
-int64_t clicks_seen(const view<user_codec>& users) {
-  int64_t total = 0;
-  users.for_each([&](std::string_view, const user& u) {
-    total += u.clicks;
-    return true;
-  });
-  return total;
-}
-
-} // namespace
+using examples::user;
+using examples::user_codec;
 
 int main(int argc, char** argv) {
   return examples::run_example(
@@ -40,19 +22,14 @@ int main(int argc, char** argv) {
       examples::example_cluster cluster{settings, {"user-click"}, {"mini-group"}};
 
       group_graph<user_codec> graph{"mini-group"};
-      graph.input("user-click", string_codec{},
-                  [](context<user_codec>& ctx, const std::string&) {
-                    auto u = ctx.value().value_or(user{});
-                    ++u.clicks;
-                    ctx.set_value(u);
-                  });
+      graph.input("user-click", string_codec{}, examples::count_click);
       processor proc{cluster.processor_settings(), graph};
       examples::background processing{proc, stop};
       // The view follows the group's table, which the processor creates.
       examples::wait_for([&] { return proc.running(); }, stop);
       view<user_codec> users{cluster.view_settings(), "mini-group-table"};
       examples::background viewing{users, stop};
-      auto http = examples::serve(proc, settings, "mini-group", {&users.raw()});
+      auto http = examples::serve({&proc}, settings, {&users.raw()});
 
       emitter<string_codec> clicks{cluster.brokers(), "user-click"};
       examples::emit_every(std::chrono::milliseconds{100}, records, stop, [&](int64_t i) {
@@ -60,8 +37,8 @@ int main(int argc, char** argv) {
       });
       clicks.flush();
       if (records > 0) {
-        bool done = examples::wait_for([&] { return clicks_seen(users) == records; }, stop);
-        std::cout << "done: the view holds " << clicks_seen(users) << " of " << records
+        bool done = examples::wait_for([&] { return examples::clicks_seen(users) == records; }, stop);
+        std::cout << "done: the view holds " << examples::clicks_seen(users) << " of " << records
                   << " clicks; user-3 clicked " << users.get("user-3").value_or(user{}).clicks
                   << " times" << std::endl;
         if (!done)

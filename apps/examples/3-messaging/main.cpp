@@ -118,7 +118,6 @@ int main(int argc, char** argv) {
         {"blocker", "translator", "collector", "detector", "filter"}};
       std::list<processor> processors;
       std::list<examples::background<processor>> running;
-      std::vector<std::string> started;
       for (const auto& [name, graph] : std::vector<std::pair<std::string, graph_definition>>{
              {"blocker", blocker().definition()},
              {"translator", translator().definition()},
@@ -133,7 +132,6 @@ int main(int argc, char** argv) {
           for (auto& p : processors)
             examples::wait_for([&] { return p.running(); }, stop);
         processors.emplace_back(cluster.processor_settings(), graph);
-        started.push_back(name);
         running.emplace_back(processors.back(), stop);
       }
       for (auto& p : processors)
@@ -147,10 +145,13 @@ int main(int argc, char** argv) {
       emitter<string_codec> translations{cluster.brokers(), translate_stream};
       httplib::Server api;
       routes(api, sent, blocks, translations, feed);
-      // --http: the status page of the first processor here, with the feed's view.
+      // --http: the status page of the processors run here, with the feed's view.
       std::unique_ptr<http_endpoint> status;
-      if (!settings.http.empty() && !processors.empty())
-        status = examples::serve(processors.front(), settings, started.front(), {&feed.raw()});
+      std::vector<const processor*> shown;
+      for (const auto& p : processors)
+        shown.push_back(&p);
+      if (!settings.http.empty() && !shown.empty())
+        status = examples::serve(shown, settings, {&feed.raw()});
       auto colon = api_listen.rfind(':');
       if (!api.bind_to_port(api_listen.substr(0, colon).c_str(),
                             std::stoi(api_listen.substr(colon + 1))))

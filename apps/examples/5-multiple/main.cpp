@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
       examples::wait_for([&] { return proc.running(); }, stop);
       view<json_codec> users{cluster.view_settings(), "multiInput-table"};
       examples::background viewing{users, stop};
-      auto http = examples::serve(proc, settings, "multiInput", {&users.raw()});
+      auto http = examples::serve({&proc}, settings, {&users.raw()});
 
       emitter<string_codec> a{cluster.brokers(), "input-A"};
       emitter<string_codec> b{cluster.brokers(), "input-B"};
