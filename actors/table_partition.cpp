@@ -42,8 +42,8 @@ void update_figures(table_partition_state& st) {
 
 void apply(self_ptr self, const record_batch& in) {
   auto& st = self->state;
-  std::vector<changelog_record> records;
-  records.reserve(in.records.size());
+  auto& records = st.parsed;
+  records.clear();
   for (auto* m : in.records)
     records.push_back(parse_changelog_record(m)); // a bad Partita header throws: the actor fails
   if (st.pending_writer != 0 &&

@@ -77,6 +77,9 @@ struct table_partition_state {
   /// its position when the actor started.
   int64_t pending_writer = 0;
   int64_t started_at = 0;
+  /// The records of the batch being applied: kept, so that its capacity is reused (a new one
+  /// per batch is a large allocation each time, which makes glibc consolidate its free lists).
+  std::vector<changelog_record> parsed;
   std::shared_ptr<spdlog::logger> log;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   /// Its figures, looked up once (a lookup takes the registry's lock).

@@ -5,6 +5,7 @@
 #include <lmdb.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 #include <mutex>
 #include <utility>
@@ -261,9 +262,41 @@ void partition_store::grow() {
 int partition_store::try_apply(const write_batch& batch) {
   std::shared_lock guard{*resizing_};
   txn t{env_, 0, cfg_.dir};
-  for (const auto& [key, value] : batch.changes_)
-    if (int rc = put_or_erase(t.get(), table_dbi_, key, value); rc != 0)
+  // In key order: each put then lands next to the one before it in the B-tree, on pages
+  // already touched (a large batch, a changelog's recovery, writes several times faster).
+  std::vector<const write_batch::change*> in_order;
+  in_order.reserve(batch.changes_.size());
+  for (const auto& c : batch.changes_)
+    in_order.push_back(&c);
+  std::sort(in_order.begin(), in_order.end(),
+            [](const auto* a, const auto* b) { return a->first < b->first; });
+  // Keys all past the table's last (a recovery into an empty store): each is appended, with
+  // no search, and an erase has nothing to erase.
+  bool append = false;
+  if (!in_order.empty()) {
+    MDB_cursor* cursor = nullptr;
+    if (int rc = mdb_cursor_open(t.get(), table_dbi_, &cursor); rc != 0)
+      return rc;
+    MDB_val k;
+    MDB_val v;
+    int rc = mdb_cursor_get(cursor, &k, &v, MDB_LAST);
+    mdb_cursor_close(cursor);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+      return rc;
+    append = rc == MDB_NOTFOUND || to_view(k) < std::string_view{in_order.front()->first};
+  }
+  for (const auto* c : in_order) {
+    int rc = 0;
+    if (!append) {
+      rc = put_or_erase(t.get(), table_dbi_, c->first, c->second);
+    } else if (c->second) {
+      MDB_val k = to_val(c->first);
+      MDB_val v = to_val(*c->second);
+      rc = mdb_put(t.get(), table_dbi_, &k, &v, MDB_APPEND);
+    }
+    if (rc != 0)
       return rc; // aborted by txn's destructor
+  }
   for (std::size_t s = 0; s < side_count; ++s)
     for (const auto& [key, value] : batch.side_changes_[s])
       if (int rc = put_or_erase(t.get(), side_dbi_[s], key, value); rc != 0)

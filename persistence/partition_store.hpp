@@ -159,6 +159,7 @@ public:
 
   private:
     friend class partition_store;
+    using change = std::pair<const std::string, std::optional<std::string>>;
     void close_reader();
     std::optional<std::string> read_committed(std::string_view key);
     MDB_txn* reader();

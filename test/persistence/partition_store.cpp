@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 #include <string>
+#include <vector>
 
 using namespace partita;
 
@@ -113,6 +114,41 @@ CAF_TEST(for_each visits keys in order) {
     seen += std::string{k} + "=" + std::string{v} + ";";
   });
   CAF_CHECK_EQUAL(seen, "a=1;b=2;");
+}
+
+CAF_TEST(batches past the last key and among the keys both land) {
+  partition_store store{config(std::size_t{1} << 22)};
+  auto commit = [&](const std::vector<std::pair<std::string, std::optional<std::string>>>& c) {
+    partition_store::write_batch batch{store};
+    for (const auto& [key, value] : c)
+      batch.set(key, value);
+    batch.commit();
+  };
+  auto contents = [&] {
+    std::string out;
+    store.for_each([&](std::string_view k, std::string_view v) {
+      out += std::string{k} + "=" + std::string{v} + " ";
+    });
+    return out;
+  };
+  // Into the empty table (appended), with an erase of a key that is not there.
+  commit({{"k3", "a"}, {"k1", "b"}, {"k2", std::nullopt}, {"k5", "c"}});
+  CAF_CHECK_EQUAL(contents(), "k1=b k3=a k5=c ");
+  // Past the last key again, and then among the keys: an overwrite, an erase, an insert.
+  commit({{"k7", "d"}, {"k6", "e"}});
+  commit({{"k3", "f"}, {"k5", std::nullopt}, {"k4", "g"}, {"k9", "h"}});
+  CAF_CHECK_EQUAL(contents(), "k1=b k3=f k4=g k6=e k7=d k9=h ");
+  // A batch whose first key is the last one's is not appended: it overwrites it.
+  commit({{"k9", "i"}, {"k99", "j"}});
+  CAF_CHECK_EQUAL(store.get("k9").value_or(""), "i");
+  CAF_CHECK_EQUAL(store.size(), 7u);
+  // Many keys past the last in one batch (a recovery's), each one kept.
+  partition_store::write_batch big{store};
+  for (int i = 0; i < 20000; ++i)
+    big.put("z" + std::to_string(i), std::to_string(i));
+  big.commit();
+  CAF_CHECK_EQUAL(store.size(), 20007u);
+  CAF_CHECK_EQUAL(store.get("z12345").value_or(""), "12345");
 }
 
 CAF_TEST(clear removes the table but keeps offsets) {
