@@ -69,6 +69,10 @@ const std::string& processor::group() const {
   return impl_->graph->group;
 }
 
+bool processor::has_table() const {
+  return impl_->graph->persist;
+}
+
 const metrics& processor::metrics() const {
   return *impl_->figures;
 }

@@ -161,13 +161,22 @@ http_endpoint::http_endpoint(const processor& proc, http_endpoint_config cfg)
     res.set_content(status_page_html, "text/html; charset=utf-8");
   });
   std::string names; // the tables served, for errors
+  std::string first; // the first table, for the example in an error
+  auto add = [&](const std::string& name, const char* how) {
+    names += (names.empty() ? "'" : ", '") + name + "'" + how;
+    if (first.empty())
+      first = name;
+  };
   for (const auto& served : cfg.processors) {
-    names += (names.empty() ? "'" : ", '") + served.proc->group() + "-table'";
+    if (served.proc->has_table())
+      add(served.proc->group() + "-table", "");
     if (const auto* windowed = served.proc->windowed_table())
-      names += ", '" + *windowed + "' (windowed)";
+      add(*windowed, " (windowed)");
   }
   for (const auto* v : cfg.views)
-    names += ", '" + v->topic() + "'";
+    add(v->topic(), "");
+  if (names.empty())
+    names = "none";
   srv.Get(R"(/tables/([^/]+)/(.+))", [served = cfg.processors, render, names,
                                       views = cfg.views](const httplib::Request& req,
                                                          httplib::Response& res) {
@@ -178,7 +187,7 @@ http_endpoint::http_endpoint(const processor& proc, http_endpoint_config cfg)
       const auto* windowed = s.proc->windowed_table();
       if (windowed != nullptr && name == *windowed)
         return reply_windows(res, *s.proc, name, key);
-      if (name == s.proc->group() + "-table")
+      if (s.proc->has_table() && name == s.proc->group() + "-table")
         owner = &s;
     }
     const raw_view* view = nullptr; // a view holds every partition: it answers first
@@ -207,7 +216,7 @@ http_endpoint::http_endpoint(const processor& proc, http_endpoint_config cfg)
     }
     reply(res, 200, {{"table", name}, {"key", key}, {"value", rendered}});
   });
-  srv.Get(R"(/tables(/[^/]*)?/?)", [names, first = proc.group() + "-table"](
+  srv.Get(R"(/tables(/[^/]*)?/?)", [names, first = first.empty() ? "<table>" : first](
                                      const httplib::Request& req, httplib::Response& res) {
     reply(res, 400, {{"error", "bad table request " + req.path + ": write /tables/" + first +
                                  "/<key> (the tables here: " + names + ")"}});

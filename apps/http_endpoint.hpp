@@ -43,8 +43,8 @@ struct http_endpoint_config {
   /// endpoint.
   std::vector<const raw_view*> views;
   /// Further processors of the program served on the same endpoint (Goka's monitor with
-  /// several processors attached), each of another group: every group's table at
-  /// `/tables/<group>-table/<key>`, its partitions and records on the status page, health and
+  /// several processors attached), each of another group: every group's table (if it has
+  /// one) at `/tables/<group>-table/<key>`, its partitions and records on the status page, health and
   /// readiness over all of them, its visitors at /visits, its figures in /metrics with a
   /// `group` label. They must outlive the endpoint.
   std::vector<served_processor> processors;

@@ -35,7 +35,7 @@ void status_history::sample() {
   nlohmann::json point{{"t", std::chrono::duration<double>(
                                std::chrono::system_clock::now().time_since_epoch())
                                .count()},
-                       {"records", s.value("records", 0)},
+                       {"records", s.value("records", uint64_t{0})},
                        {"lag", nlohmann::json::object()},
                        {"brokers", nlohmann::json::object()}};
   // A partition by its number; by group and number when several processors are served.

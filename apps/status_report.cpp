@@ -18,7 +18,7 @@ std::string label(const metrics::sample& s, const std::string& name) {
 /// The rows of the status report, filled sample by sample.
 struct report_rows {
   std::map<std::pair<std::string, int>, nlohmann::json> partitions; // by group, partition
-  std::map<int, nlohmann::json> brokers;                             // the first processor's
+  std::map<int, nlohmann::json> brokers; // the first running processor's
   std::map<std::pair<std::string, std::string>, int> leaders;        // topic, partition: broker
   std::map<std::pair<std::string, std::string>, nlohmann::json> topics; // by group, topic
   std::map<std::tuple<std::string, std::string, int>, nlohmann::json> tables;
@@ -63,8 +63,8 @@ struct report_rows {
       table(group, s)["store_bytes"] = value;
   }
 
-  /// A sample of processor `group`'s registry.
-  void add(const std::string& group, const metrics::sample& s) {
+  /// A sample of processor `group`'s registry; a stopped one's brokers are not current.
+  void add(const std::string& group, bool running, const metrics::sample& s) {
     if (!label(s, "table").empty() && !label(s, "partition").empty())
       return add_table(group, s);
     const auto& n = s.name;
@@ -87,6 +87,8 @@ struct report_rows {
       partition(group, s)["recovery"] = s.value;
     else if (n == "partita_store_bytes")
       partition(group, s)["store_bytes"] = value;
+    else if (!running && (n == "partita_broker_up" || n == "partita_partition_leader"))
+      return;
     else if (n == "partita_broker_up") // every processor watches the same brokers
       brokers.try_emplace(std::stoi(label(s, "broker")),
                           nlohmann::json{{"broker", std::stoi(label(s, "broker"))},
@@ -135,8 +137,9 @@ nlohmann::json status_report(const std::vector<const processor*>& processors,
                                  {"ready", stats.ready},
                                  {"failed", stats.failed},
                                  {"records", stats.records}});
+    auto running = proc->running();
     for (const auto& s : proc->metrics().samples())
-      rows.add(proc->group(), s);
+      rows.add(proc->group(), running, s);
   }
   out["group"] = groups;
   for (const auto* v : views)

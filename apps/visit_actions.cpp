@@ -27,6 +27,17 @@ nlohmann::json to_json(const std::string& group, const visit_status& s) {
           {"error", s.error}};
 }
 
+/// `?group=` of the request's URL (not of a form body: the body is the visit's value).
+std::string group_asked(const httplib::Request& req) {
+  auto q = req.target.find('?');
+  if (q == std::string::npos)
+    return {};
+  httplib::Params params;
+  httplib::detail::parse_query_text(req.target.substr(q + 1), params);
+  auto i = params.find("group");
+  return i == params.end() ? std::string{} : i->second;
+}
+
 } // namespace
 
 const processor& visit_actions::owner(const std::string& name, const std::string& group) const {
@@ -39,8 +50,7 @@ const processor& visit_actions::owner(const std::string& name, const std::string
       p->visitor_codec(name);
       declaring.push_back(p);
     } catch (const graph_error& e) {
-      unknown += (unknown.empty() ? "" : "; ") +
-                 (procs_.size() > 1 ? "group " + p->group() + ": " : std::string{}) + e.what();
+      unknown += (unknown.empty() ? "" : "; ") + std::string{e.what()};
     }
   }
   if (declaring.size() == 1)
@@ -52,7 +62,7 @@ const processor& visit_actions::owner(const std::string& name, const std::string
   std::string groups;
   for (const auto* p : declaring)
     groups += (groups.empty() ? "" : ", ") + p->group();
-  throw config_error("visitor '" + name + "' is declared by groups " + groups +
+  throw config_error("visitor '" + name.substr(0, 200) + "' is declared by groups " + groups +
                      ": say whose with ?group=<group>");
 }
 
@@ -62,7 +72,7 @@ visit_actions::visit_actions(std::vector<const processor*> procs, httplib::Serve
     auto name = req.matches[1].str();
     const processor* proc = nullptr;
     try {
-      proc = &owner(name, req.get_param_value("group"));
+      proc = &owner(name, group_asked(req));
       proc->visitor_codec(name).check(req.body);
     } catch (const graph_error& e) {
       return reply(res, 404, {{"error", e.what()}});

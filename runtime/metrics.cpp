@@ -1,6 +1,7 @@
 #include "runtime/metrics.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -107,6 +108,7 @@ std::string metrics::prometheus(const std::vector<source>& sources) {
     std::string help;
     kind type = kind::gauge;
     std::string lines;
+    std::set<std::string> series; // label sets rendered: the first source's value wins
   };
   std::map<std::string, merged> families;
   for (const auto& [registry, extra] : sources) {
@@ -122,13 +124,15 @@ std::string metrics::prometheus(const std::vector<source>& sources) {
         }
         auto l = extra;
         l.insert(l.end(), own.begin(), own.end());
+        auto rendered = render_labels(l);
+        if (!out.series.insert(rendered).second)
+          continue; // e.g. a view's broker monitor beside a processor's: the same brokers
         auto value = static_cast<double>(e->value.load()) * fam.scale;
         if (fam.type == kind::summary) {
-          out.lines += name + "_sum" + render_labels(l) + " " + number(value) + "\n";
-          out.lines +=
-            name + "_count" + render_labels(l) + " " + std::to_string(e->count.load()) + "\n";
+          out.lines += name + "_sum" + rendered + " " + number(value) + "\n";
+          out.lines += name + "_count" + rendered + " " + std::to_string(e->count.load()) + "\n";
         } else {
-          out.lines += name + render_labels(l) + " " + number(value) + "\n";
+          out.lines += name + rendered + " " + number(value) + "\n";
         }
       }
   }

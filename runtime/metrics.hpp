@@ -49,7 +49,8 @@ public:
     labels extra;
   };
   /// Several registries in one exposition (the processors and views of one HTTP endpoint):
-  /// each family once, with the figures of every source that has it, in the sources' order.
+  /// each family once, with the figures of every source that has it, in the sources' order;
+  /// a series (name and labels) two sources have is shown once, with the first one's value.
   static std::string prometheus(const std::vector<source>& sources);
 
   struct sample {

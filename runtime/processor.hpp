@@ -75,8 +75,9 @@ public:
 
   processor_stats stats() const;
 
-  /// The group of the graph it runs (its table is `<group>-table`).
+  /// The group of the graph it runs, and whether the graph has a table (`<group>-table`).
   const std::string& group() const;
+  bool has_table() const;
 
   /// Every figure the engine keeps (records per topic, lag, partition states, restarts,
   /// brokers, leaders, commit latency, store sizes, recovery), for /metrics and the status page.

@@ -28,16 +28,17 @@ namespace {
 constexpr int partitions = 8;
 constexpr int64_t mark = 1000000; // what the visit adds to every count
 
-/// Counts clicks per user; the visitor "add" adds its value to every count, `slow`ly enough
-/// for a member to join mid-visit.
-group_graph<int64_codec> visited_graph(const std::string& group, bool slow = false) {
+/// Counts clicks per user; the visitor "add" adds its value to every count, taking `per_key`
+/// for each (slow enough for a member to join, or brokers to fail, mid-visit).
+group_graph<int64_codec> visited_graph(const std::string& group,
+                                       std::chrono::microseconds per_key = {}) {
   group_graph<int64_codec> g{group};
   g.input("clicks", string_codec{}, [](context<int64_codec>& ctx, const std::string&) {
     ctx.set_value(ctx.value().value_or(0) + 1);
   });
-  g.visitor("add", int64_codec{}, [slow](context<int64_codec>& ctx, const int64_t& v) {
-    if (slow)
-      std::this_thread::sleep_for(std::chrono::microseconds{100});
+  g.visitor("add", int64_codec{}, [per_key](context<int64_codec>& ctx, const int64_t& v) {
+    if (per_key.count() > 0)
+      std::this_thread::sleep_for(per_key);
     ctx.set_value(ctx.value().value_or(0) + v);
   });
   return g;
@@ -108,14 +109,14 @@ CAF_TEST(a visit over 100000 keys while input flows and a member joins visits ea
   constexpr int users = 100000;
   constexpr int twice = 20000; // users clicking again during the visit
   clicks(0, users);
-  running<processor> a{config("a"), visited_graph("visited", true)};
+  running<processor> a{config("a"), visited_graph("visited", std::chrono::microseconds{100})};
   CAF_REQUIRE(wait_until([&] { return all_committed("visited"); }, std::chrono::seconds{120}));
   auto visit = std::async(std::launch::async, [&] {
     return a->visit_all("add", mark, std::chrono::seconds{240});
   });
   // Mid-visit, a second member takes half the partitions: they finish on it.
   CAF_REQUIRE(wait_until([&] { return visited(*a, "visited") > 5000; }));
-  running<processor> b{config("b"), visited_graph("visited", true)};
+  running<processor> b{config("b"), visited_graph("visited", std::chrono::microseconds{100})};
   clicks(0, twice);
   auto result = visit.get();
   CAF_MESSAGE("visited " << result.visited << " keys in " << result.partitions
@@ -130,10 +131,48 @@ CAF_TEST(a visit over 100000 keys while input flows and a member joins visits ea
   a.stop();
   b.stop();
   check_marked(changelog_counts(bootstrap, "visited"), users, twice);
-  auto stored = stored_counts(dir / "a", "visited", partitions);
-  for (const auto& [k, v] : stored_counts(dir / "b", "visited", partitions))
-    stored[k] = v; // b's partitions are its own now; a's copies of them are older
-  check_marked(stored, users, twice);
+  check_marked(newest_stored_counts({dir / "a", dir / "b"}, "visited", partitions),
+               users, twice);
+}
+
+CAF_TEST(a visit through a broker down and leader moves visits each key once) {
+  constexpr int users = 20000;
+  constexpr int twice = 5000; // users clicking again while the broker is down
+  clicks(0, users);
+  // 4 ms a key: each partition visits its 2,500 keys in about 10 s, and the faults land in
+  // the middle.
+  running<processor> a{config("a"), visited_graph("chaos", std::chrono::milliseconds{4})};
+  running<processor> b{config("b"), visited_graph("chaos", std::chrono::milliseconds{4})};
+  CAF_REQUIRE(wait_until([&] { return all_committed("chaos"); }, std::chrono::seconds{120}));
+  auto visit = std::async(std::launch::async, [&] {
+    return a->visit_all("add", mark, std::chrono::seconds{240});
+  });
+  auto so_far = [&] { return visited(*a, "chaos") + visited(*b, "chaos"); };
+  CAF_REQUIRE(wait_until([&] { return so_far() > 2000; }));
+  // Mid-visit: broker 2 goes down (its leaderships move), input flows, the visits' and the
+  // table's leaders move, and the broker comes back while the visit goes on.
+  cluster.broker_down(2);
+  clicks(0, twice);
+  for (int p = 0; p < partitions; ++p) {
+    cluster.move_leader("chaos-visits", p, p % 2 == 0 ? 1 : 3);
+    cluster.move_leader("chaos-table", p, p % 2 == 0 ? 3 : 1);
+  }
+  auto during = so_far();
+  CAF_CHECK_LESS(during, users - 2000); // the visit goes on through the faults
+  cluster.broker_up(2);
+  auto result = visit.get();
+  CAF_MESSAGE("visited " << result.visited << " keys; " << during << " when the leaders had "
+                         "moved");
+  CAF_CHECK_EQUAL(result.visited, users);
+  CAF_CHECK_EQUAL(result.partitions, partitions);
+  CAF_REQUIRE(wait_until([&] { return all_committed("chaos"); }, std::chrono::seconds{60}));
+  CAF_REQUIRE(wait_until(
+    [&] { return changelog_counts(bootstrap, "chaos").size() == size_t{users}; }));
+  a.stop();
+  b.stop();
+  check_marked(changelog_counts(bootstrap, "chaos"), users, twice);
+  check_marked(newest_stored_counts({dir / "a", dir / "b"}, "chaos", partitions),
+               users, twice);
 }
 
 CAF_TEST(bad visits are refused with what to do) {

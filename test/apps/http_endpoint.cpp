@@ -47,6 +47,20 @@ struct fixture : served_counter {
 
 } // namespace
 
+/// Each family of a Prometheus text has one TYPE line, and each series (name and labels) one
+/// sample.
+static void check_each_once(const std::string& metrics) {
+  std::map<std::string, int> seen;
+  std::istringstream lines{metrics};
+  for (std::string line; std::getline(lines, line);)
+    if (line.starts_with("# TYPE "))
+      ++seen["TYPE " + line.substr(7, line.find(' ', 7) - 7)];
+    else if (!line.starts_with("#"))
+      ++seen[line.substr(0, line.rfind(' '))];
+  for (const auto& [what, n] : seen)
+    CAF_CHECK_EQUAL(what + " " + std::to_string(n), what + " 1");
+}
+
 CAF_TEST_FIXTURE_SCOPE(http_tests, fixture)
 
 CAF_TEST(health and readiness follow the processor) {
@@ -243,6 +257,7 @@ CAF_TEST(views are served beside the group table) {
                     .get<std::string>(),
                   "no table 'other'; this service has 'counts-table', 'profiles'");
   auto metrics = client.Get("/metrics")->body;
+  check_each_once(metrics); // the view's broker monitor beside the processor's
   CAF_CHECK(metrics.find("partita_table_position{partition=\"0\",table=\"profiles\"}") !=
             std::string::npos);
   CAF_CHECK(metrics.find("partita_view_state{table=\"profiles\",state=\"running\"} 1") !=
@@ -283,10 +298,19 @@ CAF_TEST(one endpoint serves several processors) {
   http_endpoint_config served{"127.0.0.1:0", {}, {}, {{&users.proc}}};
   http_endpoint both{pages.proc, served};
   httplib::Client client{"127.0.0.1", both.port()};
-  CAF_REQUIRE(wait_until([&] { return client.Get("/readyz")->status == 200; }));
+  CAF_REQUIRE(wait_until([&] {
+    auto res = client.Get("/readyz");
+    return res && res->status == 200;
+  }));
   produce(bootstrap, "clicks", {{"alice", "x"}, {"alice", "x"}, {"bob", "x"}});
-  CAF_REQUIRE(wait_until(
-    [&] { return pages.proc.stats().records == 3 && users.proc.stats().records == 3; }));
+  CAF_REQUIRE(wait_until([&] {
+    return client.Get("/metrics")->body.find(
+             "partita_records_processed_total{group=\"users\",topic=\"clicks\"} 3\n") !=
+             std::string::npos &&
+           client.Get("/metrics")->body.find(
+             "partita_records_processed_total{group=\"pages\",topic=\"clicks\"} 3\n") !=
+             std::string::npos;
+  }));
   auto value = [&](const std::string& table, const std::string& key) {
     auto res = client.Get("/tables/" + table + "/" + key);
     return res && res->status == 200 ? nlohmann::json::parse(res->body)["value"].get<std::string>()
@@ -295,15 +319,9 @@ CAF_TEST(one endpoint serves several processors) {
   CAF_CHECK_EQUAL(value("pages-table", "alice"), "2");
   CAF_CHECK_EQUAL(value("users-table", "bob"), "1");
 
-  // /metrics: every family once, every processor's figures with its group.
+  // /metrics: every family and every series once, every processor's figures with its group.
   auto metrics = client.Get("/metrics")->body;
-  std::map<std::string, int> types;
-  std::istringstream lines{metrics};
-  for (std::string line; std::getline(lines, line);)
-    if (line.starts_with("# TYPE "))
-      ++types[line.substr(7, line.find(' ', 7) - 7)];
-  for (const auto& [name, n] : types)
-    CAF_CHECK_EQUAL(name + " " + std::to_string(n), name + " 1");
+  check_each_once(metrics);
   for (const char* group : {"pages", "users"}) {
     auto g = std::string{group};
     CAF_CHECK(metrics.find("partita_up{group=\"" + g + "\"} 1\n") != std::string::npos);
