@@ -2,12 +2,15 @@
 
 #include "actors/changelog_format.hpp"
 #include "benchmarks/bench.hpp"
+#include "runtime/kafka_config.hpp"
 #include "runtime/kafka_producer.hpp"
 #include "runtime/view.hpp"
 
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <map>
+#include <memory>
 
 #include <malloc.h>
 
@@ -35,6 +38,58 @@ uint64_t write_changelog(const bench_env& env, const std::string& topic, const s
   }
   producer.flush(std::chrono::seconds{120});
   return bytes;
+}
+
+/// A consume-only loop, the recovery's ceiling on this cluster: one consumer reads every
+/// partition of `topic` from its start to its end and does nothing with the records. Records/s
+/// from assignment to the last record.
+double consume_only(const bench_env& env, const std::string& topic, int partitions) {
+  char err[512];
+  auto* conf = make_kafka_conf({{"bootstrap.servers", env.bootstrap},
+                                {"group.id", topic + "-consume-only"},
+                                {"enable.auto.commit", "false"},
+                                {"fetch.wait.max.ms", "10"},
+                                {"queued.min.messages", "200000"},
+                                {"log_level", "3"}});
+  std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)> rk{
+    rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err), &rd_kafka_destroy};
+  if (!rk)
+    throw std::runtime_error(err);
+  std::map<int32_t, int64_t> high;
+  uint64_t total = 0;
+  auto* parts = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p) {
+    int64_t lo = 0;
+    int64_t hi = 0;
+    if (rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), p, &lo, &hi, 10000) != 0)
+      throw std::runtime_error("watermarks of " + topic);
+    if (hi > lo) {
+      high[p] = hi;
+      total += static_cast<uint64_t>(hi - lo);
+      rd_kafka_topic_partition_list_add(parts, topic.c_str(), p)->offset = lo;
+    }
+  }
+  auto start = clock_type::now();
+  rd_kafka_assign(rk.get(), parts);
+  rd_kafka_topic_partition_list_destroy(parts);
+  auto* queue = rd_kafka_queue_get_consumer(rk.get());
+  std::vector<rd_kafka_message_t*> msgs(10000);
+  auto deadline = start + std::chrono::seconds{120};
+  while (!high.empty() && clock_type::now() < deadline) {
+    auto n = rd_kafka_consume_batch_queue(queue, 100, msgs.data(), msgs.size());
+    for (ssize_t i = 0; i < n; ++i) {
+      auto* m = msgs[i];
+      if (m->err == 0 && high.count(m->partition) > 0 && m->offset + 1 >= high[m->partition])
+        high.erase(m->partition);
+      rd_kafka_message_destroy(m);
+    }
+  }
+  double secs = seconds_since(start);
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_consumer_close(rk.get());
+  if (!high.empty())
+    throw std::runtime_error("the consume-only loop did not reach the end of " + topic);
+  return static_cast<double>(total) / std::max(secs, 1e-6);
 }
 
 /// The embedded cluster keeps at most 5 MB (or 100,000 message sets) per partition and drops
@@ -166,6 +221,8 @@ nlohmann::json recovery(const bench_env& env) {
   env.cluster.create_topic(input, env.partitions, 3);
   env.cluster.create_topic(group + "-table", env.partitions, 3);
   uint64_t bytes = write_changelog(env, group + "-table", input, env.partitions, records, keys);
+  ::malloc_trim(0); // what the producer left (see view_recovery)
+  double ceiling = consume_only(env, group + "-table", env.partitions);
   clickcount_run run{env, group, input, env.work / group};
   // From the first partition assigned to every partition ready.
   while (run.stats().partitions == 0)
@@ -177,7 +234,11 @@ nlohmann::json recovery(const bench_env& env) {
               "%.0f records/s, %.1f MB/s (first assignment to all partitions ready)\n",
               static_cast<unsigned long long>(records), static_cast<double>(bytes) / 1e6,
               env.partitions, secs, rate, mb_rate);
+  std::printf("consume-only loop over the same changelog: %.0f records/s; recovery / "
+              "consume-only = %.2f\n",
+              ceiling, rate / ceiling);
   return {{"records", records}, {"bytes", bytes}, {"seconds", secs}, {"records_per_s", rate},
+          {"consume_only_records_per_s", ceiling}, {"of_consume_only", rate / ceiling},
           {"mb_per_s", mb_rate}, {"view", view_recovery(env)}, {"standby", standby_takeover(env)}};
 }
 
