@@ -39,6 +39,9 @@ void on_lease_commit(rd_kafka_t*, rd_kafka_resp_err_t err,
     lease->renew(request->sent);
 }
 
+/// Records in one call of the pump from which it lets its batches fill (see run()).
+constexpr ssize_t heavy_batch = 1000;
+
 } // namespace
 
 kafka_properties consumer_defaults(const std::string& group, start_from from,
@@ -304,10 +307,20 @@ void consumer_pump::run(const std::atomic<bool>& stop) {
       leave_by = now + std::chrono::seconds{3};
     return now >= *leave_by;
   };
+  bool heavy = false; // the last call brought a large batch
   while (!stopping()) {
-    // The call waits until its batch is full or the timeout passes: a short timeout keeps a
-    // quiet topic's records from waiting for company.
-    auto n = rd_kafka_consume_batch_queue(queue, 10, msgs.data(), msgs.size());
+    // Under light load a record goes on as soon as it arrives: what has come at once, else the
+    // first to come. Under heavy load the call waits up to 10 ms for its batch to fill, so that
+    // batches grow with the load and fold more updates of a key into one changelog record.
+    ssize_t n = 0;
+    if (heavy) {
+      n = rd_kafka_consume_batch_queue(queue, 10, msgs.data(), msgs.size());
+    } else {
+      n = rd_kafka_consume_batch_queue(queue, 0, msgs.data(), msgs.size());
+      if (n == 0)
+        n = rd_kafka_consume_batch_queue(queue, 10, msgs.data(), 1);
+    }
+    heavy = n >= heavy_batch;
     if (n > 0)
       dispatch(msgs.data(), static_cast<size_t>(n));
     handle_supervisor_requests();
