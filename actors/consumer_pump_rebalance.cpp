@@ -224,6 +224,10 @@ void consumer_pump::assign(rd_kafka_topic_partition_list_t* parts) {
   for (const auto& [p, actor] : started)
     ask_offsets(p, actor, acked);
   resume_offsets(parts, acked);
+  // librdkafka 2.0.2 keeps a partition's pause (the application's, not its own) across
+  // assignments: one revoked while paused — back-pressure, or its actor down — would never be
+  // fetched again once assigned back, as its new channel starts unpaused.
+  rd_kafka_resume_partitions(rk_, parts);
   change_assignment(parts, true);
   std::string what;
   for (int i = 0; i < parts->cnt; ++i)

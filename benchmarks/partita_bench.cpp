@@ -68,7 +68,8 @@ int main(int argc, char** argv) {
     {"cluster", "embedded (librdkafka mock), 3 brokers, replication factor 3, in this process"},
     {"consumer",
      "fetch.wait.max.ms=100 queued.min.messages=1000000 (Partita's defaults, both sides)"},
-    {"producer", "idempotent, linger.ms=5, batch.num.messages=10000"},
+    {"producer", "idempotent, linger.ms=5, batch.num.messages=10000; Partita's producer "
+                 "sends at once below 1,000 unacknowledged records (the baseline always lingers)"},
     {"lmdb", "MDB_NOSYNC, one write transaction per fetched batch"},
     {"machine_cores", std::thread::hardware_concurrency()}};
   std::vector<headline> headlines;
@@ -80,10 +81,16 @@ int main(int argc, char** argv) {
       auto r = throughput(env);
       results["throughput"] = r;
       for (const auto& k : r["by_keys"]) {
+        auto keys = k["keys"].get<int>();
         auto ratio = k["ratio_median"].get<double>();
-        headlines.push_back({"throughput ratio, " + std::to_string(k["keys"].get<int>()) +
-                               " keys",
-                             fmt::format("{:.2f}x baseline", ratio), ">= 0.8x", ratio >= 0.8});
+        headlines.push_back({fmt::format("throughput ratio, {} keys", keys),
+                             fmt::format("{:.2f}x baseline", ratio), ">= 1.0x", ratio >= 1.0});
+        if (keys < 100000)
+          continue;
+        auto cpu = median(k["partita_cpu_s_per_million"].get<std::vector<double>>()) /
+                   median(k["baseline_cpu_s_per_million"].get<std::vector<double>>());
+        headlines.push_back({fmt::format("CPU per record, {} keys", keys),
+                             fmt::format("{:.2f}x baseline", cpu), "<= 1.1x", cpu <= 1.1});
       }
     }
     if (wanted("join")) {
@@ -109,7 +116,7 @@ int main(int argc, char** argv) {
           auto ratio = p99 / std::max(1e-9, rate["baseline"]["p99_ms_median"].get<double>());
           headlines.push_back({"p99 latency at half the sustained maximum",
                                fmt::format("{:.1f} ms ({:.2f}x baseline)", p99, ratio),
-                               "< 20 ms", p99 < 20});
+                               "<= baseline", ratio <= 1});
         }
     }
     if (wanted("broker-failure")) {

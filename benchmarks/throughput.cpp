@@ -1,5 +1,6 @@
 // Throughput: the click count over pre-loaded records, Partita and the hand-written baseline
-// alternating on the same data, for 1,000 and 100,000 keys; each round on a fresh cluster.
+// alternating on the same data, for 1,000, 100,000 and 1,000,000 keys; each round on a fresh
+// cluster.
 
 #include "benchmarks/baseline.hpp"
 #include "apps/clickcount_graph.hpp"
@@ -94,7 +95,7 @@ nlohmann::json throughput(const bench_env& env) {
   std::string table = "keys      Partita rec/s   baseline rec/s   ratio   Partita CPU s/M   "
                       "baseline CPU s/M\n";
   std::ofstream data{env.out / "throughput.dat"};
-  for (int keys : {1000, 100000}) {
+  for (int keys : {1000, 100000, 1000000}) {
     std::vector<double> p_rate, b_rate, p_cpu, b_cpu;
     for (int r = 0; r < rounds; ++r) {
       // Each round on a cluster of its own holding only its data: the embedded cluster slows

@@ -5,12 +5,13 @@
 
 namespace partita {
 
-namespace {
-
-void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
+void kafka_producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
+  static_cast<kafka_producer*>(opaque)->unacknowledged_.fetch_sub(1, std::memory_order_relaxed);
   if (auto* handler = static_cast<delivery_handler*>(msg->_private))
     handler->delivered(msg->err, msg->partition, msg->offset);
 }
+
+namespace {
 
 void on_error(rd_kafka_t* rk, int err, const char* reason, void*) {
   auto code = static_cast<rd_kafka_resp_err_t>(err);
@@ -41,7 +42,9 @@ kafka_properties producer_defaults() {
 }
 
 kafka_producer::kafka_producer(const kafka_properties& properties) {
+  adaptive_linger_ = !properties.contains("linger.ms");
   rd_kafka_conf_t* conf = make_kafka_conf(producer_defaults(), properties);
+  rd_kafka_conf_set_opaque(conf, this);
   rd_kafka_conf_set_dr_msg_cb(conf, &on_delivery);
   rd_kafka_conf_set_error_cb(conf, &on_error);
   char err[512];
@@ -51,8 +54,14 @@ kafka_producer::kafka_producer(const kafka_properties& properties) {
     throw config_error(std::string{"cannot create a Kafka producer: "} + err);
   }
   poller_ = std::thread{[this] {
-    while (!stop_)
-      rd_kafka_poll(rk_, 100);
+    while (!stop_) {
+      // librdkafka sends without lingering while a flush runs; a millisecond covers the
+      // broker threads' wake-up and whatever else is produced meanwhile.
+      if (send_now_.exchange(false))
+        rd_kafka_flush(rk_, 1);
+      else
+        rd_kafka_poll(rk_, 100);
+    }
   }};
 }
 
@@ -81,8 +90,12 @@ void kafka_producer::produce(const std::string& topic, int32_t partition, std::s
       RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(handler),
       RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
-      return; // the record owns the headers now
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) { // the record owns the headers now
+      if (unacknowledged_.fetch_add(1, std::memory_order_relaxed) < light_load &&
+          adaptive_linger_ && !send_now_.exchange(true))
+        rd_kafka_yield(rk_); // wakes the poll thread
+      return;
+    }
     if (hdrs != nullptr)
       rd_kafka_headers_destroy(hdrs);
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)

@@ -26,6 +26,12 @@ protected:
 /// An idempotent Kafka producer with its own thread serving delivery reports. Keys are
 /// partitioned as Sarama does (fnv1a), so Partita and Goka services agree on partitions.
 /// Thread-safe. The destructor waits up to 10 s for outstanding records.
+///
+/// Its linger adapts to the load (unless the properties set linger.ms): while fewer than
+/// `light_load` records are unacknowledged, a record is sent at once; above, records wait up
+/// to linger.ms (5 ms) to fill a batch. librdkafka's linger is fixed, but it ignores linger.ms
+/// while rd_kafka_flush() runs: a record produced under light load has the poll thread flush
+/// for a millisecond.
 class kafka_producer {
 public:
   /// `properties` must hold bootstrap.servers; they override Partita's producer defaults.
@@ -48,8 +54,19 @@ public:
 
   rd_kafka_t* handle() const { return rk_; }
 
+  /// Unacknowledged records below which a record is sent without lingering.
+  static constexpr int light_load = 1000;
+
 private:
+  /// librdkafka's delivery report callback (the opaque is the producer).
+  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque);
+
   rd_kafka_t* rk_ = nullptr;
+  bool adaptive_linger_ = true;
+  /// Records produced and not yet reported delivered or failed.
+  std::atomic<int> unacknowledged_{0};
+  /// A record wants sending at once: the poll thread flushes.
+  std::atomic<bool> send_now_{false};
   std::atomic<bool> stop_{false};
   std::thread poller_;
 };

@@ -4,10 +4,12 @@
 // to an outside worker and commits it only once the worker is done with it. A record whose
 // work is not done when its processor stops is processed again by the next run, through a
 // broker outage; the worker saw every input record, and the table topic and the LMDB stores
-// count each one once. Work that keeps failing sends its record to the dead-letter topic. In a
+// count each one once. Records waiting for their handles show in /metrics and on the status
+// page. Work that keeps failing sends its record to the dead-letter topic. In a
 // group of processes (partita-time-member --defer-ms), a member killed with commits deferred
 // while a broker restarts loses and doubles nothing.
 
+#include "apps/status_report.hpp"
 #include "runtime/group_graph.hpp"
 #include "runtime/processor.hpp"
 #include "test/support/group_members.hpp"
@@ -21,6 +23,7 @@
 #include <deque>
 #include <mutex>
 #include <set>
+#include <sstream>
 
 #include <unistd.h>
 
@@ -131,6 +134,21 @@ struct fixture {
   }
 };
 
+/// Records waiting for their handles: partita_deferred_records summed over the partitions, as
+/// /metrics shows them, and the status page's "deferred" column summed.
+std::pair<int64_t, int64_t> deferred_shown(const processor& p) {
+  int64_t in_metrics = 0;
+  std::istringstream lines{metrics_report({&p}, {})};
+  for (std::string line; std::getline(lines, line);)
+    if (line.starts_with("partita_deferred_records{"))
+      in_metrics += std::stoll(line.substr(line.rfind(' ') + 1));
+  int64_t on_page = 0;
+  auto page = status_report({&p}, {});
+  for (const auto& part : page["partition_list"])
+    on_page += part["deferred"].get<int64_t>();
+  return {in_metrics, on_page};
+}
+
 std::vector<std::pair<std::string, std::string>> orders(int n, int keys) {
   std::vector<std::pair<std::string, std::string>> out;
   for (int i = 0; i < n; ++i)
@@ -149,6 +167,11 @@ CAF_TEST(records whose work was not done are processed again and counted once) {
     running<processor> run{cfg, deferring_graph(first)};
     CAF_REQUIRE(wait_until([&] { return first.handed() >= 400 && first.done().size() == 150; },
                            60s));
+    // The 250 records whose handles the stalled worker holds are shown waiting.
+    CAF_CHECK(wait_until(
+      [&] { return deferred_shown(*run) == std::pair<int64_t, int64_t>{250, 250}; }, 30s));
+    CAF_MESSAGE("waiting for their handles (metrics, status page): "
+                << deferred_shown(*run).first << ", " << deferred_shown(*run).second);
   } // stopped: its drain times out with the rest of the work open
   auto committed_first = committed();
   CAF_MESSAGE(committed_first << " of 400 committed by the first run");

@@ -1,13 +1,16 @@
 #define CAF_SUITE actors.tables
 
-// Joins, lookups and views on the embedded cluster (docs/tables.md): exact results, and views
-// that ride out broker faults.
+// Joins, lookups and views on the embedded cluster (docs/tables.md): exact results, views that
+// ride out broker faults, and values a codec cannot read (the view serves the other keys; an
+// order that reads one is dead-lettered, naming the table and key). Members killed mid-stream:
+// actors.table_faults.
 
 #include "runtime/embedded_cluster.hpp"
 #include "runtime/kafka_producer.hpp"
 #include "runtime/processor.hpp"
 #include "runtime/view.hpp"
 #include "test/support/kafka_client.hpp"
+#include "test/support/orders_graph.hpp"
 #include "test/support/running.hpp"
 
 #include <caf/test/unit_test.hpp>
@@ -25,30 +28,6 @@ namespace {
 
 constexpr int users = 200;
 constexpr int items = 50;
-
-graph_definition users_graph() {
-  group_graph<string_codec> g{"users"};
-  g.input("user-events", string_codec{},
-          [](auto& ctx, const std::string& name) { ctx.set_value(name); });
-  return g.definition();
-}
-
-/// Per user: the name joined from users-table, the sum of the looked-up prices of the items
-/// ordered, and the number of orders.
-graph_definition orders_graph() {
-  group_graph<json_codec> g{"orders"};
-  g.join("users-table", string_codec{})
-    .lookup("prices", int64_codec{})
-    .input("orders", string_codec{}, [](auto& ctx, const std::string& item) {
-      auto v = ctx.value().value_or(json{{"name", ""}, {"total", 0}, {"count", 0}});
-      v["name"] = ctx.template join<std::string>("users-table").value_or("?");
-      v["total"] = v["total"].template get<int64_t>() +
-                   ctx.template lookup<int64_t>("prices", item).value_or(-1000000);
-      v["count"] = v["count"].template get<int64_t>() + 1;
-      ctx.set_value(v);
-    });
-  return g.definition();
-}
 
 struct fixture {
   std::filesystem::path dir = std::filesystem::temp_directory_path() /
@@ -222,6 +201,70 @@ CAF_TEST(a join and a lookup give exact results through broker faults and member
   CAF_CHECK(wait_until(table_is_exact, std::chrono::seconds{90}, std::chrono::milliseconds{500}));
   CAF_MESSAGE(orders_total << " orders sent; the members now running processed "
                             << (*a)->stats().records + (*b)->stats().records);
+}
+
+CAF_TEST(a view serves every other key when one value cannot be decoded) {
+  cluster.create_topic("prices", 2, 3);
+  for (const auto& [k, v] : std::map<std::string, std::string>{
+         {"apple", "3"}, {"banana", "4"}, {"cherry", "5"}, {"pen", "twelve"}})
+    produce("prices", k, v);
+  flush();
+  running<view<int64_codec>> v{view_settings(), "prices"};
+  CAF_REQUIRE(v->wait_recovered(std::chrono::seconds{60}));
+  CAF_CHECK_EQUAL(v->get("apple"), std::optional<int64_t>{3});
+  std::string error;
+  try {
+    v->get("pen");
+  } catch (const decode_error& e) {
+    error = e.what();
+  }
+  CAF_CHECK_EQUAL(error, "view of prices, key 'pen': int64 codec: not a decimal 64-bit "
+                         "integer: 'twelve'");
+  CAF_CHECK(v->has("pen"));
+  CAF_CHECK_EQUAL(v->get("cherry"), std::optional<int64_t>{5});
+  // A key range, [from, to), over both partitions.
+  std::map<std::string, int64_t> fruit;
+  v->range("apple", "c", [&](std::string_view k, const int64_t& n) {
+    fruit[std::string{k}] = n;
+    return true;
+  });
+  CAF_CHECK_EQUAL(fruit, (std::map<std::string, int64_t>{{"apple", 3}, {"banana", 4}}));
+  // It keeps following the topic: a good value replaces the bad one.
+  produce("prices", "pen", "12");
+  flush();
+  CAF_CHECK(wait_until([&] { return v->raw().get("pen") == std::optional<std::string>{"12"}; }));
+  CAF_CHECK_EQUAL(v->get("pen"), std::optional<int64_t>{12});
+  CAF_CHECK_EQUAL(to_string(v->state()), std::string{"running"});
+}
+
+CAF_TEST(a looked-up value that cannot be decoded dead-letters the orders that read it) {
+  cluster.create_topic("user-events", 4, 3);
+  cluster.create_topic("orders", 4, 3);
+  cluster.create_topic("prices", 3, 3);
+  produce("user-events", "u1", "name-1");
+  produce("prices", "book", "12");
+  produce("prices", "pen", "twelve");
+  flush();
+  running<processor> writer{config("users"), users_graph()};
+  CAF_REQUIRE(wait_until([&] { return writer->stats().records == 1; }));
+  auto cfg = config("orders");
+  cfg.restart.min_backoff = std::chrono::milliseconds{50};
+  running<processor> orders{cfg, orders_graph()};
+  for (int i = 0; i < 10; ++i)
+    produce("orders", "u1", i == 4 ? "pen" : "book");
+  flush();
+  auto want = json{{"name", "name-1"}, {"total", 9 * 12}, {"count", 9}};
+  CAF_CHECK(wait_until([&] {
+    auto table = latest_by_key(read_topic(bootstrap, "orders-table"));
+    return table.contains("u1") && json::parse(table["u1"]) == want;
+  }));
+  std::vector<kafka_record> dead;
+  CAF_CHECK(wait_until([&] { return !(dead = read_topic(bootstrap, "orders-dlq")).empty(); }));
+  CAF_REQUIRE_EQUAL(dead.size(), 1u);
+  CAF_CHECK_EQUAL(dead.front().value, "pen");
+  CAF_CHECK(dead.front().headers["partita.error"].find(
+              "lookup table prices, key 'pen': int64 codec: not a decimal 64-bit integer") !=
+            std::string::npos);
 }
 
 CAF_TEST(a join or lookup of a missing or not co-partitioned topic is a clear error) {

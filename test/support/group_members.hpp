@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -56,7 +57,8 @@ struct member {
     CAF_CHECK_NOT_EQUAL(proc->wait(40000), -1);
   }
 
-  /// Partitions this member reports running in /metrics.
+  /// Partitions of the group this member reports running in /metrics (not those of the
+  /// tables it follows).
   int running_partitions() const {
     httplib::Client http{"127.0.0.1", port};
     auto res = http.Get("/metrics");
@@ -67,6 +69,7 @@ struct member {
     int n = 0;
     while (std::getline(lines, line))
       if (line.starts_with("partita_partition_state{") &&
+          line.find("table=\"") == std::string::npos &&
           line.find("state=\"running\"} 1") != std::string::npos)
         ++n;
     return n;
@@ -113,12 +116,13 @@ inline std::vector<std::string> member_args(const member& m, const std::string& 
 
 /// Steady load: 200 records over `keys` keys every 100 ms to `topic`, on a thread of its own,
 /// through one producer (a client per chunk would take ephemeral ports, which a mock broker
-/// coming back up needs to bind again).
+/// coming back up needs to bind again). Record n's value is `value(n)`, "click" without it.
 class steady_load {
 public:
-  steady_load(std::string bootstrap, std::string topic, int keys, std::string prefix = "user-")
+  steady_load(std::string bootstrap, std::string topic, int keys, std::string prefix = "user-",
+              std::function<std::string(int64_t)> value = {})
     : bootstrap_(std::move(bootstrap)), topic_(std::move(topic)), keys_(keys),
-      prefix_(std::move(prefix)) {}
+      prefix_(std::move(prefix)), value_(std::move(value)) {}
   ~steady_load() { stop(); }
 
   void start() {
@@ -127,9 +131,9 @@ public:
       kafka_producer producer{{{"bootstrap.servers", bootstrap_}}};
       auto next = std::chrono::steady_clock::now();
       while (running_) {
-        for (int i = 0; i < 200; ++i)
-          producer.produce(topic_, -1, prefix_ + std::to_string((produced_ + i) % keys_),
-                           "click", nullptr);
+        for (int64_t i = produced_, end = i + 200; i < end; ++i)
+          producer.produce(topic_, -1, prefix_ + std::to_string(i % keys_),
+                           value_ ? value_(i) : "click", nullptr);
         producer.flush(std::chrono::seconds{60});
         produced_ += 200;
         next += std::chrono::milliseconds{100};
@@ -151,6 +155,7 @@ private:
   std::string topic_;
   int keys_;
   std::string prefix_;
+  std::function<std::string(int64_t)> value_;
   std::atomic<bool> running_{false};
   std::atomic<int64_t> produced_{0};
   std::thread thread_;
