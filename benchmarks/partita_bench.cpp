@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
     {"consumer",
      "fetch.wait.max.ms=100 queued.min.messages=1000000 (Partita's defaults, both sides)"},
     {"producer", "idempotent, linger.ms=5, batch.num.messages=10000; Partita's producer "
-                 "sends at once below 1,000 unacknowledged records (the baseline always lingers)"},
+                 "sends at once below 200 unacknowledged records (the baseline always lingers)"},
     {"lmdb", "MDB_NOSYNC, one write transaction per fetched batch"},
     {"machine_cores", std::thread::hardware_concurrency()}};
   std::vector<headline> headlines;

@@ -36,10 +36,21 @@ struct fixture {
   }
   ~fixture() { std::filesystem::remove_all(dir); }
 
-  child_process run(const std::string& example, std::vector<std::string> args) {
+  /// `piped_stdin`: the test writes the example's stdin (child_process::write).
+  child_process run(const std::string& example, std::vector<std::string> args,
+                    bool piped_stdin = false) {
     args.insert(args.end(), {"--state-dir", (dir / example).string()});
     return child_process{std::string{PARTITA_EXAMPLES_DIR} + "/example-" + example,
-                         std::move(args), (dir / example).string()};
+                         std::move(args), (dir / example).string(), {}, piped_stdin};
+  }
+
+  /// How often `child` printed `part` so far.
+  static std::size_t times(const child_process& child, std::string_view part) {
+    auto out = child.out();
+    std::size_t n = 0;
+    for (auto at = out.find(part); at != std::string::npos; at = out.find(part, at + 1))
+      ++n;
+    return n;
   }
 
   /// Waits until `child` prints `line` (true), or exits first, or two minutes pass.
@@ -188,6 +199,22 @@ CAF_TEST(6-reconnecting-view rides out an outage of every broker) {
   CAF_REQUIRE_EQUAL(child.wait(180000), 0);
   CAF_CHECK(has(child.out(), "view: connecting"));
   CAF_CHECK(has(child.out(), "done: the view noticed the outage and holds 400 of 400 clicks"));
+}
+
+CAF_TEST(6-reconnecting-view follows the commands of its control pipe) {
+  auto child = run("6-reconnecting-view", {}, /*piped_stdin=*/true);
+  CAF_REQUIRE(printed(child, "view: running"));
+  CAF_REQUIRE(child.write("down 1\ndown 2\ndown 3\n"));
+  CAF_CHECK(printed(child, "view: connecting"));
+  auto running_before = times(child, "view: running");
+  CAF_REQUIRE(child.write("up 1\nup 2\nup 3\n"));
+  CAF_CHECK(wait_until([&] { return times(child, "view: running") > running_before; },
+                       std::chrono::seconds{120}));
+  CAF_CHECK_EQUAL(times(child, "ok: "), 6u);
+  CAF_CHECK(child.write("frobnicate\n"));
+  CAF_CHECK(printed(child, "error: "));
+  child.signal(SIGTERM);
+  CAF_CHECK_EQUAL(child.wait(60000), 0);
 }
 
 CAF_TEST(10-visit resets every count with a visitor and over HTTP) {

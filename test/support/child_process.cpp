@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -42,10 +43,18 @@ int free_port() {
 }
 
 child_process::child_process(const std::string& program, const std::vector<std::string>& args,
-                             const std::string& output_prefix, const std::vector<std::string>& env)
+                             const std::string& output_prefix, const std::vector<std::string>& env,
+                             bool piped_stdin)
     : out_path_(output_prefix + ".out"), err_path_(output_prefix + ".err") {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
+  int pipe_fds[2] = {-1, -1};
+  if (piped_stdin) {
+    if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
+      throw std::runtime_error(std::string{"cannot make a pipe: "} + std::strerror(errno));
+    posix_spawn_file_actions_adddup2(&actions, pipe_fds[0], 0);
+    stdin_ = pipe_fds[1];
+  }
   posix_spawn_file_actions_addopen(&actions, 1, out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                    0644);
   posix_spawn_file_actions_addopen(&actions, 2, err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
@@ -67,15 +76,33 @@ child_process::child_process(const std::string& program, const std::vector<std::
   envp.push_back(nullptr);
   int rc = posix_spawn(&pid_, program.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
+  if (pipe_fds[0] >= 0)
+    ::close(pipe_fds[0]);
   if (rc != 0)
     throw std::runtime_error("cannot start " + program + ": " + std::strerror(rc));
 }
 
 child_process::~child_process() {
+  if (stdin_ >= 0)
+    ::close(stdin_);
   if (running()) {
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, &status_, 0);
   }
+}
+
+bool child_process::write(const std::string& text) {
+  if (stdin_ < 0)
+    return false;
+  // A child gone (or its stdin closed) answers EPIPE, not this process's death by SIGPIPE.
+  ::signal(SIGPIPE, SIG_IGN);
+  for (std::size_t done = 0; done < text.size();) {
+    auto n = ::write(stdin_, text.data() + done, text.size() - done);
+    if (n <= 0)
+      return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
 }
 
 void child_process::signal(int sig) {
