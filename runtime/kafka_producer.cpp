@@ -3,6 +3,13 @@
 #include "runtime/kafka_error.hpp"
 #include "runtime/logger.hpp"
 
+#include <cerrno>
+#include <cstring>
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 namespace partita {
 
 void kafka_producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
@@ -53,24 +60,53 @@ kafka_producer::kafka_producer(const kafka_properties& properties) {
     rd_kafka_conf_destroy(conf);
     throw config_error(std::string{"cannot create a Kafka producer: "} + err);
   }
-  poller_ = std::thread{[this] {
-    while (!stop_) {
-      // librdkafka sends without lingering while a flush runs; a millisecond covers the
-      // broker threads' wake-up and whatever else is produced meanwhile.
-      if (send_now_.exchange(false))
-        rd_kafka_flush(rk_, 1);
-      else
-        rd_kafka_poll(rk_, 100);
-    }
-  }};
+  // The poll thread sleeps on one eventfd, written by librdkafka when a report arrives for an
+  // empty queue and by produce() when a record wants sending at once.
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) {
+    rd_kafka_destroy(rk_);
+    throw config_error(std::string{"cannot create a Kafka producer: eventfd: "} +
+                       std::strerror(errno));
+  }
+  static constexpr uint64_t one = 1;
+  auto* reports = rd_kafka_queue_get_main(rk_);
+  rd_kafka_queue_io_event_enable(reports, wake_fd_, &one, sizeof one);
+  rd_kafka_queue_destroy(reports);
+  poller_ = std::thread{[this] { serve(); }};
 }
 
 kafka_producer::~kafka_producer() {
   if (rd_kafka_flush(rk_, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
     logger("producer")->warn("closing with {} records not acknowledged", rd_kafka_outq_len(rk_));
   stop_ = true;
+  wake();
   poller_.join();
   rd_kafka_destroy(rk_);
+  ::close(wake_fd_);
+}
+
+void kafka_producer::serve() {
+  pollfd woken{wake_fd_, POLLIN, 0};
+  while (!stop_) {
+    // librdkafka sends without lingering while a flush runs; a millisecond covers the broker
+    // threads' wake-up and whatever else is produced meanwhile.
+    if (send_now_.exchange(false)) {
+      rd_kafka_flush(rk_, 1);
+      continue;
+    }
+    while (rd_kafka_poll(rk_, 0) > 0) {
+    }
+    ::poll(&woken, 1, 100); // the queue served, a write comes with the next report or record
+    uint64_t n = 0;
+    if (::read(wake_fd_, &n, sizeof n) < 0 && errno != EAGAIN)
+      logger("producer")->warn("wake-up: {}", std::strerror(errno));
+  }
+}
+
+void kafka_producer::wake() {
+  static constexpr uint64_t one = 1;
+  if (::write(wake_fd_, &one, sizeof one) < 0 && errno != EAGAIN)
+    logger("producer")->warn("wake-up: {}", std::strerror(errno));
 }
 
 void kafka_producer::produce(const std::string& topic, int32_t partition, std::string_view key,
@@ -93,7 +129,7 @@ void kafka_producer::produce(const std::string& topic, int32_t partition, std::s
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) { // the record owns the headers now
       if (unacknowledged_.fetch_add(1, std::memory_order_relaxed) < light_load &&
           adaptive_linger_ && !send_now_.exchange(true))
-        rd_kafka_yield(rk_); // wakes the poll thread
+        wake();
       return;
     }
     if (hdrs != nullptr)

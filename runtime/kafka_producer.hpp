@@ -60,6 +60,10 @@ public:
   static constexpr int light_load = 200;
 
 private:
+  /// The poll thread: serves delivery reports, and flushes when a record wants sending at once.
+  void serve();
+  /// Wakes the poll thread.
+  void wake();
   /// librdkafka's delivery report callback (the opaque is the producer).
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque);
 
@@ -70,6 +74,7 @@ private:
   /// A record wants sending at once: the poll thread flushes.
   std::atomic<bool> send_now_{false};
   std::atomic<bool> stop_{false};
+  int wake_fd_ = -1; // an eventfd
   std::thread poller_;
 };
 
