@@ -49,7 +49,8 @@ kafka_properties producer_defaults() {
 }
 
 kafka_producer::kafka_producer(const kafka_properties& properties) {
-  adaptive_linger_ = !properties.contains("linger.ms");
+  adaptive_linger_ =
+    !properties.contains("linger.ms") && !properties.contains("queue.buffering.max.ms");
   rd_kafka_conf_t* conf = make_kafka_conf(producer_defaults(), properties);
   rd_kafka_conf_set_opaque(conf, this);
   rd_kafka_conf_set_dr_msg_cb(conf, &on_delivery);

@@ -27,11 +27,12 @@ protected:
 /// partitioned as Sarama does (fnv1a), so Partita and Goka services agree on partitions.
 /// Thread-safe. The destructor waits up to 10 s for outstanding records.
 ///
-/// Its linger adapts to the load (unless the properties set linger.ms): while fewer than
-/// `light_load` records are unacknowledged, a record is sent at once; above, records wait up
-/// to linger.ms (5 ms) to fill a batch. librdkafka's linger is fixed, but it ignores linger.ms
-/// while rd_kafka_flush() runs: a record produced under light load has the poll thread flush
-/// for a millisecond.
+/// Its linger adapts to the load (unless the properties set linger.ms, or its alias
+/// queue.buffering.max.ms): while fewer than `light_load` records are unacknowledged, a record
+/// is sent at once; above, records wait up to linger.ms (5 ms) to fill a batch. librdkafka's
+/// linger is fixed, but it ignores linger.ms while rd_kafka_flush() runs: a record produced
+/// under light load has the poll thread flush for a millisecond. (With
+/// delivery.report.only.error=true the count never falls, and the linger stays fixed.)
 class kafka_producer {
 public:
   /// `properties` must hold bootstrap.servers; they override Partita's producer defaults.

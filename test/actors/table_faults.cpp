@@ -93,6 +93,15 @@ CAF_TEST(a member killed mid-stream while the joined and looked-up tables move c
   auto& b = members[1];
   start(a);
   start(b, /*recover_ahead=*/true);
+  // Once the two share the partitions: a follows the joined table's partitions beside its own,
+  // b every partition of it.
+  CAF_CHECK(wait_until(
+    [&] {
+      auto own = a.running_partitions();
+      return own > 0 && own < partitions && a.running_partitions("users-table") == own &&
+             b.running_partitions("users-table") == partitions;
+    },
+    90s, 200ms));
   load.start();
   CAF_REQUIRE(wait_until([&] { return committed() > 1000; }, 90s, 100ms));
   cluster.broker_down(3); // a crash: the controller moves its leaders after 2 s

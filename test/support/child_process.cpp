@@ -50,8 +50,10 @@ child_process::child_process(const std::string& program, const std::vector<std::
   posix_spawn_file_actions_init(&actions);
   int pipe_fds[2] = {-1, -1};
   if (piped_stdin) {
-    if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
+    if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+      posix_spawn_file_actions_destroy(&actions);
       throw std::runtime_error(std::string{"cannot make a pipe: "} + std::strerror(errno));
+    }
     posix_spawn_file_actions_adddup2(&actions, pipe_fds[0], 0);
     stdin_ = pipe_fds[1];
   }
@@ -78,8 +80,11 @@ child_process::child_process(const std::string& program, const std::vector<std::
   posix_spawn_file_actions_destroy(&actions);
   if (pipe_fds[0] >= 0)
     ::close(pipe_fds[0]);
-  if (rc != 0)
+  if (rc != 0) {
+    if (stdin_ >= 0)
+      ::close(stdin_);
     throw std::runtime_error("cannot start " + program + ": " + std::strerror(rc));
+  }
 }
 
 child_process::~child_process() {

@@ -58,8 +58,8 @@ struct member {
   }
 
   /// Partitions of the group this member reports running in /metrics (not those of the
-  /// tables it follows).
-  int running_partitions() const {
+  /// tables it follows); with `table`, the partitions of that followed table.
+  int running_partitions(const std::string& table = {}) const {
     httplib::Client http{"127.0.0.1", port};
     auto res = http.Get("/metrics");
     if (!res || res->status != 200)
@@ -67,9 +67,10 @@ struct member {
     std::istringstream lines{res->body};
     std::string line;
     int n = 0;
+    auto of_table = table.empty() ? std::string{"table=\""} : "table=\"" + table + "\"";
     while (std::getline(lines, line))
       if (line.starts_with("partita_partition_state{") &&
-          line.find("table=\"") == std::string::npos &&
+          (line.find(of_table) != std::string::npos) == !table.empty() &&
           line.find("state=\"running\"} 1") != std::string::npos)
         ++n;
     return n;

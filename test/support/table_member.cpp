@@ -1,6 +1,6 @@
 // partita-table-member: a member of group "orders" (support/orders_graph.hpp: a join of
 // users-table and a lookup of prices) as a process of its own, for the tests that kill
-// members of a group with joined and looked-up tables (test/actors/tables.cpp). With
+// members of a group with joined and looked-up tables (test/actors/table_faults.cpp). With
 // --recover-ahead, it follows every partition of the joined table, not only its own.
 
 #include "apps/http_endpoint.hpp"
