@@ -196,7 +196,10 @@ CAF_TEST(a killed process loses nothing and counts nothing twice) {
   child_process second{PARTITA_CLICKCOUNT_BIN, args, (dir / "second").string()};
   CAF_REQUIRE(wait_until([&] { return all_committed("clickcount"); }, std::chrono::seconds{120}));
   second.signal(SIGTERM);
-  CAF_CHECK_EQUAL(second.wait(30000), 0);
+  auto code = second.wait(30000);
+  if (code != 0)
+    CAF_MESSAGE("the second run's log:\n" << second.err());
+  CAF_CHECK_EQUAL(code, 0);
   check_input_retained();
   auto counts = changelog("clickcount");
   CAF_CHECK_EQUAL(counts.size(), 100u);
