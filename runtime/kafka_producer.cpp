@@ -20,6 +20,9 @@ void kafka_producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, voi
 
 namespace {
 
+/// What the poll thread's eventfd is written with (by librdkafka and by wake()).
+constexpr uint64_t wake_value = 1;
+
 void on_error(rd_kafka_t* rk, int err, const char* reason, void*) {
   auto code = static_cast<rd_kafka_resp_err_t>(err);
   if (code == RD_KAFKA_RESP_ERR__FATAL) {
@@ -69,9 +72,8 @@ kafka_producer::kafka_producer(const kafka_properties& properties) {
     throw config_error(std::string{"cannot create a Kafka producer: eventfd: "} +
                        std::strerror(errno));
   }
-  static constexpr uint64_t one = 1;
   auto* reports = rd_kafka_queue_get_main(rk_);
-  rd_kafka_queue_io_event_enable(reports, wake_fd_, &one, sizeof one);
+  rd_kafka_queue_io_event_enable(reports, wake_fd_, &wake_value, sizeof wake_value);
   rd_kafka_queue_destroy(reports);
   poller_ = std::thread{[this] { serve(); }};
 }
@@ -105,8 +107,7 @@ void kafka_producer::serve() {
 }
 
 void kafka_producer::wake() {
-  static constexpr uint64_t one = 1;
-  if (::write(wake_fd_, &one, sizeof one) < 0 && errno != EAGAIN)
+  if (::write(wake_fd_, &wake_value, sizeof wake_value) < 0 && errno != EAGAIN)
     logger("producer")->warn("wake-up: {}", std::strerror(errno));
 }
 

@@ -257,12 +257,7 @@ CAF_TEST(a member killed with commits deferred while a broker restarts loses and
     want[k] = std::to_string(n) + "/0";
   CAF_MESSAGE(load.produced() << " records over " << want.size() << " keys");
   CAF_CHECK_EQUAL(latest_by_key(read_topic(bootstrap, "d-table")), want);
-  std::map<std::string, std::string> stored;
-  for (int p = 0; p < partitions; ++p) {
-    partition_store store{store_config{partition_store::path_for(a.state, "d", "d-table", p)}};
-    store.for_each([&](std::string_view k, std::string_view v) { stored[std::string{k}] = v; });
-  }
-  CAF_CHECK_EQUAL(stored, want);
+  CAF_CHECK_EQUAL(stored_values(a.state, "d", partitions), want);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

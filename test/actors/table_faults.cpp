@@ -6,11 +6,11 @@
 // other member follows every partition of the joined table (recover_ahead). Every order is
 // counted once, with the joined name and the looked-up price, in the table topic and in LMDB.
 
-#include "persistence/partition_store.hpp"
 #include "runtime/processor.hpp"
 #include "test/support/group_members.hpp"
 #include "test/support/orders_graph.hpp"
 #include "test/support/running.hpp"
+#include "test/support/stored_counts.hpp"
 
 #include <caf/test/unit_test.hpp>
 
@@ -132,13 +132,7 @@ CAF_TEST(a member killed mid-stream while the joined and looked-up tables move c
   CAF_MESSAGE(load.produced() << " orders over " << want.size() << " users");
   CAF_CHECK_EQUAL(want.size(), static_cast<std::size_t>(users));
   CAF_CHECK(parsed(latest_by_key(read_topic(bootstrap, "orders-table"))) == want);
-  std::map<std::string, std::string> stored;
-  for (int p = 0; p < partitions; ++p) {
-    partition_store store{
-      store_config{partition_store::path_for(a.state, "orders", "orders-table", p)}};
-    store.for_each([&](std::string_view k, std::string_view v) { stored[std::string{k}] = v; });
-  }
-  CAF_CHECK(parsed(stored) == want);
+  CAF_CHECK(parsed(stored_values(a.state, "orders", partitions)) == want);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -16,19 +16,26 @@
 
 namespace partita::test {
 
-/// The int64 values of `group`'s table in the stores under `state_dir`, partitions 0..n-1.
-inline std::map<std::string, int64_t> stored_counts(const std::filesystem::path& state_dir,
-                                                    const std::string& group, int partitions) {
-  std::map<std::string, int64_t> out;
+/// The values of `group`'s table in the stores under `state_dir`, partitions 0..n-1.
+inline std::map<std::string, std::string> stored_values(const std::filesystem::path& state_dir,
+                                                        const std::string& group, int partitions) {
+  std::map<std::string, std::string> out;
   for (int p = 0; p < partitions; ++p) {
     auto path = partition_store::path_for(state_dir, group, group + "-table", p);
     if (!std::filesystem::exists(path))
       continue;
     partition_store store{store_config{path}};
-    store.for_each([&](std::string_view k, std::string_view v) {
-      out[std::string{k}] = int64_codec{}.decode(v);
-    });
+    store.for_each([&](std::string_view k, std::string_view v) { out[std::string{k}] = v; });
   }
+  return out;
+}
+
+/// The int64 values of `group`'s table in the stores under `state_dir`, partitions 0..n-1.
+inline std::map<std::string, int64_t> stored_counts(const std::filesystem::path& state_dir,
+                                                    const std::string& group, int partitions) {
+  std::map<std::string, int64_t> out;
+  for (const auto& [k, v] : stored_values(state_dir, group, partitions))
+    out[k] = int64_codec{}.decode(v);
   return out;
 }
 
