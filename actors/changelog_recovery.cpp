@@ -1,6 +1,5 @@
 #include "actors/changelog_recovery.hpp"
 
-#include "runtime/changelog_reader.hpp"
 #include "runtime/crash_point.hpp"
 #include "runtime/logger.hpp"
 
@@ -9,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 namespace partita {
@@ -25,6 +25,8 @@ handover_result recover_partition(const recovery_job& job, partition_store& stor
   auto source_of = [&](const std::string& topic) -> changelog_source {
     if (topic.empty())
       return [](int64_t, const auto&) { return int64_t{0}; };
+    if (!job.reader)
+      throw std::logic_error("no changelog reader for " + topic);
     // The parsed records of a fetched batch: one vector reused (a new one per batch is a
     // large allocation each time, and glibc consolidates its free lists for each).
     auto chunk = std::make_shared<std::vector<changelog_record>>();
@@ -51,9 +53,8 @@ handover_result recover_partition(const recovery_job& job, partition_store& stor
                     job.partition, done, msgs[n - 1]->offset, done / secs);
         }
       };
-      return read_partition(job.kafka, topic, job.partition, from, cancel, on_records,
-                            std::chrono::minutes{5}, on_range,
-                            job.asker ? job.asker->handle() : nullptr)
+      return job.reader->read(topic, job.partition, from, cancel, on_records,
+                              std::chrono::minutes{5}, on_range)
         .next_offset;
     };
   };

@@ -2,8 +2,7 @@
 
 #include "actors/handover.hpp"
 #include "actors/partition_figures.hpp"
-#include "runtime/kafka_config.hpp"
-#include "runtime/kafka_producer.hpp"
+#include "runtime/changelog_reader.hpp"
 
 #include <array>
 #include <atomic>
@@ -16,16 +15,14 @@ namespace partita {
 
 /// What the recovery of one partition needs.
 struct recovery_job {
-  kafka_properties kafka;
+  /// The processor's reader; null only when there is nothing to read (no table, no sides).
+  std::shared_ptr<changelog_reader> reader;
   std::string changelog; // the table topic; empty for a group without a table
   /// The side tables' changelogs (by side); empty for a side table the group does not keep.
   std::array<std::string, side_count> sides;
   int32_t partition = 0;
   std::vector<std::string> inputs;
   int32_t generation = 0; // of the group, when the partition was assigned (next_epoch)
-  /// Asks for the changelogs' watermarks first, so that one with nothing to read costs no
-  /// consumer (read_partition's asker); null: each read asks with its own consumer.
-  std::shared_ptr<kafka_producer> asker;
 };
 
 /// Reconciles `store` with its changelog partition by the hand-over rule (take_over), reading

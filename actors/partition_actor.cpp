@@ -154,9 +154,9 @@ void start_recovery(self_ptr self) {
   auto& st = self->state;
   const auto& graph = *st.cfg.graph;
   st.recovering = true;
-  recovery_job job{st.cfg.kafka, graph.persist ? graph.table_topic() : std::string{}, {},
+  recovery_job job{st.cfg.reader, graph.persist ? graph.table_topic() : std::string{}, {},
                    st.cfg.partition, graph.input_topics(),
-                   st.cfg.lease ? st.cfg.lease->generation() : 0, st.cfg.producer};
+                   st.cfg.lease ? st.cfg.lease->generation() : 0};
   for (auto s : production_order)
     job.sides[static_cast<unsigned>(s)] = st.sides[static_cast<unsigned>(s)].topic;
   auto store = st.store;

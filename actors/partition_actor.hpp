@@ -8,6 +8,7 @@
 #include "actors/messages.hpp"
 #include "actors/partition_figures.hpp"
 #include "persistence/partition_store.hpp"
+#include "runtime/changelog_reader.hpp"
 #include "runtime/graph_definition.hpp"
 #include "runtime/kafka_config.hpp"
 #include "runtime/kafka_producer.hpp"
@@ -39,8 +40,8 @@ struct partition_config {
   std::shared_ptr<const graph_definition> graph;
   int32_t partition = 0;
   store_config store;
-  /// For the changelog reader during recovery.
-  kafka_properties kafka;
+  /// Reads the changelogs during recovery (shared by the processor's partitions).
+  std::shared_ptr<changelog_reader> reader;
   std::shared_ptr<kafka_producer> producer;
   std::shared_ptr<partition_flow> flow;
   /// Hands `next_offset` of `topic` to the consumer for its next commit.

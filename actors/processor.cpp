@@ -228,6 +228,10 @@ void processor::run() {
   }
 
   auto producer = std::make_shared<kafka_producer>(kafka);
+  // One changelog reader for every recovery of this member's partitions, connected now.
+  std::shared_ptr<changelog_reader> reader;
+  if (graph.persist || keeps(graph, side::timers) || keeps(graph, side::windows))
+    reader = std::make_shared<changelog_reader>(kafka);
   {
     std::lock_guard guard{d.mtx};
     d.sys_cfg = std::make_unique<caf::actor_system_config>();
@@ -310,7 +314,7 @@ void processor::run() {
     cfg.store.dir = partition_store::path_for(d.cfg.state_dir, graph.group,
                                               graph.table_topic(), p);
     cfg.store.fsync = d.cfg.fsync;
-    cfg.kafka = kafka;
+    cfg.reader = reader;
     cfg.producer = producer;
     cfg.flow = std::move(flow);
     cfg.commit = std::move(commit);
