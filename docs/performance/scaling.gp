@@ -1,5 +1,5 @@
 set terminal pngcairo size 1000,500 font 'sans,10'
-set output '/work/main/docs/performance/scaling.png'
+set output 'docs/performance/scaling.png'
 set title 'Partitions in one process'
 set logscale x 2
 set xlabel 'partitions'
@@ -10,4 +10,4 @@ set y2tics
 set yrange [0:*]
 set y2range [0:*]
 set grid
-plot '/work/main/docs/performance/scaling.dat' using 1:4 with linespoints title 'records/s (produced while running)', '' using 1:5 with linespoints title 'records/s, a producer alone', '' using 1:3 axes x1y2 with linespoints title 'KiB per idle partition'
+plot 'docs/performance/scaling.dat' using 1:4 with linespoints title 'records/s (produced while running)', '' using 1:5 with linespoints title 'records/s, a producer alone', '' using 1:3 axes x1y2 with linespoints title 'KiB per idle partition'
