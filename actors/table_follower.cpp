@@ -31,12 +31,7 @@ part_list make_list(const std::string& topic, const std::vector<int32_t>& partit
 table_follower::table_follower(caf::actor_system& sys, follower_config cfg)
   : sys_(sys), cfg_(std::move(cfg)), log_(logger("table")) {
   rd_kafka_conf_t* conf = make_kafka_conf(
-    {// No group is joined and nothing committed: the store's position is where it resumes.
-     {"group.id", "partita-table-follower"},
-     {"enable.auto.commit", "false"},
-     {"enable.auto.offset.store", "false"},
-     {"enable.partition.eof", "true"},
-     {"auto.offset.reset", "earliest"},
+    {{"auto.offset.reset", "earliest"},
      // The end of a partition (which ends recovery) is known from an empty fetch, which the
      // broker holds up to this long: 100 ms made a join's recovery 0.2 s instead of 0.1.
      // Idle, it costs a fetch per broker every 10 ms.
@@ -44,7 +39,10 @@ table_follower::table_follower(caf::actor_system& sys, follower_config cfg)
      {"fetch.error.backoff.ms", "100"},
      {"queued.min.messages", "200000"},
      {"log_level", "3"}},
-    cfg_.kafka);
+    cfg_.kafka,
+    // No group is joined and nothing committed: the store's position is where it resumes. The
+    // end of a partition (which ends recovery) is known from its end-of-partition event.
+    overridden(groupless_consumer("partita-table-follower"), {{"enable.partition.eof", "true"}}));
   rd_kafka_conf_set_error_cb(conf, &table_follower::on_error);
   rd_kafka_conf_set_opaque(conf, this);
   char err[512];

@@ -20,12 +20,9 @@ namespace {
 using consumer_ptr = std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)>;
 
 consumer_ptr make_reader(const kafka_properties& kafka) {
-  rd_kafka_conf_t* conf = make_kafka_conf({{"group.id", "partita-visit-reader"},
-                                           {"enable.auto.commit", "false"},
-                                           {"enable.auto.offset.store", "false"},
-                                           {"fetch.wait.max.ms", "10"},
-                                           {"log_level", "4"}},
-                                          kafka);
+  rd_kafka_conf_t* conf =
+    make_kafka_conf({{"fetch.wait.max.ms", "10"}, {"log_level", "4"}}, kafka,
+                    groupless_consumer("partita-visit-reader"));
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
   if (rk == nullptr) {

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <memory>
 #include <vector>
 
@@ -20,17 +21,15 @@ using queue_ptr = std::unique_ptr<rd_kafka_queue_t, decltype(&rd_kafka_queue_des
 changelog_reader::changelog_reader(const kafka_properties& properties)
   : log_(logger("recovery")) {
   rd_kafka_conf_t* conf = make_kafka_conf(
-    {// No group is joined and nothing committed: a read names its own start.
-     {"group.id", "partita-changelog-reader"},
-     {"enable.auto.commit", "false"},
-     {"enable.auto.offset.store", "false"},
-     {"auto.offset.reset", "earliest"},
+    {{"auto.offset.reset", "earliest"},
      // The end of a read is its high watermark, not an empty fetch: the wait only matters
      // when a leader has nothing yet, which a recovery never waits for.
      {"fetch.wait.max.ms", "10"},
      {"queued.min.messages", "200000"},
      {"log_level", "4"}},
-    properties);
+    properties,
+    // It never joins its group, and commits nothing: a read names its own start.
+    groupless_consumer("partita-changelog-reader"));
   rd_kafka_conf_set_error_cb(conf, &changelog_reader::on_error);
   rd_kafka_conf_set_opaque(conf, this);
   char err[512];
@@ -96,7 +95,15 @@ partition_read changelog_reader::read(
   topic_partition tp{topic, partition};
   {
     std::unique_lock guard{mtx_};
-    freed_.wait(guard, [&] { return reading_.count(tp) == 0; });
+    while (reading_.count(tp) > 0) {
+      if (cancel)
+        throw read_cancelled{};
+      if (std::chrono::steady_clock::now() > deadline)
+        throw kafka_error(RD_KAFKA_RESP_ERR__TIMED_OUT,
+                          "waiting for another read of " + topic + "/" +
+                            std::to_string(partition) + " to end");
+      freed_.wait_for(guard, std::chrono::milliseconds{100});
+    }
     reading_.insert(tp);
   }
   struct turn {
@@ -146,14 +153,23 @@ partition_read changelog_reader::read(
   struct assigned {
     changelog_reader* reader;
     const topic_partition& tp;
+    rd_kafka_queue_t* queue;
     ~assigned() {
       try {
         reader->assign(tp.first, tp.second, RD_KAFKA_OFFSET_INVALID, false);
       } catch (const std::exception& e) {
         reader->log_->warn("{}", e.what());
       }
+      // The records fetched ahead (up to queued.min.messages) would stay in the queue, which
+      // librdkafka empties only when the partition is fetched again: a read cancelled by a
+      // rebalance mid-recovery left them for the processor's life. Unassigned, they are
+      // outdated, and serving the queue frees them.
+      std::array<rd_kafka_message_t*, 256> left{};
+      for (ssize_t n; (n = rd_kafka_consume_batch_queue(queue, 0, left.data(), left.size())) > 0;)
+        for (ssize_t i = 0; i < n; ++i)
+          rd_kafka_message_destroy(left[static_cast<size_t>(i)]);
     }
-  } unassign_at_end{this, tp};
+  } unassign_at_end{this, tp, queue.get()};
   std::vector<rd_kafka_message_t*> msgs(10000);
   int64_t position = from;
   while (position < hi) {

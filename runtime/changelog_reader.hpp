@@ -36,7 +36,7 @@ struct partition_read {
 };
 
 /// Reads changelog partitions from a given offset to their end, for the recoveries of one
-/// processor: one consumer without a group, connected once, that each read assigns its
+/// processor: one consumer that never joins its group, connected once, that each read assigns its
 /// partition to and unassigns it from (a consumer of its own per read cost 30-250 ms to
 /// connect and fetch first, and four threads, each time). Each read takes its records from
 /// its partition's own queue, on the caller's thread, so recoveries run side by side; the

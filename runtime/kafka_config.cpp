@@ -11,8 +11,9 @@ kafka_properties overridden(kafka_properties base, const kafka_properties& overr
 }
 
 rd_kafka_conf_t* make_kafka_conf(const kafka_properties& defaults,
-                                 const kafka_properties& overrides) {
-  auto all = overridden(defaults, overrides);
+                                 const kafka_properties& overrides,
+                                 const kafka_properties& fixed) {
+  auto all = overridden(overridden(defaults, overrides), fixed);
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char err[512];
   for (const auto& [k, v] : all) {
@@ -23,6 +24,12 @@ rd_kafka_conf_t* make_kafka_conf(const kafka_properties& defaults,
     }
   }
   return conf;
+}
+
+kafka_properties groupless_consumer(const std::string& name) {
+  return {{"group.id", name},
+          {"enable.auto.commit", "false"},
+          {"enable.auto.offset.store", "false"}};
 }
 
 void parse_kafka_properties(const std::vector<std::string>& settings, kafka_properties& out) {

@@ -32,10 +32,16 @@ inline int32_t key_partition(std::string_view key, int32_t partitions) {
                                         nullptr);
 }
 
-/// A librdkafka configuration from `defaults` overridden by `overrides`; throws config_error
-/// naming the first property librdkafka refuses. The caller owns the result.
+/// A librdkafka configuration from `defaults` overridden by `overrides`, and `fixed` over both
+/// (what the client cannot work without, whatever the user set); throws config_error naming
+/// the first property librdkafka refuses. The caller owns the result.
 rd_kafka_conf_t* make_kafka_conf(const kafka_properties& defaults,
-                                 const kafka_properties& overrides = {});
+                                 const kafka_properties& overrides = {},
+                                 const kafka_properties& fixed = {});
+
+/// What a consumer that never joins its group must keep however the user's properties say
+/// otherwise: its own group.id (librdkafka's assign needs one) and nothing committed or stored.
+kafka_properties groupless_consumer(const std::string& name);
 
 /// Adds `NAME=VALUE` settings (as given on a command line) to `out`; throws config_error for
 /// one without `=` or with an empty name.
