@@ -159,6 +159,7 @@ partition_read changelog_reader::read(
         reader->assign(tp.first, tp.second, RD_KAFKA_OFFSET_INVALID, false);
       } catch (const std::exception& e) {
         reader->log_->warn("{}", e.what());
+        return; // still fetched: what its queue holds is freed with the client
       }
       // The records fetched ahead (up to queued.min.messages) would stay in the queue, which
       // librdkafka empties only when the partition is fetched again: a read cancelled by a
