@@ -40,8 +40,7 @@ table_follower::table_follower(caf::actor_system& sys, follower_config cfg)
      {"queued.min.messages", "200000"},
      {"log_level", "3"}},
     cfg_.kafka,
-    // No group is joined and nothing committed: the store's position is where it resumes. The
-    // end of a partition (which ends recovery) is known from its end-of-partition event.
+    // No group is joined and nothing committed: the store's position is where it resumes.
     overridden(groupless_consumer("partita-table-follower"), {{"enable.partition.eof", "true"}}));
   rd_kafka_conf_set_error_cb(conf, &table_follower::on_error);
   rd_kafka_conf_set_opaque(conf, this);

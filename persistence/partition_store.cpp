@@ -24,9 +24,10 @@ namespace {
 /// threshold soon serves allocations that large from its heaps, where calloc clears a reused
 /// chunk: every store opened after others closed (a rebalance; the scaling benchmark's
 /// sizes) made 2 MiB resident at once, up to 450 KiB per idle partition at 4,096. Served by
-/// mmap instead, only the pages LMDB touches are resident (78 KiB per idle partition,
-/// docs/performance.md) and a closed store gives them back. Nothing else the engine allocates
-/// per record comes near 2 MiB. Once per process; a threshold the user set
+/// mmap instead, only the pages LMDB touches are resident (76-150 KiB per idle partition,
+/// docs/performance.md) and a closed store gives them back. On the embedded cluster nothing
+/// else comes near 2 MiB; a real broker's larger fetch responses are now mapped each time too
+/// (their cost: docs/performance.md). Once per process; a threshold the user set
 /// (MALLOC_MMAP_THRESHOLD_, or glibc.malloc.mmap_threshold in GLIBC_TUNABLES) is kept.
 void map_lmdb_tables() {
   static std::once_flag once;
