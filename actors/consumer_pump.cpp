@@ -81,16 +81,12 @@ consumer_pump::consumer_pump(caf::actor_system& sys, pump_config cfg, partition_
   rd_kafka_conf_set_rebalance_cb(conf, &consumer_pump::on_rebalance);
   rd_kafka_conf_set_error_cb(conf, &on_consumer_error);
   rd_kafka_conf_set_opaque(conf, this);
-  char err[512];
-  size_t strategy_size = sizeof err;
-  if (rd_kafka_conf_get(conf, "partition.assignment.strategy", err, &strategy_size) ==
+  char strategy[512];
+  size_t strategy_size = sizeof strategy;
+  if (rd_kafka_conf_get(conf, "partition.assignment.strategy", strategy, &strategy_size) ==
       RD_KAFKA_CONF_OK)
-    sticky_ = std::string_view{err}.find("sticky") != std::string_view::npos;
-  rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-  if (rk_ == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    throw config_error(std::string{"cannot create the Kafka consumer: "} + err);
-  }
+    sticky_ = std::string_view{strategy}.find("sticky") != std::string_view::npos;
+  rk_ = new_client(RD_KAFKA_CONSUMER, conf, "the Kafka consumer");
   rd_kafka_poll_set_consumer(rk_);
   lease_queue_ = rd_kafka_queue_new(rk_);
   sink_->rk = rk_;

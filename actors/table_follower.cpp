@@ -44,13 +44,7 @@ table_follower::table_follower(caf::actor_system& sys, follower_config cfg)
     overridden(groupless_consumer("partita-table-follower"), {{"enable.partition.eof", "true"}}));
   rd_kafka_conf_set_error_cb(conf, &table_follower::on_error);
   rd_kafka_conf_set_opaque(conf, this);
-  char err[512];
-  rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-  if (rk_ == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    throw config_error(std::string{"cannot create the consumer of table "} + cfg_.topic + ": " +
-                       err);
-  }
+  rk_ = new_client(RD_KAFKA_CONSUMER, conf, "the consumer of table " + cfg_.topic);
   rd_kafka_poll_set_consumer(rk_);
   queue_ = rd_kafka_queue_get_consumer(rk_);
   supervisor_config sc;

@@ -23,13 +23,8 @@ consumer_ptr make_reader(const kafka_properties& kafka) {
   rd_kafka_conf_t* conf =
     make_kafka_conf({{"fetch.wait.max.ms", "10"}, {"log_level", "4"}}, kafka,
                     groupless_consumer("partita-visit-reader"));
-  char err[512];
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-  if (rk == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    throw config_error(std::string{"cannot create the visit's reader: "} + err);
-  }
-  return consumer_ptr{rk, &rd_kafka_destroy};
+  return consumer_ptr{new_client(RD_KAFKA_CONSUMER, conf, "the visit's reader"),
+                      &rd_kafka_destroy};
 }
 
 /// The end of partition `p` of `topic`: where its done records will come after. Waits for a

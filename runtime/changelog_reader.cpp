@@ -32,12 +32,7 @@ changelog_reader::changelog_reader(const kafka_properties& properties)
     groupless_consumer("partita-changelog-reader"));
   rd_kafka_conf_set_error_cb(conf, &changelog_reader::on_error);
   rd_kafka_conf_set_opaque(conf, this);
-  char err[512];
-  rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-  if (rk_ == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    throw config_error(std::string{"cannot create the changelog reader: "} + err);
-  }
+  rk_ = new_client(RD_KAFKA_CONSUMER, conf, "the changelog reader");
   poller_ = std::thread{[this] { serve(); }};
 }
 

@@ -26,6 +26,16 @@ rd_kafka_conf_t* make_kafka_conf(const kafka_properties& defaults,
   return conf;
 }
 
+rd_kafka_t* new_client(rd_kafka_type_t type, rd_kafka_conf_t* conf, const std::string& what) {
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof err);
+  if (rk == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    throw config_error("cannot create " + what + ": " + err);
+  }
+  return rk;
+}
+
 kafka_properties groupless_consumer(const std::string& name) {
   return {{"group.id", name},
           {"enable.auto.commit", "false"},

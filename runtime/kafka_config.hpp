@@ -39,6 +39,11 @@ rd_kafka_conf_t* make_kafka_conf(const kafka_properties& defaults,
                                  const kafka_properties& overrides = {},
                                  const kafka_properties& fixed = {});
 
+/// A librdkafka client of `type` made with `conf` (taken in every case); throws config_error
+/// "cannot create <what>: <librdkafka's reason>" when librdkafka refuses. The caller owns the
+/// result.
+rd_kafka_t* new_client(rd_kafka_type_t type, rd_kafka_conf_t* conf, const std::string& what);
+
 /// What a consumer that never joins its group must keep however the user's properties say
 /// otherwise: its own group.id (librdkafka's assign needs one) and nothing committed or stored.
 kafka_properties groupless_consumer(const std::string& name);

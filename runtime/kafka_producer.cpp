@@ -58,12 +58,7 @@ kafka_producer::kafka_producer(const kafka_properties& properties) {
   rd_kafka_conf_set_opaque(conf, this);
   rd_kafka_conf_set_dr_msg_cb(conf, &on_delivery);
   rd_kafka_conf_set_error_cb(conf, &on_error);
-  char err[512];
-  rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-  if (rk_ == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    throw config_error(std::string{"cannot create a Kafka producer: "} + err);
-  }
+  rk_ = new_client(RD_KAFKA_PRODUCER, conf, "a Kafka producer");
   // The poll thread sleeps on one eventfd, written by librdkafka when a report arrives for an
   // empty queue and by produce() when a record wants sending at once.
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -14,14 +14,9 @@ namespace {
 using handle = std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)>;
 
 handle admin_client(const kafka_properties& properties) {
-  rd_kafka_conf_t* conf = make_kafka_conf({{"log_level", "3"}}, properties);
-  char err[512];
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-  if (rk == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    throw config_error(std::string{"cannot create a Kafka client: "} + err);
-  }
-  return handle{rk, &rd_kafka_destroy};
+  return handle{new_client(RD_KAFKA_PRODUCER, make_kafka_conf({{"log_level", "3"}}, properties),
+                          "a Kafka client"),
+                &rd_kafka_destroy};
 }
 
 std::string servers(const kafka_properties& properties) {

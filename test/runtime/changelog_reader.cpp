@@ -143,3 +143,17 @@ CAF_TEST(a read waits for a partition whose leader is down and ends once it is b
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
+
+CAF_TEST(a reader librdkafka refuses to create is a clear error) {
+  std::string message;
+  try {
+    changelog_reader reader{{{"bootstrap.servers", "127.0.0.1:1"},
+                             {"security.protocol", "ssl"},
+                             {"ssl.ca.location", "/nonexistent/ca.pem"}}};
+  } catch (const config_error& e) {
+    message = e.what();
+  }
+  CAF_MESSAGE(message);
+  CAF_CHECK(message.rfind("cannot create the changelog reader: ", 0) == 0);
+  CAF_CHECK(message.find("ssl.ca.location") != std::string::npos);
+}
