@@ -44,7 +44,7 @@ void map_lmdb_tables() {
     constexpr int threshold = 2 * 1024 * 1024;
     if (user_set("MALLOC_MMAP_THRESHOLD_", "mmap_threshold"))
       return;
-    mallopt(M_MMAP_THRESHOLD, threshold); // fixed from now on, M_TRIM_THRESHOLD too
+    mallopt(M_MMAP_THRESHOLD, threshold); // fixed from now on, and the trim threshold with it
     if (!user_set("MALLOC_TRIM_THRESHOLD_", "trim_threshold"))
       mallopt(M_TRIM_THRESHOLD, 2 * threshold);
   });
