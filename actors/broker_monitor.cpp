@@ -165,16 +165,12 @@ void broker_poller::run(kafka_properties kafka, std::vector<std::string> topics,
                         caf::actor monitor, std::chrono::milliseconds interval) {
   auto log = logger("brokers");
   kafka_properties defaults{{"log_level", "0"}};
-  char err[512];
   rd_kafka_t* rk = nullptr;
   try {
-    rk = rd_kafka_new(RD_KAFKA_PRODUCER, make_kafka_conf(defaults, kafka), err, sizeof err);
+    rk = new_client(RD_KAFKA_PRODUCER, make_kafka_conf(defaults, kafka),
+                    "the broker monitor's client");
   } catch (const std::exception& e) {
     log->error("broker monitor not started: {}", e.what());
-    return;
-  }
-  if (rk == nullptr) {
-    log->error("broker monitor not started: {}", err);
     return;
   }
   std::vector<rd_kafka_topic_t*> handles;
